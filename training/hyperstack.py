@@ -1,0 +1,107 @@
+"""A stack of optimizers in which each level learns the hyperparameters of the one below.
+
+The authors' package detaches every gradient and optimizer state, so each
+hypergradient is first order: the loss at step t reaches level k's
+hyperparameters only through the chain of single updates that produced the
+current weights (W_t <- theta_0 <- theta_1 <- ...). We therefore never call
+``backward(create_graph=True)``. Each step
+
+1. takes the ordinary weight gradient dL_t/dW_t,
+2. pulls it back through the graph of the previous weight update to get
+   dL_t/dtheta_0, then through the previous level-1 update to get
+   dL_t/dtheta_1, and so on up the stack,
+3. updates top-down: the top level moves theta_{H-2}, ..., level 0 moves the
+   weights, each with the hyperparameters its level above has just set, and
+   keeps the (one update deep) graph of that update for the next step.
+
+Hyperparameters are tensors on the weights' device; nothing here syncs the
+host, so the caller decides when to read values or check divergence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from training.optimizers import Rule, make_rule
+from training.stackspec import Stack, format_stack
+
+
+@dataclass
+class _UpdateGraph:
+    """The outputs of one update and the hyperparameter leaf they depend on."""
+
+    outputs: list[Tensor]
+    leaf: Tensor
+
+
+class HyperStack:
+    """Optimizer state of a whole stack for one set of weights.
+
+    ``step(weights, grads)`` returns the new weights (detached tensors); the
+    caller owns the weights and computes their gradient however it likes.
+    """
+
+    def __init__(self, stack: Stack, like: Tensor):
+        self.stack = stack
+        self.rules: list[Rule] = [make_rule(level, stack[depth - 1] if depth else None) for depth, level in enumerate(stack)]
+        self.raw: list[Tensor] = [rule.initial_raw(like.dtype, like.device) for rule in self.rules]
+        self.states: list[list] = [[] for _ in stack]
+        self.graphs: list[_UpdateGraph | None] = [None for _ in stack]
+        self.count = 0
+        self.weight_decay = stack[0].weight_decay
+
+    def __repr__(self) -> str:
+        return f"HyperStack({format_stack(self.stack)!r}, step={self.count})"
+
+    @property
+    def hyperparameter_names(self) -> list[str]:
+        """Names ``<level>.<name>`` of every learned or fixed-by-top hyperparameter."""
+        return [f"{depth}.{name}" for depth, level in enumerate(self.stack) for name in level.tuned]
+
+    def hyperparameter_values(self) -> Tensor:
+        """Effective values in the order of ``hyperparameter_names``, shape [n], on device."""
+        parts = [rule.effective(raw) for rule, raw in zip(self.rules, self.raw)]
+        return torch.cat([part.detach().reshape(-1) for part in parts])
+
+    def hypergradients(self, grads: list[Tensor]) -> list[list[Tensor]]:
+        """dL_t/d(targets of level k) for every level: [weight grads, [dL/dtheta_0], ...]."""
+        chain = [list(grads)]
+        for depth in range(len(self.stack) - 1):
+            graph = self.graphs[depth]
+            below = chain[-1]
+            if graph is None:
+                grad = torch.zeros_like(self.raw[depth])
+            else:
+                (grad,) = torch.autograd.grad(graph.outputs, graph.leaf, grad_outputs=below, allow_unused=True)
+                grad = torch.zeros_like(self.raw[depth]) if grad is None else grad
+            chain.append([grad])
+        return chain
+
+    def step(self, weights: list[Tensor], grads: list[Tensor]) -> list[Tensor]:
+        """One step of the whole stack; returns the new weights, detached."""
+        chain = self.hypergradients(grads)
+        self.count += 1
+        top = len(self.stack) - 1
+        new_weights: list[Tensor] = []
+        for depth in range(top, -1, -1):
+            targets = [w.detach() for w in weights] if depth == 0 else [self.raw[depth - 1]]
+            target_grads = chain[depth]
+            if depth == 0 and self.weight_decay:
+                target_grads = [g + self.weight_decay * w for g, w in zip(target_grads, targets)]
+            learned = depth < top
+            leaf = self.raw[depth].detach().requires_grad_(learned)
+            with torch.set_grad_enabled(learned):
+                outputs, self.states[depth] = self.rules[depth].update(targets, target_grads, self.states[depth], leaf, self.count)
+            self.graphs[depth] = _UpdateGraph(outputs, leaf) if learned else None
+            if depth == 0:
+                new_weights = [out.detach() for out in outputs]
+            else:
+                self.raw[depth - 1] = outputs[0].detach()
+        return new_weights
+
+    def finite(self) -> Tensor:
+        """A 0-d bool tensor: every hyperparameter is finite (no host sync)."""
+        return torch.isfinite(torch.cat([raw.reshape(-1) for raw in self.raw])).all()
