@@ -179,7 +179,11 @@ class _Parser:
         positional = True
         while self.peek()[1] != ")":
             if given:
-                self.take(",")
+                kind, token, position = self.peek()
+                if token != ",":
+                    found = repr(token) if token else "the end"
+                    raise self.error(position, f"expected ',' or ')', found {found}")
+                self.index += 1
             kind, token, position = self.peek()
             if kind == "name":
                 self.index += 1

@@ -1,0 +1,164 @@
+"""One training run: a model, its data and a hyperoptimizer stack, epoch by epoch.
+
+The weights are plain tensors; each step takes one ordinary first-order
+gradient and hands it to the HyperStack. Divergence (a non-finite loss or
+hyperparameter) is detected on the device, read every few steps, and ends the
+run cleanly as ``diverged`` at the step where it happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm import tqdm
+
+from training.config import RunConfig
+from training.hyperstack import HyperStack
+from training.mnist import Split
+from training.models import build_model
+from training.stackspec import parse_stack
+
+EVAL_BATCH = 10_000
+DIVERGENCE_CHECK_EVERY = 50
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch produced; ``hp_steps`` holds (global step, {name: value}) samples."""
+
+    epoch: int
+    train_loss: float
+    test_error: float
+    step_time_ms: float
+    hyperparameters: dict[str, float]
+    hp_steps: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    epochs: list[EpochRecord]
+    diverged: bool
+    diverged_step: int | None
+    steps: int
+
+    @property
+    def final_test_error(self) -> float:
+        return self.epochs[-1].test_error
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks CUDA when present; an explicit 'cuda' without a GPU is a user error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but no CUDA GPU is available")
+    return device
+
+
+def test_error_percent(model: torch.nn.Module, weights: dict[str, Tensor], test: Split) -> float:
+    """Percentage of misclassified test examples, evaluated in large batches."""
+    wrong = torch.zeros((), dtype=torch.int64, device=test.labels.device)
+    with torch.no_grad():
+        for start in range(0, len(test), EVAL_BATCH):
+            out = torch.func.functional_call(model, weights, (test.images[start : start + EVAL_BATCH],))
+            wrong += (out.argmax(dim=1) != test.labels[start : start + EVAL_BATCH]).sum()
+    return 100.0 * wrong.item() / len(test)
+
+
+def _all_finite(tensors: list[Tensor]) -> Tensor:
+    """0-d bool tensor: no NaN or inf in any of ``tensors`` (no host sync)."""
+    return torch.stack([torch.isfinite(t).all() for t in tensors]).all()
+
+
+def _first_bad_step(flags: list[Tensor]) -> int | None:
+    """Index of the first True among per-step 0-d bool tensors (one host sync)."""
+    if not flags:
+        return None
+    stacked = torch.stack(flags)
+    if not bool(stacked.any()):
+        return None
+    return int(stacked.nonzero()[0, 0])
+
+
+def train_run(
+    config: RunConfig,
+    train: Split,
+    test: Split,
+    device: torch.device = torch.device("cpu"),
+    hp_every: int = 10,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    max_steps: int | None = None,
+    progress: bool | None = None,
+) -> RunResult:
+    """Train ``config`` on ``train``, evaluating on ``test`` after every epoch.
+
+    ``hp_every``: sample every level's hyperparameters every this many steps.
+    ``max_steps``: stop early (for dry runs). ``progress``: None = a bar on terminals only.
+    """
+    train, test = train.head(config.train_size).to(device), test.head(config.test_size).to(device)
+    model = build_model(config.model, config.seed).to(device)
+    names = [name for name, _ in model.named_parameters()]
+    weights = [p.detach().clone() for p in model.parameters()]
+    stack = HyperStack(parse_stack(config.stack), weights[0])
+    hp_names = stack.hyperparameter_names
+    order = torch.Generator().manual_seed(config.seed)
+    n_batches = -(-len(train) // config.batch_size)
+    total = config.epochs * n_batches if max_steps is None else min(max_steps, config.epochs * n_batches)
+    bar = tqdm(total=total, disable=None if progress is None else not progress, unit="step", leave=False)
+    records: list[EpochRecord] = []
+    step, diverged_step = 0, None
+    samples = [(0, stack.hyperparameter_values())]  # the initial values start every trajectory
+    for epoch in range(1, config.epochs + 1):
+        permutation = torch.randperm(len(train), generator=order).to(device)
+        losses, flags = [], []
+        started = time.perf_counter()
+        for batch in range(n_batches):
+            index = permutation[batch * config.batch_size : (batch + 1) * config.batch_size]
+            for w in weights:
+                w.requires_grad_()
+            out = torch.func.functional_call(model, dict(zip(names, weights)), (train.images[index],))
+            loss = F.nll_loss(out, train.labels[index])
+            grads = torch.autograd.grad(loss, weights)
+            weights = stack.step(weights, list(grads))
+            losses.append(loss.detach())
+            flags.append(~(torch.isfinite(loss) & stack.finite() & _all_finite(weights)))
+            step += 1
+            if step % hp_every == 0:
+                samples.append((step, stack.hyperparameter_values()))
+            bar.update()
+            if len(flags) % DIVERGENCE_CHECK_EVERY == 0 or batch == n_batches - 1 or step == max_steps:
+                bad = _first_bad_step(flags[-DIVERGENCE_CHECK_EVERY:])
+                if bad is not None:
+                    diverged_step = step - len(flags[-DIVERGENCE_CHECK_EVERY:]) + bad
+                    break
+            if step == max_steps:
+                break
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        elapsed_ms = 1000.0 * (time.perf_counter() - started) / max(len(losses), 1)
+        if not samples or samples[-1][0] != step:
+            samples.append((step, stack.hyperparameter_values()))
+        final_values = samples[-1][1]
+        record = EpochRecord(
+            epoch=epoch,
+            train_loss=float(torch.stack(losses).mean()),
+            test_error=test_error_percent(model, dict(zip(names, weights)), test),
+            step_time_ms=elapsed_ms,
+            hyperparameters=dict(zip(hp_names, final_values.tolist())),
+            hp_steps=[(s, dict(zip(hp_names, v.tolist()))) for s, v in samples],
+        )
+        samples = []
+        records.append(record)
+        bar.set_description(f"epoch {epoch}/{config.epochs} test error {record.test_error:.2f}%")
+        if on_epoch is not None:
+            on_epoch(record)
+        if diverged_step is not None or step == max_steps:
+            break
+    bar.close()
+    return RunResult(records, diverged=diverged_step is not None, diverged_step=diverged_step, steps=step)

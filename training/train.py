@@ -1,0 +1,102 @@
+"""Command line: train one run and track it in MLflow.
+
+    python -m training.train --model mlp --stack "sgd(alpha=0.01) / sgd(alpha=0.01)" \\
+        --epochs 30 --seed 0 --profile cpu
+
+A user's mistake (unknown model or profile, epochs < 1, a malformed stack,
+missing data) ends with one line on stderr, exit status 2, and no run left
+behind. ``--dry-run`` checks everything, trains two steps and logs nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from training.config import PROFILES, ConfigError, RunConfig, make_config
+from training.loop import RunResult, resolve_device, train_run
+from training.mnist import DataError, Split, load_mnist
+from training.models import MODELS
+from training.tracking import RunLogger, client
+
+DATASET_LABEL = {"mlp": "MNIST"}
+
+
+def load_data(config: RunConfig, data_dir: str | None) -> tuple[Split, Split]:
+    """The (train, test) splits a config's model trains on."""
+    return load_mnist(data_dir)
+
+
+def run_params(config: RunConfig, device: str, train: Split) -> dict[str, str]:
+    """Params recorded beside the config: what a reader of the run needs to interpret it."""
+    return {
+        "dataset": DATASET_LABEL[config.model],
+        "device": device,
+        "dtype": "float32",
+        "steps_per_epoch": str(-(-min(len(train), config.train_size or len(train)) // config.batch_size)),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.train", description="Train one hyperoptimized run and track it in MLflow.")
+    parser.add_argument("--model", default="mlp", help=f"one of {', '.join(MODELS)} (default mlp)")
+    parser.add_argument("--stack", default="sgd(alpha=0.01)", help="optimizer stack, leftmost updates the weights, e.g. 'adam(alpha=0.001) / sgd(alpha=1e-5)'")
+    parser.add_argument("--epochs", default="auto", help="whole number >= 1, or 'auto': 1 for smoke, else the paper's count (30 SGD/AdaGrad, 5 Adam/RMSProp)")
+    parser.add_argument("--seed", default="0", help="seed of initialisation and data order (default 0)")
+    parser.add_argument("--profile", default="cpu", help="; ".join(f"{p.name}: {p.description}" for p in PROFILES.values()))
+    parser.add_argument("--batch-size", default="auto", help="default: the paper's (256 for the MLP)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda when available)")
+    parser.add_argument("--data-dir", default=None, help="folder with the dataset files (default: the repository's data/, or $HYPERCLAIMS_DATA)")
+    parser.add_argument("--experiment", default=None, help="MLflow experiment (default: the model name; under `mlflow run`, the experiment of the run it made, as its child)")
+    parser.add_argument("--dry-run", action="store_true", help="check inputs and data, train two steps, log nothing")
+    return parser
+
+
+def _fail(message: str) -> int:
+    """Report a user error on one line, exit status 2.
+
+    Run directly, nothing is created. Under `mlflow run`, MLflow made its launcher
+    run before we could check anything and marks it FAILED; we note why on it
+    (it has no config_hash, so no sweep or claim ever counts it).
+    """
+    print(f"error: {message}", file=sys.stderr)
+    launcher_run = os.environ.get("MLFLOW_RUN_ID")
+    if launcher_run:
+        client().set_tag(launcher_run, "mlflow.note.content", f"rejected before training: {message}")
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = make_config(args.model, args.stack, args.epochs, args.seed, args.profile, args.batch_size)
+        device = resolve_device(args.device)
+        train, test = load_data(config, args.data_dir)
+    except (ConfigError, DataError, ValueError, RuntimeError) as error:
+        return _fail(str(error))
+
+    if args.dry_run:
+        result = train_run(config, train, test, device, max_steps=2, progress=False)
+        print(f"dry run ok: {config.model} {config.stack}, {result.steps} steps on {device}, test error {result.final_test_error:.2f}%")
+        return 0
+
+    logger = RunLogger.open(config, args.experiment or config.model, run_params(config, str(device), train),
+                            parent_run_id=os.environ.get("MLFLOW_RUN_ID"))
+    try:
+        result: RunResult = train_run(config, train, test, device, on_epoch=logger.log_epoch)
+    except KeyboardInterrupt:
+        logger.fail("KILLED")
+        print("interrupted: run marked KILLED", file=sys.stderr)
+        return 130
+    except BaseException:
+        logger.fail("FAILED")
+        raise
+    logger.finish(result)
+    outcome = f"diverged at step {result.diverged_step}" if result.diverged else "finished"
+    print(f"run {logger.run_id} {outcome}: test error {result.final_test_error:.2f}% after {len(result.epochs)} epoch(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
