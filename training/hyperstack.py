@@ -20,6 +20,7 @@ host, so the caller decides when to read values or check divergence.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -52,6 +53,8 @@ class HyperStack:
         self.graphs: list[_UpdateGraph | None] = [None for _ in stack]
         self.count = 0
         self.weight_decay = stack[0].weight_decay
+        self.track_memory = False  # when set, step() records what the kept graphs hold
+        self._saved: dict[int, int] = {}
 
     def __repr__(self) -> str:
         return f"HyperStack({format_stack(self.stack)!r}, step={self.count})"
@@ -93,7 +96,7 @@ class HyperStack:
                 target_grads = [g + self.weight_decay * w for g, w in zip(target_grads, targets)]
             learned = depth < top
             leaf = self.raw[depth].detach().requires_grad_(learned)
-            with torch.set_grad_enabled(learned):
+            with torch.set_grad_enabled(learned), self._saved_tensor_accounting(depth):
                 outputs, self.states[depth] = self.rules[depth].update(targets, target_grads, self.states[depth], leaf, self.count)
             self.graphs[depth] = _UpdateGraph(outputs, leaf) if learned else None
             if depth == 0:
@@ -101,6 +104,31 @@ class HyperStack:
             else:
                 self.raw[depth - 1] = outputs[0].detach()
         return new_weights
+
+    def _saved_tensor_accounting(self, depth: int):
+        """Count the storages autograd saves for the graph kept from this update."""
+        if not self.track_memory:
+            return nullcontext()
+        self._saved = {key: size for key, size in self._saved.items() if key[0] != depth}
+
+        def pack(tensor: Tensor) -> Tensor:
+            storage = tensor.untyped_storage()
+            self._saved[(depth, storage.data_ptr())] = storage.nbytes()
+            return tensor
+
+        return torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor)
+
+    def memory_bytes(self) -> int:
+        """Bytes the stack holds beyond the weights: hyperparameters, states, kept graphs.
+
+        Graph storage is known only for steps taken with ``track_memory`` set.
+        """
+        tensors = list(self.raw)
+        for state in self.states:
+            for entry in state:
+                tensors += list(entry) if isinstance(entry, tuple) else [entry]
+        held = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors if t is not None}
+        return sum(held.values()) + sum(size for (_, ptr), size in self._saved.items() if ptr not in held)
 
     def finite(self) -> Tensor:
         """A 0-d bool tensor: every hyperparameter is finite (no host sync)."""

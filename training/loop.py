@@ -45,6 +45,8 @@ class RunResult:
     diverged: bool
     diverged_step: int | None
     steps: int
+    stack_bytes: int  # memory the hyperoptimizer holds beyond the weights (see HyperStack.memory_bytes)
+    weight_bytes: int
 
     @property
     def final_test_error(self) -> float:
@@ -95,17 +97,20 @@ def train_run(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     max_steps: int | None = None,
     progress: bool | None = None,
+    measure_memory: bool = False,
 ) -> RunResult:
     """Train ``config`` on ``train``, evaluating on ``test`` after every epoch.
 
     ``hp_every``: sample every level's hyperparameters every this many steps.
     ``max_steps``: stop early (for dry runs). ``progress``: None = a bar on terminals only.
+    ``measure_memory``: account the storage of the graphs the stack keeps (slower).
     """
     train, test = train.head(config.train_size).to(device), test.head(config.test_size).to(device)
     model = build_model(config.model, config.seed).to(device)
     names = [name for name, _ in model.named_parameters()]
     weights = [p.detach().clone() for p in model.parameters()]
     stack = HyperStack(parse_stack(config.stack), weights[0])
+    stack.track_memory = measure_memory
     hp_names = stack.hyperparameter_names
     order = torch.Generator().manual_seed(config.seed)
     n_batches = -(-len(train) // config.batch_size)
@@ -161,4 +166,5 @@ def train_run(
         if diverged_step is not None or step == max_steps:
             break
     bar.close()
-    return RunResult(records, diverged=diverged_step is not None, diverged_step=diverged_step, steps=step)
+    return RunResult(records, diverged=diverged_step is not None, diverged_step=diverged_step, steps=step,
+                     stack_bytes=stack.memory_bytes(), weight_bytes=sum(w.numel() * w.element_size() for w in weights))

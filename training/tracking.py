@@ -25,6 +25,7 @@ from mlflow.tracking import MlflowClient
 from training.config import RunConfig
 from training.loop import EpochRecord, RunResult
 
+DATASET_LABEL = {"mlp": "MNIST"}
 MAX_BATCH = 1000  # MLflow accepts at most 1,000 metrics per log_batch call
 CODE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +54,17 @@ def experiment_id(mlflow: MlflowClient, name: str) -> str:
     """Id of the experiment ``name``, created on first use."""
     found = mlflow.get_experiment_by_name(name)
     return found.experiment_id if found is not None else mlflow.create_experiment(name)
+
+
+def run_params(config: RunConfig, device: str, n_train: int) -> dict[str, str]:
+    """Params recorded beside the config: what a reader of the run needs to interpret it."""
+    used = min(n_train, config.train_size or n_train)
+    return {
+        "dataset": DATASET_LABEL[config.model],
+        "device": device,
+        "dtype": "float32",
+        "steps_per_epoch": str(-(-used // config.batch_size)),
+    }
 
 
 def epoch_metrics(record: EpochRecord, when_ms: int) -> list[Metric]:
@@ -105,7 +117,9 @@ class RunLogger:
     def finish(self, result: RunResult) -> None:
         """Record the outcome; a diverged run is still a FINISHED run."""
         tags = {"diverged": str(result.diverged).lower(), "diverged_step": "" if result.diverged_step is None else str(result.diverged_step)}
-        self.mlflow.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+        now = int(time.time() * 1000)
+        sizes = [Metric("stack_bytes", result.stack_bytes, now, 0), Metric("weight_bytes", result.weight_bytes, now, 0)]
+        self.mlflow.log_batch(self.run_id, metrics=sizes, tags=[RunTag(k, v) for k, v in tags.items()])
         self.mlflow.set_terminated(self.run_id, "FINISHED")
 
     def fail(self, status: str = "FAILED") -> None:

@@ -18,24 +18,11 @@ from training.config import PROFILES, ConfigError, RunConfig, make_config
 from training.loop import RunResult, resolve_device, train_run
 from training.mnist import DataError, Split, load_mnist
 from training.models import MODELS
-from training.tracking import RunLogger, client
-
-DATASET_LABEL = {"mlp": "MNIST"}
-
+from training.tracking import RunLogger, client, run_params
 
 def load_data(config: RunConfig, data_dir: str | None) -> tuple[Split, Split]:
     """The (train, test) splits a config's model trains on."""
     return load_mnist(data_dir)
-
-
-def run_params(config: RunConfig, device: str, train: Split) -> dict[str, str]:
-    """Params recorded beside the config: what a reader of the run needs to interpret it."""
-    return {
-        "dataset": DATASET_LABEL[config.model],
-        "device": device,
-        "dtype": "float32",
-        "steps_per_epoch": str(-(-min(len(train), config.train_size or len(train)) // config.batch_size)),
-    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dry run ok: {config.model} {config.stack}, {result.steps} steps on {device}, test error {result.final_test_error:.2f}%")
         return 0
 
-    logger = RunLogger.open(config, args.experiment or config.model, run_params(config, str(device), train),
+    logger = RunLogger.open(config, args.experiment or config.model, run_params(config, str(device), len(train)),
                             parent_run_id=os.environ.get("MLFLOW_RUN_ID"))
     try:
         result: RunResult = train_run(config, train, test, device, on_epoch=logger.log_epoch)

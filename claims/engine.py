@@ -1,0 +1,73 @@
+"""Evaluate the catalogue: every claim of CLAIMS.md, decided family by family.
+
+``run_sweeps`` trains what the claims need (skipping finished runs), including
+the derived re-run study; ``evaluate`` turns the tracked runs into verdicts.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from analysis.runs import RunTables, load_runs
+from claims import family_a, family_b, family_cd, family_e
+from claims.verdict import Claim, NotRun, Verdict, decide_family
+from training.studies import DERIVED, STUDIES, reruns
+from training.sweep import SweepSummary, run_study
+
+CATALOGUE: list[Claim] = family_a.CLAIMS + family_b.CLAIMS + family_cd.CLAIMS + family_e.CLAIMS
+FAMILIES = ("A", "B", "C", "D", "E")
+ALL_STUDIES = list(STUDIES) + list(DERIVED)
+
+
+def learned_hyperparameters(tables: RunTables) -> list[tuple[str, int, str, dict[str, float]]]:
+    """(cell, seed, stack, {name: final value at level 0}) of every finished, non-diverged Table 1 stack run."""
+    runs = tables.runs
+    stacks = runs[(runs.study == "mlp_table1") & runs.cell.str.startswith("stack:") & ~runs.diverged]
+    out = []
+    for _, run in stacks.iterrows():
+        learned = {key.split(".", 2)[2]: float(run[key]) for key in run.index if key.startswith("hp.0.") and np.isfinite(run[key])}
+        out.append((run.cell, int(run.seed), run.stack, learned))
+    return out
+
+
+def run_sweeps(profile: str, seeds: int | None = None, workers: int = 2, device: str = "cpu",
+               extra_tags: dict[str, str] | None = None) -> list[SweepSummary]:
+    """Train every study the catalogue needs at ``profile``; the timing study last, alone."""
+    ordered = sorted(STUDIES, key=lambda name: STUDIES[name](profile).exclusive)
+    summaries = []
+    for name in ordered:
+        summaries.append(run_study(STUDIES[name](profile), profile, seeds, workers, device, extra_tags))
+        if name == DERIVED["mlp_reruns"]:
+            learned = learned_hyperparameters(load_runs([name], profile))
+            summaries.append(run_study(reruns(profile, learned), profile, None, workers, device, extra_tags))
+    for summary in summaries:
+        print(f"  {summary.study}: {summary.planned} planned, {summary.skipped} already finished, "
+              f"{summary.trained} trained, {summary.failed} failed, {summary.seconds:.0f}s", file=sys.stderr)
+    return summaries
+
+
+def evaluate(tables: RunTables) -> list[Verdict]:
+    """A verdict for every claim in the catalogue, in catalogue order."""
+    verdicts: dict[str, Verdict] = {}
+    for family in FAMILIES:
+        entries = []
+        for claim in (c for c in CATALOGUE if c.family == family):
+            try:
+                if not claim.studies:
+                    raise NotRun(claim.hypothesis)
+                missing = [s for s in claim.studies if not tables.has(s)]
+                if missing:
+                    raise NotRun(f"no finished runs of {', '.join(missing)} at this profile")
+                entries.append((claim, claim.evaluate(tables), ""))
+            except NotRun as reason:
+                entries.append((claim, None, str(reason)))
+        for verdict in decide_family(entries):
+            verdicts[verdict.claim.id] = verdict
+    return [verdicts[c.id] for c in CATALOGUE]
+
+
+def evaluate_profile(profile: str) -> tuple[RunTables, list[Verdict]]:
+    tables = load_runs(ALL_STUDIES, profile)
+    return tables, evaluate(tables)

@@ -1,0 +1,83 @@
+"""Family E: the cost of hyperoptimization, from SGD towers of height 0..10 timed alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.runs import RunTables
+from claims.evidence import all_of, comparison, published
+from claims.verdict import Claim, Evidence, NotRun
+from training.studies import COST_HEIGHTS
+
+COST = "mlp_cost"
+QUADRATIC_SHARE = 0.10  # E1: at most this share of the growth to height 10 may be curvature
+PER_LEVEL = 0.02  # E2: each level adds at most 2% to the step time
+MEMORY_PER_LEVEL = 0.01  # E3: each level beyond the first holds at most 1% of the weights' bytes
+
+
+def cost_table(tables: RunTables, column: str) -> pd.DataFrame:
+    """``column`` by seed (rows) and height 0..10 (columns)."""
+    columns = {}
+    for height in COST_HEIGHTS:
+        cell = tables.cell(COST, f"cost:h{height}")
+        if cell.empty:
+            raise NotRun(f"no cost runs at height {height}")
+        columns[height] = cell[column]
+    frame = pd.DataFrame(columns).dropna()
+    if frame.empty:
+        raise NotRun("no seed has cost runs at every height")
+    return frame
+
+
+def evaluate_e1(tables: RunTables) -> Evidence:
+    times = cost_table(tables, "step_time_ms")
+    heights = np.array(COST_HEIGHTS, float)
+    slopes, shares = [], []
+    for _, row in times.iterrows():
+        linear = np.polyfit(heights, row.to_numpy(float), 1)
+        quadratic = np.polyfit(heights, row.to_numpy(float), 2)
+        growth = np.polyval(quadratic, heights[-1]) - np.polyval(quadratic, 0.0)
+        slopes.append(linear[0])
+        shares.append(abs(quadratic[0]) * heights[-1] ** 2 / max(abs(growth), 1e-12))
+    rows = [comparison("slope of step time over height, ms per level", np.array(slopes)),
+            comparison(f"{QUADRATIC_SHARE} - share of the growth that is curvature", QUADRATIC_SHARE - np.array(shares))]
+    means = times.mean()
+    return all_of(rows, "per seed: least-squares line and parabola of step time over heights 0..10; one-sided sign-flip tests that the slope is "
+                  f"positive and the parabola's curvature explains under {QUADRATIC_SHARE:.0%} of the growth", "see table",
+                  f"step time h0 {means[0]:.3f} ms, h1 {means[1]:.3f} ms, h10 {means[10]:.3f} ms")
+
+
+def evaluate_e2(tables: RunTables) -> Evidence:
+    times = cost_table(tables, "step_time_ms")
+    overhead = np.stack([(times[h] / times[0] - 1.0) / h for h in (1, 2, 3)], axis=1).mean(axis=1)
+    row = comparison(f"{PER_LEVEL:.0%} - mean overhead per level at heights 1..3", PER_LEVEL - overhead.to_numpy(float))
+    first = (times[1] / times[0] - 1.0).mean()
+    return all_of([row], f"one-sided sign-flip test over seeds that (t(h)/t(0) - 1)/h, averaged over h = 1..3, is below {PER_LEVEL:.0%}",
+                  "fraction of step time", f"overhead per level {overhead.mean():.1%} (height 1 alone: {first:+.1%})")
+
+
+def evaluate_e3(tables: RunTables) -> Evidence:
+    held = cost_table(tables, "stack_bytes")
+    weights = cost_table(tables, "weight_bytes")[0]
+    per_level = (held[max(COST_HEIGHTS)] - held[1]) / (max(COST_HEIGHTS) - 1) / weights
+    row = comparison(f"{MEMORY_PER_LEVEL:.0%} - bytes per level beyond the first / weight bytes", (MEMORY_PER_LEVEL - per_level).to_numpy(float))
+    first = ((held[1] - held[0]) / weights).mean()
+    return all_of([row], "bytes the stack holds (hyperparameters, optimizer states, the one-update graphs it keeps), per level from height 1 to 10, "
+                  f"against {MEMORY_PER_LEVEL:.0%} of the weights; one-sided sign-flip test over seeds", "fraction of weight bytes",
+                  f"{per_level.mean() * weights.mean():.0f} bytes per level beyond the first; the first level holds {first:.0%} of the weights' size (one gradient)")
+
+
+def _published_runtime() -> str:
+    table = published("paper_fig4f_runtime_APPROX").set_index("height").mlp_mnist_pct
+    return "MLP: " + ", ".join(f"+{v}% at height {h}" for h, v in table.items()) + " (read off Fig. 4f, error bars about 5 points)"
+
+
+CLAIMS = [
+    Claim("E1", "E", "[P] 3.4, Fig. 4f", "Time per step grows linearly with the height of the stack.", _published_runtime(), (COST,),
+          f"H1: positive slope, and curvature under {QUADRATIC_SHARE:.0%} of the growth over heights 0..10", evaluate_e1, figure="cost"),
+    Claim("E2", "E", "[P] 3.4", "Each level adds only 1..2% over no hyperoptimizer.", _published_runtime(), (COST,),
+          f"H1: mean overhead per level over heights 1..3 below {PER_LEVEL:.0%}", evaluate_e2, figure="cost"),
+    Claim("E3", "E", "[P] 3.4, [R] 3.4", "The memory overhead of each level is negligible.", "stated, no number", (COST,),
+          f"H1: each level beyond the first holds under {MEMORY_PER_LEVEL:.0%} of the weights' bytes", evaluate_e3),
+]

@@ -1,0 +1,126 @@
+"""Statistics for verdicts over seeds: small pure functions over arrays.
+
+Conventions: ``diffs`` is a 1-D array of per-seed paired differences, shape
+[n]; a one-sided ``alternative='greater'`` asks whether their centre is above
+``shift``. Every p-value here is exact or a stated approximation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.weightstats import ttost_paired
+
+EXACT_SIGN_FLIP_MAX_N = 20
+
+
+def smallest_p_value(n: int) -> float:
+    """The smallest one-sided p an exact sign-flip (or signed-rank) test can give with n seeds."""
+    return 0.5**n
+
+
+def sign_flip_test(diffs, alternative: str = "greater", shift: float = 0.0) -> float:
+    """Exact paired permutation test of mean(diffs - shift), one-sided.
+
+    Under H0 the differences are symmetric about ``shift``, so every sign pattern
+    is equally likely; p = share of the 2^n patterns whose mean is at least as
+    extreme as the observed one (ties count, so p >= 1/2^n).
+    """
+    d = np.asarray(diffs, dtype=float) - shift
+    n = len(d)
+    if n == 0:
+        return float("nan")
+    if n > EXACT_SIGN_FLIP_MAX_N:
+        raise ValueError(f"exact sign-flip test enumerates 2^n patterns; n={n} is too many")
+    signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
+    means = signs @ np.abs(d) / n
+    observed = d.mean()
+    tolerance = 1e-12 * max(1.0, np.abs(d).max())
+    if alternative == "greater":
+        return float(np.mean(means >= observed - tolerance))
+    if alternative == "less":
+        return float(np.mean(means <= observed + tolerance))
+    raise ValueError(f"alternative must be 'greater' or 'less', not {alternative!r}")
+
+
+def wilcoxon_signed_rank(diffs, alternative: str = "greater") -> float:
+    """Exact one-sided Wilcoxon signed-rank p-value (scipy); 1.0 when every difference is zero."""
+    d = np.asarray(diffs, dtype=float)
+    if np.all(d == 0):
+        return 1.0
+    return float(stats.wilcoxon(d, alternative=alternative, method="exact" if len(d) <= 50 else "auto").pvalue)
+
+
+def page_trend(blocks, increasing: bool = True) -> float:
+    """Page's L test for an ordered trend across k conditions, blocks (seeds) as rows.
+
+    blocks: shape [n_blocks, k], columns in the hypothesised order. ``increasing``:
+    H1 says values rise from the first column to the last (else they fall).
+    """
+    data = np.asarray(blocks, dtype=float)
+    if data.shape[0] < 1 or data.shape[1] < 3:
+        raise ValueError("Page's test needs at least one block and three ordered conditions")
+    if not increasing:
+        data = -data
+    method = "exact" if data.shape[0] * data.shape[1] <= 100 else "asymptotic"
+    return float(stats.page_trend_test(data, method=method).pvalue)
+
+
+def tost_equivalence(diffs, margin: float) -> float:
+    """TOST (statsmodels, paired t) p-value that mean(diffs) lies within (-margin, +margin)."""
+    d = np.asarray(diffs, dtype=float)
+    if len(d) < 2 or np.std(d) == 0:
+        return 0.0 if np.all(np.abs(d) < margin) else 1.0
+    return float(ttost_paired(d, np.zeros_like(d), -margin, margin)[0])
+
+
+def binomial_p(successes: int, n: int, p0: float, alternative: str) -> float:
+    """Exact one-sided binomial test of the success probability against p0."""
+    return float(stats.binomtest(successes, n, p0, alternative=alternative).pvalue)
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm step-down adjusted p-values (statsmodels), NaNs passed through."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
+    return out
+
+
+def bootstrap_ci(values, statistic=np.mean, level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic`` over the rows of ``values`` (shape [n] or [n, ...])."""
+    data = np.asarray(values, dtype=float)
+    if len(data) == 0:
+        return (float("nan"), float("nan"))
+    if len(data) == 1:
+        value = float(statistic(data))
+        return (value, value)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(data), size=(n_boot, len(data)))
+    replicates = np.array([statistic(data[row]) for row in picks])
+    tail = (1.0 - level) / 2.0
+    return float(np.quantile(replicates, tail)), float(np.quantile(replicates, 1.0 - tail))
+
+
+def seeds_needed(diffs, alpha: float, power: float = 0.8, shift: float = 0.0) -> int:
+    """Seeds a one-sided paired test would need to reach ``alpha`` for the observed effect.
+
+    At least log2(1/alpha) (the exact test's floor), and the normal-approximation
+    sample size ((z_{1-alpha} + z_power) / d)^2 for the standardized effect
+    d = mean / sd of the differences. Returns a large sentinel when there is no effect.
+    """
+    d = np.asarray(diffs, dtype=float) - shift
+    floor = math.ceil(math.log2(1.0 / alpha))
+    if len(d) < 2 or d.std(ddof=1) == 0:
+        return floor if len(d) and d.mean() != 0 else 10_000
+    effect = abs(d.mean()) / d.std(ddof=1)
+    if effect == 0:
+        return 10_000
+    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
+    return int(min(10_000, max(floor, math.ceil((z / effect) ** 2))))

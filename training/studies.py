@@ -1,0 +1,214 @@
+"""Named studies: the grids of runs the claims need, per profile, as data.
+
+A study is a list of cells (a labelled model + stack + epochs + batch size)
+run over a number of seeds. Cell labels are stable names the claims refer to
+(``baseline:sgd``, ``tower:h2:a1e-4``); the run configs behind them follow
+the profile. The re-run study is derived: its cells are built from the
+hyperparameters that the Table 1 runs actually learned, seed by seed.
+
+Scale per profile: ``smoke`` trains on a slice for seconds; ``cpu`` uses the
+full data with fewer epochs than the paper (named in ``REDUCTIONS`` and in the
+report); ``paper`` follows the published protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from training.config import RunConfig, make_config
+from training.stackspec import StackSpecError, format_level, format_number, parse_stack
+
+
+@dataclass(frozen=True)
+class Cell:
+    label: str
+    stack: str
+    epochs: int
+    batch_size: int | None = None
+    model: str = "mlp"
+    seed: int | None = None  # pinned seed (derived cells), else one run per sweep seed
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    claims: tuple[str, ...]
+    cells: tuple[Cell, ...]
+    seeds: int
+    exclusive: bool = False  # timing study: run alone, one worker, nothing beside it
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def configs(self, profile: str, seeds: int | None = None) -> list[tuple[Cell, RunConfig]]:
+        """Every (cell, run config) of the study: unpinned cells x seeds 0..n-1."""
+        n = self.seeds if seeds is None else seeds
+        out = []
+        for cell in self.cells:
+            for seed in [cell.seed] if cell.seed is not None else range(n):
+                out.append((cell, make_config(cell.model, cell.stack, cell.epochs, seed, profile, cell.batch_size)))
+        return out
+
+
+def _by_profile(profile: str, smoke, cpu, paper):
+    return {"smoke": smoke, "cpu": cpu, "paper": paper}[profile]
+
+
+# --- MLP Table 1 of [P]: baselines and hyperoptimized stacks, four panels -------------------
+
+# panel -> (baseline, stacks); kappa 0.01 by default, 0.001 when the hyperoptimizer is Adam ([P] 3.1)
+TABLE1_PANELS = {
+    "sgd": ("sgd(alpha=0.01)", ("sgd(alpha=0.01) / sgd(alpha=0.01)", "sgd(alpha=0.01) / adam(alpha=0.1)",
+                                "sgd(alpha=0.01) / adagrad(alpha=0.01)", "sgd(alpha=0.01) / rmsprop(alpha=0.1)")),
+    "adam": ("adam(alpha=0.001)", ("adam(alpha=0.001) / sgd(alpha=1e-5)", "adam_alpha(alpha=0.001) / sgd(alpha=1e-5)",
+                                   "adam(alpha=0.001) / adam(alpha=0.001)", "adam_alpha(alpha=0.001) / adam(alpha=0.001)")),
+    "adagrad": ("adagrad(alpha=0.01)", ("adagrad(alpha=0.01) / sgd(alpha=0.01)", "adagrad(alpha=0.01) / adagrad(alpha=0.01)")),
+    "rmsprop": ("rmsprop(alpha=0.01, gamma=0.99)", ("rmsprop_alpha(alpha=0.01) / sgd(alpha=1e-4)", "rmsprop(alpha=0.01) / sgd(alpha=1e-4)",
+                                                     "rmsprop_alpha(alpha=0.01) / rmsprop(alpha=1e-4)", "rmsprop(alpha=0.01) / rmsprop(alpha=1e-4)")),
+}
+# [P] trains SGD 30 epochs, Adam and RMSProp 5; AdaGrad is ambiguous, we take 30.
+TABLE1_EPOCHS = {
+    "sgd": {"smoke": 1, "cpu": 3, "paper": 30},
+    "adagrad": {"smoke": 1, "cpu": 3, "paper": 30},
+    "adam": {"smoke": 1, "cpu": 1, "paper": 5},
+    "rmsprop": {"smoke": 1, "cpu": 1, "paper": 5},
+}
+LONG_EPOCHS = {"smoke": 2, "cpu": 4, "paper": 30}  # A6: every optimizer trained as long as SGD
+
+
+def table1(profile: str) -> Study:
+    cells = []
+    for panel, (baseline, stacks) in TABLE1_PANELS.items():
+        epochs = TABLE1_EPOCHS[panel][profile]
+        cells.append(Cell(f"baseline:{panel}", baseline, epochs))
+        cells += [Cell(f"stack:{panel}:{i}", stack, epochs) for i, stack in enumerate(stacks)]
+    return Study("mlp_table1", ("A1", "A2", "A3", "A4", "A7", "B1", "B3", "B6"), tuple(cells),
+                 seeds=_by_profile(profile, 2, 8, 10))
+
+
+def long_training(profile: str) -> Study:
+    """A6: the panels [P] trained for 5 epochs, now as long as SGD's, baseline vs hyperoptimized."""
+    epochs = LONG_EPOCHS[profile]
+    cells = (
+        Cell("long:adam:baseline", TABLE1_PANELS["adam"][0], epochs),
+        Cell("long:adam:stack", TABLE1_PANELS["adam"][1][0], epochs),
+        Cell("long:rmsprop:baseline", TABLE1_PANELS["rmsprop"][0], epochs),
+        Cell("long:rmsprop:stack", TABLE1_PANELS["rmsprop"][1][1], epochs),
+    )
+    return Study("mlp_long", ("A6",), cells, seeds=_by_profile(profile, 2, 8, 10))
+
+
+def rerun_stack(stack_text: str, learned: dict[str, float]) -> str | None:
+    """The plain weight-level optimizer started from ``learned`` (values of level 0).
+
+    None when a learned value is outside the optimizer's domain (e.g. alpha <= 0),
+    so no plain re-run exists.
+    """
+    level = parse_stack(stack_text)[0]
+    values = ", ".join(f"{name}={format_number(learned.get(name, value))}" for name, value in level.values)
+    try:
+        return format_level(parse_stack(f"{level.optimizer}({values})")[0])
+    except StackSpecError:
+        return None
+
+
+def reruns(profile: str, learned: list[tuple[str, int, str, dict[str, float]]]) -> Study:
+    """Re-runs of Table 1 from learned hyperparameters.
+
+    ``learned``: (stack cell label, seed, stack text, {name: learned value}) per
+    finished, non-diverged Table 1 stack run.
+    """
+    cells = []
+    for label, seed, stack_text, values in learned:
+        rerun = rerun_stack(stack_text, values)
+        if rerun is None:
+            continue
+        panel = label.split(":")[1]
+        cells.append(Cell(label.replace("stack:", "rerun:"), rerun, TABLE1_EPOCHS[panel][profile], seed=seed))
+    return Study("mlp_reruns", ("A5",), tuple(cells), seeds=0)
+
+
+# --- towers ------------------------------------------------------------------------------
+
+TOWER_ALPHAS = (1e-8, 1e-6, 1e-4, 1e-2, 1.0, 100.0)
+TOWER_HEIGHTS = (0, 1, 2, 3)
+
+
+def paper_kappas(alpha: float, levels: int) -> list[float]:
+    """[P] 3.4's step sizes for the levels above a base alpha, extended past three levels.
+
+    alpha <= 1e-4: [alpha*1e2, alpha, alpha*1e-2], continued by factors of 1e-2;
+    alpha >= 1e-3: [alpha*1e-3, alpha*1e-4, 1e-8], continued at 1e-8.
+    """
+    if alpha <= 1e-4:
+        return [alpha * 1e2 * 1e-2**i for i in range(levels)]
+    pattern = [alpha * 1e-3, alpha * 1e-4]
+    return (pattern + [1e-8] * max(levels - 2, 0))[:levels]
+
+
+def tower_paper(profile: str) -> Study:
+    """[P] Fig. 4 on the MLP: SGD towers of height 0..3 over base alphas 1e-8..1e2."""
+    epochs = _by_profile(profile, 1, 1, 30)
+    cells = []
+    for alpha in TOWER_ALPHAS:
+        for height in TOWER_HEIGHTS:
+            levels = [f"sgd(alpha={format_number(alpha)})"] + [f"sgd(alpha={format_number(k)})" for k in paper_kappas(alpha, height)]
+            cells.append(Cell(f"tower:h{height}:a{alpha:g}", " / ".join(levels), epochs))
+    return Study("mlp_towers", ("B5", "C2", "C3", "C5"), tuple(cells), seeds=_by_profile(profile, 2, 6, 5))
+
+
+DEPTH_SCHEMES = ("reproduction", "paper", "equal")
+
+
+def depth_kappas(scheme: str, alpha: float, levels: int) -> list[float]:
+    """Step size of hyper levels 1..levels under each scheme D1/D2 compare."""
+    if scheme == "reproduction":  # [R]: kappa_l = alpha / (100 (1 + l))
+        return [alpha / (100 * (1 + level)) for level in range(1, levels + 1)]
+    if scheme == "paper":
+        return paper_kappas(alpha, levels)
+    if scheme == "equal":
+        return [alpha / 100] * levels
+    raise ValueError(scheme)
+
+
+def tower_depth(profile: str) -> Study:
+    """[R] 3.4's taller towers: SGD / RMSProp / RMSProp / ..., batch 1024, under three kappa schemes."""
+    epochs = _by_profile(profile, 1, 2, 10)
+    max_height = _by_profile(profile, 3, 6, 20)
+    alphas = _by_profile(profile, (0.01,), (0.01,), (1e-4, 0.01, 1.0))
+    cells = []
+    for alpha in alphas:
+        base = f"sgd(alpha={format_number(alpha)})"
+        cells.append(Cell(f"depth:plain:h0:a{alpha:g}", base, epochs, batch_size=1024))
+        for scheme in DEPTH_SCHEMES:
+            for height in range(1, max_height + 1):
+                levels = [base] + [f"rmsprop(alpha={format_number(k)})" for k in depth_kappas(scheme, alpha, height)]
+                cells.append(Cell(f"depth:{scheme}:h{height}:a{alpha:g}", " / ".join(levels), epochs, batch_size=1024))
+    return Study("mlp_depth", ("D1", "D2"), tuple(cells), seeds=_by_profile(profile, 2, 6, 5))
+
+
+COST_HEIGHTS = tuple(range(11))
+
+
+def cost(profile: str) -> Study:
+    """E1..E3: step time and optimizer memory of SGD towers of height 0..10, measured alone."""
+    epochs = 1
+    cells = tuple(Cell(f"cost:h{h}", " / ".join(["sgd(alpha=0.01)"] * (h + 1)), epochs) for h in COST_HEIGHTS)
+    return Study("mlp_cost", ("E1", "E2", "E3"), cells, seeds=_by_profile(profile, 2, 3, 5), exclusive=True)
+
+
+STUDIES = {
+    "mlp_table1": table1,
+    "mlp_long": long_training,
+    "mlp_towers": tower_paper,
+    "mlp_depth": tower_depth,
+    "mlp_cost": cost,
+}
+# the derived study, built from finished mlp_table1 runs
+DERIVED = {"mlp_reruns": "mlp_table1"}
+REDUCTIONS = {
+    "cpu": (
+        "Table 1 panels: SGD and AdaGrad 3 epochs (paper 30), Adam and RMSProp 1 epoch (paper 5).",
+        "A6 long training: 4 epochs (reproduction 30).",
+        "Towers ([P] Fig. 4 design): 1 epoch (paper 30 for the MLP).",
+        "Depth towers ([R] 3.4 design): heights 0..6 at alpha 0.01, 2 epochs of batch 1024 (reproduction: heights 0..20, three alphas, 10 epochs).",
+    ),
+}

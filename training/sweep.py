@@ -1,0 +1,216 @@
+"""Run a study: expand cells x seeds, skip what is finished, train the rest, log each run.
+
+Workers are separate processes (one torch thread each) that train and hand
+their results back; only this process writes to the tracking store, so a
+SQLite store is never written by two processes at once. A run is logged only
+once it has completed, so an interrupted sweep leaves no half-made runs and
+a re-run trains exactly what is missing.
+
+    python -m training.sweep --study mlp_table1 --profile cpu --seeds 8 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+from mlflow.entities import ViewType
+
+from training.config import PROFILES, ConfigError, RunConfig
+from training.loop import RunResult, resolve_device, train_run
+from training.mnist import DataError, load_mnist
+from training.studies import STUDIES, Cell, Study
+from training.tracking import RunLogger, client, experiment_id, run_params
+
+@dataclass
+class SweepSummary:
+    study: str
+    planned: int
+    skipped: int
+    trained: int
+    failed: int
+    seconds: float
+
+
+@lru_cache(maxsize=1)
+def _mnist():
+    return load_mnist()
+
+
+def _worker_init() -> None:
+    torch.set_num_threads(1)  # two workers on two cores: one thread each beats sharing
+
+
+def train_config(config: RunConfig, device: str, measure_memory: bool) -> RunResult:
+    """Train one run (in a worker or in process) on its model's data."""
+    train, test = _mnist()
+    return train_run(config, train, test, torch.device(device), progress=False, measure_memory=measure_memory)
+
+
+def finished_hashes(experiment: str) -> set[str]:
+    """config_hash of every FINISHED run in ``experiment``."""
+    tracking = client()
+    found = tracking.get_experiment_by_name(experiment)
+    if found is None:
+        return set()
+    runs = tracking.search_runs([found.experiment_id], "attributes.status = 'FINISHED'", run_view_type=ViewType.ACTIVE_ONLY, max_results=50_000)
+    return {run.data.tags.get("config_hash") for run in runs}
+
+
+def _log_result(study: Study, cell: Cell, config: RunConfig, device: str, result: RunResult, extra_tags: dict[str, str]) -> None:
+    params = run_params(config, device, len(_mnist()[0]))
+    tags = {"study": study.name, "cell": cell.label, "claims": ",".join(study.claims), **extra_tags}
+    logger = RunLogger.open(config, study.name, params, tags)
+    for record in result.epochs:
+        logger.log_epoch(record)
+    logger.finish(result)
+
+
+def _log_failure(study: Study, cell: Cell, config: RunConfig, error: BaseException) -> None:
+    logger = RunLogger.open(config, study.name, tags={"study": study.name, "cell": cell.label, "mlflow.note.content": f"failed: {error!r}"})
+    logger.fail("FAILED")
+
+
+class _Progress:
+    """A bar with ETA on terminals; a line every tenth of the way elsewhere (CI logs)."""
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label, self.done, self.started = total, label, 0, time.perf_counter()
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=label, unit="run")
+
+    def update(self) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update()
+            return
+        if self.done == self.total or self.done % max(self.total // 10, 1) == 0:
+            elapsed = time.perf_counter() - self.started
+            eta = elapsed / self.done * (self.total - self.done)
+            print(f"{self.label}: {self.done}/{self.total} runs, {elapsed:.0f}s elapsed, ETA {eta:.0f}s", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_study(study: Study, profile: str, seeds: int | None = None, workers: int = 2, device: str = "cpu",
+              extra_tags: dict[str, str] | None = None) -> SweepSummary:
+    """Train every run of ``study`` not yet FINISHED; returns what was done."""
+    started = time.perf_counter()
+    planned = study.configs(profile, seeds)
+    experiment_id(client(), study.name)
+    done = finished_hashes(study.name)
+    todo = [(cell, config) for cell, config in planned if config.config_hash not in done]
+    # a timing study runs alone and in process, so no other work perturbs its clock
+    workers = 1 if study.exclusive or device.startswith("cuda") else max(1, workers)
+    progress = _Progress(len(todo), f"{study.name} ({profile})")
+    trained = failed = 0
+    measure = study.exclusive
+    tags = extra_tags or {}
+    try:
+        if workers == 1:
+            previous = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                for cell, config in todo:
+                    try:
+                        result = train_config(config, device, measure)
+                    except Exception as error:  # one broken run must not lose the sweep
+                        _log_failure(study, cell, config, error)
+                        failed += 1
+                    else:
+                        _log_result(study, cell, config, device, result, tags)
+                        trained += 1
+                    progress.update()
+            finally:
+                torch.set_num_threads(previous)
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
+                pending: dict[Future, tuple[Cell, RunConfig]] = {
+                    pool.submit(train_config, config, device, measure): (cell, config) for cell, config in todo
+                }
+                try:
+                    while pending:
+                        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in finished:
+                            cell, config = pending.pop(future)
+                            error = future.exception()
+                            if error is not None:
+                                _log_failure(study, cell, config, error)
+                                failed += 1
+                            else:
+                                _log_result(study, cell, config, device, future.result(), tags)
+                                trained += 1
+                            progress.update()
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+    finally:
+        progress.close()
+    return SweepSummary(study.name, len(planned), len(planned) - len(todo), trained, failed, time.perf_counter() - started)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.sweep", description="Run one study's grid of runs over seeds; finished runs are skipped.")
+    parser.add_argument("--study", required=True, help=f"one of {', '.join(STUDIES)}")
+    parser.add_argument("--profile", default="cpu", help=f"one of {', '.join(PROFILES)}")
+    parser.add_argument("--seeds", default=None, help="number of seeds (default: the study's for the profile)")
+    parser.add_argument("--workers", default="2", help="worker processes (default 2)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be trained, train nothing")
+    return parser
+
+
+def parse_count(name: str, value: str | None, minimum: int) -> int | None:
+    if value in (None, "", "default"):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {number}")
+    return number
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.study not in STUDIES:
+            raise ConfigError(f"unknown study {args.study!r}; expected one of {', '.join(STUDIES)}")
+        if args.profile not in PROFILES:
+            raise ConfigError(f"unknown profile {args.profile!r}; expected one of {', '.join(PROFILES)}")
+        seeds = parse_count("seeds", args.seeds, 1)
+        workers = parse_count("workers", args.workers, 1) or 2
+        device = str(resolve_device(args.device))
+        study = STUDIES[args.study](args.profile)
+        if args.dry_run:
+            planned = study.configs(args.profile, seeds)
+            for cell, config in planned:
+                print(f"{cell.label}\tseed={config.seed}\t{config.stack}\tepochs={config.epochs}")
+            print(f"{len(planned)} runs planned")
+            return 0
+        _mnist()
+    except (ConfigError, DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    tags = {"sweep_run_id": os.environ["MLFLOW_RUN_ID"]} if "MLFLOW_RUN_ID" in os.environ else {}
+    summary = run_study(study, args.profile, seeds, workers, device, tags)
+    print(f"{summary.study}: {summary.planned} planned, {summary.skipped} already finished, {summary.trained} trained, {summary.failed} failed, {summary.seconds:.0f}s")
+    return 1 if summary.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
