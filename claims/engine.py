@@ -28,7 +28,7 @@ def learned_hyperparameters(tables: RunTables) -> list[tuple[str, int, str, dict
     out = []
     for _, run in stacks.iterrows():
         learned = {key.split(".", 2)[2]: float(run[key]) for key in run.index if key.startswith("hp.0.") and np.isfinite(run[key])}
-        out.append((run.cell, int(run.seed), run.stack, learned))
+        out.append((run.cell, int(run.seed), run["stack"], learned))
     return out
 
 
@@ -63,6 +63,9 @@ def evaluate(tables: RunTables) -> list[Verdict]:
                 entries.append((claim, claim.evaluate(tables), ""))
             except NotRun as reason:
                 entries.append((claim, None, str(reason)))
+            except Exception as error:  # a broken claim must not take the other verdicts down
+                print(f"warning: claim {claim.id} could not be evaluated: {error!r}", file=sys.stderr)
+                entries.append((claim, None, f"evaluation failed: {error!r}"))
         for verdict in decide_family(entries):
             verdicts[verdict.claim.id] = verdict
     return [verdicts[c.id] for c in CATALOGUE]

@@ -138,7 +138,7 @@ CLAIMS = [
           evaluate_a4, figure="table1:rmsprop"),
     Claim("A5", "A", "[P] 3.1-3.2, Table 1", "Re-running the plain optimizer from the learned hyperparameters beats the initial baseline.",
           "re-run rows of Table 1 (e.g. sgd(0.0769) 5.44% vs sgd(0.01) 8.99%; but adagrad(0.0080) 7.75% vs 7.40%)",
-          (TABLE1, RERUNS), "H1: error(baseline) - error(re-run) > 0 for every re-run configuration", evaluate_a5, figure="reruns"),
+          (TABLE1, RERUNS), "H1: error(baseline) - error(re-run) > 0 for every re-run configuration", evaluate_a5, figure="table1:reruns"),
     Claim("A6", "A", "[R] 3.1", "Trained as long as SGD, the hyperoptimized runs converge faster early, but the baselines reach similar or better final error.",
           "[R], 30 epochs, single seed: Adam 2.26% vs Adam/SGD 2.08%, RMSProp 2.37% vs RMSProp/SGD 1.95%",
           (LONG,), f"H1: stack ahead after epoch 1, and the stack's final advantage < {A6_MARGIN} pp, for Adam and RMSProp", evaluate_a6, figure="long"),

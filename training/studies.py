@@ -172,7 +172,7 @@ def depth_kappas(scheme: str, alpha: float, levels: int) -> list[float]:
 def tower_depth(profile: str) -> Study:
     """[R] 3.4's taller towers: SGD / RMSProp / RMSProp / ..., batch 1024, under three kappa schemes."""
     epochs = _by_profile(profile, 1, 2, 10)
-    max_height = _by_profile(profile, 3, 6, 20)
+    max_height = _by_profile(profile, 4, 6, 20)
     alphas = _by_profile(profile, (0.01,), (0.01,), (1e-4, 0.01, 1.0))
     cells = []
     for alpha in alphas:

@@ -1,0 +1,186 @@
+"""Figures for the verdict report, one function per figure, each from the run tables.
+
+Every function returns a matplotlib Figure, or None when its runs are absent.
+Dots are seeds; lines are means over seeds.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from analysis.runs import RunTables  # noqa: E402
+from claims.evidence import published  # noqa: E402
+from training.studies import COST_HEIGHTS, DEPTH_SCHEMES, TABLE1_PANELS, TOWER_ALPHAS, TOWER_HEIGHTS  # noqa: E402
+
+DATASET_NOTE = "MLP on MNIST"
+
+
+def _dots(ax, x: float, ys, color: str) -> None:
+    ys = np.asarray(ys, float)
+    jitter = np.linspace(-0.12, 0.12, len(ys)) if len(ys) > 1 else np.zeros(1)
+    ax.scatter(x + jitter, ys, s=12, color=color, alpha=0.7, zorder=3)
+    if len(ys):
+        ax.hlines(np.mean(ys), x - 0.25, x + 0.25, color="black", lw=1.5, zorder=4)
+
+
+def table1(tables: RunTables):
+    if not tables.has("mlp_table1"):
+        return None
+    fig, axes = plt.subplots(1, 4, figsize=(15, 4.2))
+    for ax, (panel, (baseline, stacks)) in zip(axes, TABLE1_PANELS.items()):
+        labels = [baseline] + list(stacks)
+        cells = [f"baseline:{panel}"] + [f"stack:{panel}:{i}" for i in range(len(stacks))]
+        for x, cell in enumerate(cells):
+            _dots(ax, x, tables.cell("mlp_table1", cell).test_error.dropna(), "tab:red" if x == 0 else "tab:blue")
+            rerun = tables.cell("mlp_reruns", cell.replace("stack:", "rerun:")) if x else None
+            if rerun is not None and not rerun.empty:
+                _dots(ax, x + 0.35, rerun.test_error.dropna(), "tab:green")
+        ax.set_xticks(range(len(labels)), [lab.replace(" / ", "/\n") for lab in labels], fontsize=6, rotation=30, ha="right")
+        ax.set_title(f"{panel} panel")
+        ax.set_ylabel("final test error (%)")
+    fig.suptitle(f"[P] Table 1 rerun: red baseline, blue hyperoptimized, green plain re-run from learned values ({DATASET_NOTE})")
+    fig.tight_layout()
+    return fig
+
+
+def long_training(tables: RunTables):
+    if not tables.has("mlp_long"):
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, panel in zip(axes, ("adam", "rmsprop")):
+        for role, color in (("baseline", "tab:red"), ("stack", "tab:blue")):
+            cell = tables.cell("mlp_long", f"long:{panel}:{role}")
+            curves = [tables.history(run_id, "test_error") for run_id in cell.run_id]
+            for curve in curves:
+                ax.plot(curve.index, curve.values, color=color, alpha=0.25, lw=0.8)
+            if curves:
+                mean = np.mean([c.values for c in curves if len(c) == len(curves[0])], axis=0)
+                ax.plot(curves[0].index, mean, color=color, lw=2, label=f"{role}: {cell['stack'].iloc[0]}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("test error (%)")
+        ax.set_title(f"A6: {panel} trained longer")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def trajectories(tables: RunTables):
+    if not tables.has("mlp_table1"):
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for index, (stack, color) in enumerate(zip(TABLE1_PANELS["sgd"][1], ("tab:blue", "tab:orange", "tab:green", "tab:purple"))):
+        cell = tables.cell("mlp_table1", f"stack:sgd:{index}")
+        for k, run_id in enumerate(cell.run_id):
+            path = tables.history(run_id, "hp.0.alpha")
+            ax.plot(path.index, path.values, color=color, alpha=0.5, lw=0.8, label=stack if k == 0 else None)
+    ax.set_yscale("symlog", linthresh=1e-3)
+    ax.set_xlabel("step")
+    ax.set_ylabel("learned alpha (level 0)")
+    ax.set_title("B3: learned step size of the SGD-panel stacks, one line per seed")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def convergence(tables: RunTables):
+    if not tables.has("mlp_towers"):
+        return None
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(TOWER_ALPHAS)))
+    for ax, height in zip(axes, (1, 2, 3)):
+        for alpha, color in zip(TOWER_ALPHAS, colors):
+            for k, run_id in enumerate(tables.cell("mlp_towers", f"tower:h{height}:a{alpha:g}").run_id):
+                path = tables.history(run_id, "hp.0.alpha")
+                ax.plot(path.index, np.abs(path.values), color=color, alpha=0.6, lw=0.8, label=f"alpha0 = {alpha:g}" if k == 0 else None)
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_title(f"B5: height {height}")
+    axes[0].set_ylabel("|learned alpha|")
+    axes[-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def sensitivity(tables: RunTables):
+    if not tables.has("mlp_towers"):
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for height, color in zip(TOWER_HEIGHTS, ("tab:red", "tab:orange", "tab:green", "tab:blue")):
+        means = []
+        for alpha in TOWER_ALPHAS:
+            errors = tables.cell("mlp_towers", f"tower:h{height}:a{alpha:g}").test_error.dropna()
+            ax.scatter(np.full(len(errors), alpha), errors, color=color, s=8, alpha=0.5)
+            means.append(errors.mean() if len(errors) else np.nan)
+        ax.plot(TOWER_ALPHAS, means, color=color, lw=2, label=f"height {height}")
+    ax.set_xscale("log")
+    ax.set_xlabel("initial alpha")
+    ax.set_ylabel("final test error (%)")
+    ax.set_title(f"C2/C3/C5: sensitivity to the initial step size (like [P] Fig. 4, {DATASET_NOTE})")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def depth(tables: RunTables):
+    if not tables.has("mlp_depth"):
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plain = tables.cell("mlp_depth", "depth:plain:h0:a0.01").test_error.dropna()
+    for scheme, color in zip(DEPTH_SCHEMES, ("tab:red", "tab:blue", "tab:green")):
+        heights, means = [0], [plain.mean()]
+        height = 1
+        while not (cell := tables.cell("mlp_depth", f"depth:{scheme}:h{height}:a0.01")).empty:
+            heights.append(height)
+            means.append(cell.test_error.mean())
+            ax.scatter(np.full(len(cell), height), cell.test_error, color=color, s=8, alpha=0.5)
+            height += 1
+        ax.plot(heights, means, color=color, lw=2, marker="o", label=f"ours, {scheme} kappa scheme")
+    report = published("report_stacked_mlp")
+    at = report[report.alpha_init == 0.01]
+    ax.plot(at.height, at.test_error_pct, color="gray", ls="--", label="[R], single seed, 10 epochs")
+    ax.set_xlabel("height (hyperoptimizer levels)")
+    ax.set_ylabel("final test error (%)")
+    ax.set_title("D1/D2: SGD / RMSProp / RMSProp / ... at alpha 0.01")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def cost(tables: RunTables):
+    if not tables.has("mlp_cost"):
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    times = [tables.cell("mlp_cost", f"cost:h{h}").step_time_ms.dropna() for h in COST_HEIGHTS]
+    held = [tables.cell("mlp_cost", f"cost:h{h}").stack_bytes.dropna() for h in COST_HEIGHTS]
+    for h, t in zip(COST_HEIGHTS, times):
+        left.scatter(np.full(len(t), h), t, color="tab:blue", s=10)
+    left.plot(COST_HEIGHTS, [t.mean() for t in times], color="tab:blue")
+    left.set_xlabel("height")
+    left.set_ylabel("mean step time (ms)")
+    left.set_title("E1/E2: time per step, SGD towers, run alone")
+    right.plot(COST_HEIGHTS, [b.mean() / 1024 for b in held], marker="o")
+    right.set_xlabel("height")
+    right.set_ylabel("KiB held by the stack")
+    right.set_title("E3: optimizer memory beyond the weights")
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "table1": table1,
+    "long": long_training,
+    "trajectories": trajectories,
+    "convergence": convergence,
+    "sensitivity": sensitivity,
+    "depth": depth,
+    "cost": cost,
+}
+
+
+def figure_name(claim_figure: str) -> str:
+    """Claims name panels ('table1:sgd'); the figure is the whole family's."""
+    return claim_figure.split(":")[0] if claim_figure else claim_figure
