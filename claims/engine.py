@@ -14,7 +14,7 @@ from analysis.runs import RunTables, load_runs
 from claims import family_a, family_b, family_cd, family_e
 from claims.verdict import Claim, NotRun, Verdict, decide_family
 from training.studies import DERIVED, STUDIES, reruns
-from training.sweep import SweepSummary, run_study
+from training.sweep import LocalRunner, SweepSummary, run_study
 
 CATALOGUE: list[Claim] = family_a.CLAIMS + family_b.CLAIMS + family_cd.CLAIMS + family_e.CLAIMS
 FAMILIES = ("A", "B", "C", "D", "E")
@@ -37,21 +37,22 @@ def run_sweeps(profile: str, seeds: int | None = None, workers: int = 2, device:
     """Train every study the catalogue needs at ``profile``; the timing study last, alone."""
     ordered = sorted(STUDIES, key=lambda name: STUDIES[name](profile).exclusive)
     summaries = []
-    for name in ordered:
-        summaries.append(run_study(STUDIES[name](profile), profile, seeds, workers, device, extra_tags))
-        if name == DERIVED["mlp_reruns"]:
-            learned = learned_hyperparameters(load_runs([name], profile))
-            summaries.append(run_study(reruns(profile, learned), profile, None, workers, device, extra_tags))
+    with LocalRunner(workers, device) as runner:
+        for name in ordered:
+            summaries.append(run_study(STUDIES[name](profile), profile, runner, seeds, extra_tags))
+            if name == DERIVED["mlp_reruns"]:
+                learned = learned_hyperparameters(load_runs([name], profile))
+                summaries.append(run_study(reruns(profile, learned), profile, runner, None, extra_tags))
     for summary in summaries:
         print(f"  {summary.study}: {summary.planned} planned, {summary.skipped} already finished, "
               f"{summary.trained} trained, {summary.failed} failed, {summary.seconds:.0f}s", file=sys.stderr)
     return summaries
 
 
-def evaluate(tables: RunTables) -> list[Verdict]:
-    """A verdict for every claim in the catalogue, in catalogue order."""
+def evaluate(tables: RunTables, families: tuple[str, ...] = FAMILIES) -> list[Verdict]:
+    """A verdict for every claim of ``families``, in catalogue order."""
     verdicts: dict[str, Verdict] = {}
-    for family in FAMILIES:
+    for family in families:
         entries = []
         for claim in (c for c in CATALOGUE if c.family == family):
             try:
@@ -68,7 +69,7 @@ def evaluate(tables: RunTables) -> list[Verdict]:
                 entries.append((claim, None, f"evaluation failed: {error!r}"))
         for verdict in decide_family(entries):
             verdicts[verdict.claim.id] = verdict
-    return [verdicts[c.id] for c in CATALOGUE]
+    return [verdicts[c.id] for c in CATALOGUE if c.id in verdicts]
 
 
 def evaluate_profile(profile: str) -> tuple[RunTables, list[Verdict]]:

@@ -94,7 +94,10 @@ def holm(pvalues) -> np.ndarray:
 
 
 def bootstrap_ci(values, statistic=np.mean, level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``statistic`` over the rows of ``values`` (shape [n] or [n, ...])."""
+    """Percentile bootstrap interval of ``statistic`` over ``values`` (shape [n]).
+
+    ``statistic`` is a numpy reduction taking ``axis`` (np.mean, np.median, ...).
+    """
     data = np.asarray(values, dtype=float)
     if len(data) == 0:
         return (float("nan"), float("nan"))
@@ -103,7 +106,7 @@ def bootstrap_ci(values, statistic=np.mean, level: float = 0.95, n_boot: int = 1
         return (value, value)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(data), size=(n_boot, len(data)))
-    replicates = np.array([statistic(data[row]) for row in picks])
+    replicates = statistic(data[picks], axis=1)
     tail = (1.0 - level) / 2.0
     return float(np.quantile(replicates, tail)), float(np.quantile(replicates, 1.0 - tail))
 

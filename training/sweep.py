@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
@@ -104,59 +105,83 @@ class _Progress:
             self.bar.close()
 
 
-def run_study(study: Study, profile: str, seeds: int | None = None, workers: int = 2, device: str = "cpu",
+Job = tuple[Cell, RunConfig]
+
+
+class LocalRunner:
+    """Trains runs in worker processes (one torch thread each), or in this process.
+
+    One pool serves every study of a claims run, so workers start (and load
+    their data) once. ``completed`` yields (cell, config, result, error) in the
+    order runs finish; exactly one of result and error is None.
+    """
+
+    def __init__(self, workers: int = 2, device: str = "cpu"):
+        self.workers = 1 if device.startswith("cuda") else max(1, workers)
+        self.device = device
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "LocalRunner":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+            self.pool = None
+
+    def completed(self, jobs: list[Job], in_process: bool = False, measure_memory: bool = False) -> Iterator[tuple]:
+        if in_process or self.workers == 1:
+            yield from self._in_process(jobs, measure_memory)
+            return
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+        pending: dict[Future, Job] = {self.pool.submit(train_config, config, self.device, measure_memory): (cell, config) for cell, config in jobs}
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    cell, config = pending.pop(future)
+                    error = future.exception()
+                    yield cell, config, None if error else future.result(), error
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _in_process(self, jobs: list[Job], measure_memory: bool) -> Iterator[tuple]:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)  # as in a worker, and steady for timing studies
+        try:
+            for cell, config in jobs:
+                try:
+                    result = train_config(config, self.device, measure_memory)
+                except Exception as error:  # one broken run must not lose the sweep
+                    yield cell, config, None, error
+                else:
+                    yield cell, config, result, None
+        finally:
+            torch.set_num_threads(previous)
+
+
+def run_study(study: Study, profile: str, runner: LocalRunner, seeds: int | None = None,
               extra_tags: dict[str, str] | None = None) -> SweepSummary:
-    """Train every run of ``study`` not yet FINISHED; returns what was done."""
+    """Train every run of ``study`` not yet FINISHED and log each as it completes."""
     started = time.perf_counter()
     planned = study.configs(profile, seeds)
     experiment_id(client(), study.name)
     done = finished_hashes(study.name)
     todo = [(cell, config) for cell, config in planned if config.config_hash not in done]
-    # a timing study runs alone and in process, so no other work perturbs its clock
-    workers = 1 if study.exclusive or device.startswith("cuda") else max(1, workers)
     progress = _Progress(len(todo), f"{study.name} ({profile})")
     trained = failed = 0
-    measure = study.exclusive
-    tags = extra_tags or {}
     try:
-        if workers == 1:
-            previous = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                for cell, config in todo:
-                    try:
-                        result = train_config(config, device, measure)
-                    except Exception as error:  # one broken run must not lose the sweep
-                        _log_failure(study, cell, config, error)
-                        failed += 1
-                    else:
-                        _log_result(study, cell, config, device, result, tags)
-                        trained += 1
-                    progress.update()
-            finally:
-                torch.set_num_threads(previous)
-        else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
-                pending: dict[Future, tuple[Cell, RunConfig]] = {
-                    pool.submit(train_config, config, device, measure): (cell, config) for cell, config in todo
-                }
-                try:
-                    while pending:
-                        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in finished:
-                            cell, config = pending.pop(future)
-                            error = future.exception()
-                            if error is not None:
-                                _log_failure(study, cell, config, error)
-                                failed += 1
-                            else:
-                                _log_result(study, cell, config, device, future.result(), tags)
-                                trained += 1
-                            progress.update()
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+        # a timing study runs alone and in process, so no other work perturbs its clock
+        for cell, config, result, error in runner.completed(todo, in_process=study.exclusive, measure_memory=study.exclusive):
+            if error is not None:
+                _log_failure(study, cell, config, error)
+                failed += 1
+            else:
+                _log_result(study, cell, config, runner.device, result, extra_tags or {})
+                trained += 1
+            progress.update()
     finally:
         progress.close()
     return SweepSummary(study.name, len(planned), len(planned) - len(todo), trained, failed, time.perf_counter() - started)
@@ -207,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     tags = {"sweep_run_id": os.environ["MLFLOW_RUN_ID"]} if "MLFLOW_RUN_ID" in os.environ else {}
-    summary = run_study(study, args.profile, seeds, workers, device, tags)
+    with LocalRunner(workers, device) as runner:
+        summary = run_study(study, args.profile, runner, seeds, tags)
     print(f"{summary.study}: {summary.planned} planned, {summary.skipped} already finished, {summary.trained} trained, {summary.failed} failed, {summary.seconds:.0f}s")
     return 1 if summary.failed else 0
 
