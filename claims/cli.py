@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 

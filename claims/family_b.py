@@ -36,7 +36,8 @@ def evaluate_b1(tables: RunTables) -> Evidence:
         changed = sign_flip_test(np.abs(beta2 - 0.999) - BETA2_MARGIN, "greater")
         row = comparison(f"{stack}: |beta2 - 0.999| < {BETA2_MARGIN}", BETA2_MARGIN - np.abs(beta2 - 0.999), final=float(np.median(beta2)))
         rows.append({**row, "p_greater": tost, "p_less": changed})
-    ours = "; ".join(f"{r['comparison'].split(':')[0]} median final {r['comparison'].split(': ')[1].split()[0].replace('log10(alpha', 'alpha')} {r['final']:.4g}" for r in rows)
+    ours = "; ".join(f"{stack}: median final alpha {a['final']:.4g}, beta1 {b['final']:.4f}, beta2 {c['final']:.5f}"
+                     for stack, (a, b, c) in zip((TABLE1_PANELS["adam"][1][0], TABLE1_PANELS["adam"][1][2]), (rows[:3], rows[3:])))
     return all_of(rows, "one-sided sign-flip tests on the final learned alpha and beta1; TOST equivalence (statsmodels) for beta2", "see table", ours, notes=notes)
 
 

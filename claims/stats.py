@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttost_paired
 
 EXACT_SIGN_FLIP_MAX_N = 20
@@ -84,12 +83,19 @@ def binomial_p(successes: int, n: int, p0: float, alternative: str) -> float:
 
 
 def holm(pvalues) -> np.ndarray:
-    """Holm step-down adjusted p-values (statsmodels), NaNs passed through."""
+    """Holm step-down adjusted p-values, NaNs passed through.
+
+    The same numbers as statsmodels' ``multipletests(method='holm')`` (the tests
+    check it), without the full garbage collection that function runs on every
+    call, which costs a fifth of a second in a process holding torch and MLflow.
+    """
     p = np.asarray(pvalues, dtype=float)
     out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method="holm")[1]
+    ok = np.flatnonzero(~np.isnan(p))
+    if len(ok):
+        order = ok[np.argsort(p[ok], kind="stable")]
+        scaled = p[order] * np.arange(len(order), 0, -1)
+        out[order] = np.minimum(np.maximum.accumulate(scaled), 1.0)
     return out
 
 

@@ -11,8 +11,8 @@ large step size, so an elementwise rule would fail on noise, not on a formula.
 
 import pytest
 import torch
-
 from reference_oracle import run_side_by_side
+
 from training.stackspec import parse_stack
 
 STEPS = 60

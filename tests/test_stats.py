@@ -39,6 +39,14 @@ def test_tost_equivalence():
     assert stats.tost_equivalence([5.0, 5.2, 4.9, 5.1], margin=0.5) > 0.99
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_holm_equals_statsmodels(seed):
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.random.default_rng(seed).uniform(0, 0.2, size=1 + seed % 7)
+    np.testing.assert_allclose(stats.holm(p), multipletests(p, method="holm")[1], rtol=1e-12)
+
+
 def test_holm_by_hand():
     # sorted 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> monotone 0.03, 0.06, 0.06
     np.testing.assert_allclose(stats.holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])

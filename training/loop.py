@@ -110,7 +110,6 @@ def train_run(
     names = [name for name, _ in model.named_parameters()]
     weights = [p.detach().clone() for p in model.parameters()]
     stack = HyperStack(parse_stack(config.stack), weights[0])
-    stack.track_memory = measure_memory
     hp_names = stack.hyperparameter_names
     order = torch.Generator().manual_seed(config.seed)
     n_batches = -(-len(train) // config.batch_size)
@@ -130,6 +129,7 @@ def train_run(
             out = torch.func.functional_call(model, dict(zip(names, weights)), (train.images[index],))
             loss = F.nll_loss(out, train.labels[index])
             grads = torch.autograd.grad(loss, weights)
+            stack.track_memory = measure_memory and step == total - 1  # hooks only on the last step: they must not weigh on the timing
             weights = stack.step(weights, list(grads))
             losses.append(loss.detach())
             flags.append(~(torch.isfinite(loss) & stack.finite() & _all_finite(weights)))

@@ -30,6 +30,7 @@ from training.mnist import DataError, load_mnist
 from training.studies import STUDIES, Cell, Study
 from training.tracking import RunLogger, client, experiment_id, run_params
 
+
 @dataclass
 class SweepSummary:
     study: str

@@ -20,6 +20,7 @@ from training.mnist import DataError, Split, load_mnist
 from training.models import MODELS
 from training.tracking import RunLogger, client, run_params
 
+
 def load_data(config: RunConfig, data_dir: str | None) -> tuple[Split, Split]:
     """The (train, test) splits a config's model trains on."""
     return load_mnist(data_dir)

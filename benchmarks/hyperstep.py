@@ -1,0 +1,205 @@
+"""Time one hyperoptimized step side by side: torch.optim, the authors' package, ours.
+
+Same model (the paper's MLP), same batches, one process, repetitions interleaved
+across methods so that drift of the machine hits every method alike; the figure
+per method is the median over repetitions of the mean step time. Ratios are
+what to read: absolute milliseconds depend on the machine.
+
+    python benchmarks/hyperstep.py --quick --json results.json
+    python benchmarks/hyperstep.py --device cuda
+
+Needs the test extra (the authors' package) for the reference rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from training.hyperstack import HyperStack  # noqa: E402
+from training.models import MLP  # noqa: E402
+from training.stackspec import parse_stack  # noqa: E402
+
+STACKS = {
+    "sgd_sgd": "sgd(alpha=0.01) / sgd(alpha=0.01)",
+    "adam_sgd": "adam(alpha=0.001) / sgd(alpha=1e-5)",
+    "adam_adam": "adam(alpha=0.001) / adam(alpha=0.001)",
+    "rmsprop_sgd": "rmsprop(alpha=0.01) / sgd(alpha=1e-4)",
+}
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def batches(device: torch.device, count: int = 16, size: int = 256):
+    generator = torch.Generator().manual_seed(0)
+    xs = torch.rand(count, size, 784, generator=generator).to(device)
+    ys = torch.randint(0, 10, (count, size), generator=generator).to(device)
+    return list(zip(xs, ys))
+
+
+def ours(stack: str, device: torch.device):
+    """A step function of our HyperStack on the MLP."""
+    model = MLP().to(device)
+    names = [n for n, _ in model.named_parameters()]
+    state = {"weights": [p.detach().clone() for p in model.parameters()]}
+    hyper = HyperStack(parse_stack(stack), state["weights"][0])
+
+    def step(x, y):
+        weights = [w.requires_grad_() for w in state["weights"]]
+        loss = F.nll_loss(torch.func.functional_call(model, dict(zip(names, weights)), (x,)), y)
+        grads = torch.autograd.grad(loss, weights)
+        state["weights"] = hyper.step(weights, list(grads))
+
+    return step, hyper
+
+
+def torch_optim(name: str, device: torch.device):
+    model = MLP().to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01) if name == "sgd" else torch.optim.Adam(model.parameters(), lr=0.001)
+
+    def step(x, y):
+        optimizer.zero_grad(set_to_none=True)
+        F.nll_loss(model(x), y).backward()
+        optimizer.step()
+
+    return step
+
+
+def reference(stack: str, device: torch.device):
+    from gradient_descent_the_ultimate_optimizer import gdtuo
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from reference_oracle import build_reference
+
+    if device.type == "cuda":
+        torch.set_default_device(device)  # gdtuo creates its tensors on the default device
+    wrapper = gdtuo.ModuleWrapper(MLP().to(device), optimizer=build_reference(parse_stack(stack)))
+    wrapper.initialize()
+    torch.set_default_device(None)
+
+    def step(x, y):
+        wrapper.begin()
+        loss = F.nll_loss(wrapper.forward(x), y)
+        wrapper.zero_grad()
+        loss.backward(create_graph=True)
+        wrapper.step()
+
+    return step
+
+
+def time_methods(methods: dict, data, device: torch.device, steps: int, repetitions: int, warmup: int) -> dict[str, float]:
+    """Median over interleaved repetitions of the mean step time (ms) of each method."""
+    for step in methods.values():
+        for x, y in data[:warmup]:
+            step(x, y)
+    samples: dict[str, list[float]] = {name: [] for name in methods}
+    for _ in range(repetitions):
+        for name, step in methods.items():
+            synchronize(device)
+            started = time.perf_counter()
+            for i in range(steps):
+                x, y = data[i % len(data)]
+                step(x, y)
+            synchronize(device)
+            samples[name].append(1000 * (time.perf_counter() - started) / steps)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def tower(height: int) -> str:
+    return " / ".join(["sgd(alpha=0.01)"] * (height + 1))
+
+
+def run(device: torch.device, quick: bool) -> dict:
+    steps, repetitions, warmup = (20, 5, 5) if quick else (50, 15, 10)
+    data = batches(device)
+    methods = {"torch_sgd": torch_optim("sgd", device), "torch_adam": torch_optim("adam", device)}
+    for key, stack in STACKS.items():
+        methods[f"ours_{key}"] = ours(stack, device)[0]
+        methods[f"reference_{key}"] = reference(stack, device)
+    times = time_methods(methods, data, device, steps, repetitions, warmup)
+    heights = range(0, 11)
+    towers = {h: ours(tower(h), device) for h in heights}
+    tower_times = time_methods({h: step for h, (step, _) in towers.items()}, data, device, steps, repetitions, warmup)
+    base = tower_times[0]
+    per_level = statistics.median((tower_times[h] - tower_times[1]) / (h - 1) / base for h in heights if h >= 2)
+    memory = {}
+    for h, (step, hyper) in towers.items():
+        hyper.track_memory = True
+        step(*data[0])
+        step(*data[1])
+        memory[h] = hyper.memory_bytes()
+    return {
+        "machine": f"{platform.node()} {platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads",
+        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "date": time.strftime("%Y-%m-%d"),
+        "step_ms": times,
+        "tower_step_ms": {str(h): t for h, t in tower_times.items()},
+        "tower_stack_bytes": {str(h): b for h, b in memory.items()},
+        "sgd_sgd_vs_torch_sgd": times["ours_sgd_sgd"] / times["torch_sgd"],
+        "adam_sgd_vs_torch_adam": times["ours_adam_sgd"] / times["torch_adam"],
+        "first_level_fraction": tower_times[1] / base - 1.0,
+        "per_level_fraction": per_level,
+        "speedup_vs_reference_min": min(times[f"reference_{k}"] / times[f"ours_{k}"] for k in STACKS),
+        "vmap8_speedup_vs_sequential": None,  # many-seeds-per-pass training is not built yet
+    }
+
+
+def print_table(result: dict) -> None:
+    print(f"{result['device']} | {result['machine']} | {result['date']}")
+    for name, ms in sorted(result["step_ms"].items()):
+        print(f"  {name:<22} {ms:8.3f} ms")
+    print("  tower heights 0..10:   " + " ".join(f"{float(t):.3f}" for t in result["tower_step_ms"].values()) + " ms")
+    for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "first_level_fraction", "per_level_fraction", "speedup_vs_reference_min", "vmap8_speedup_vs_sequential"):
+        value = result[key]
+        print(f"  {key:<30} {'not measured' if value is None else f'{value:.3f}'}")
+
+
+def log_to_mlflow(result: dict) -> None:
+    from mlflow.entities import Metric, Param
+
+    from training.tracking import client, experiment_id
+
+    tracking = client()
+    run_id = tracking.create_run(experiment_id(tracking, "benchmarks"), run_name=f"hyperstep {result['device']}").info.run_id
+    now = int(time.time() * 1000)
+    metrics = [Metric(k, v, now, 0) for k, v in result.items() if isinstance(v, float)]
+    metrics += [Metric(f"step_ms.{k}", v, now, 0) for k, v in result["step_ms"].items()]
+    tracking.log_batch(run_id, metrics=metrics, params=[Param("device", result["device"]), Param("machine", result["machine"][:500])])
+    tracking.set_terminated(run_id, "FINISHED")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions: under a minute on 2 CPU cores")
+    parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--no-mlflow", action="store_true", help="do not log to the 'benchmarks' experiment")
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("error: --device cuda asked for, but no CUDA GPU is available", file=sys.stderr)
+        return 2
+    result = run(device, args.quick)
+    print_table(result)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    if not args.no_mlflow:
+        log_to_mlflow(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

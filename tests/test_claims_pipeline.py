@@ -1,0 +1,143 @@
+"""The whole claims job at the smoke profile, through `mlflow run`, on a real SQLite store."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from analysis.runs import load_runs
+from claims.engine import ALL_STUDIES, CATALOGUE
+from training.config import make_config
+from training.loop import train_run
+from training.mnist import load_mnist
+from training.tracking import RunLogger
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def environment(uri: str) -> dict:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("MLFLOW_RUN_ID", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def smoke_job(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("claims")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    done = subprocess.run(
+        [sys.executable, "-m", "mlflow", "run", str(REPO), "-e", "claims", "-P", "profile=smoke", "-P", f"out={folder / 'reports'}", "--env-manager", "local"],
+        cwd=folder, env=environment(uri), capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder, uri, done
+
+
+def claims_runs(client: MlflowClient):
+    experiment = client.get_experiment_by_name("claims")
+    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+
+
+def test_claims_run_is_logged_with_every_verdict(smoke_job):
+    folder, uri, done = smoke_job
+    client = MlflowClient(uri)
+    (run,) = claims_runs(client)
+    verdict_tags = {k.split(".", 1)[1]: v for k, v in run.data.tags.items() if k.startswith("verdict.")}
+    assert sorted(verdict_tags) == sorted(c.id for c in CATALOGUE)
+    assert set(verdict_tags.values()) <= {"SUPPORTED", "REFUTED", "INCONCLUSIVE", "NOT_RUN"}
+    assert {"A1.effect", "A1.ci_low", "A1.ci_high", "A1.p_support_holm", "A1.seeds"} <= set(run.data.metrics)
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)} | {a.path for a in client.list_artifacts(run.info.run_id, "report")}
+    assert {"verdicts.json", "report/report.html", "report/report.md", "report/figures"} <= artifacts
+    # the table and the report path are printed
+    assert "A1 " in done.stdout and "report: " in done.stdout
+
+
+def test_report_is_self_contained(smoke_job):
+    folder, _, _ = smoke_job
+    page = (folder / "reports" / "smoke" / "report.html").read_text()
+    assert "<h2>Summary</h2>" in page and 'src="data:image/png;base64,' in page
+    assert "src=\"http" not in page and "src='http" not in page
+    markdown = (folder / "reports" / "smoke" / "report.md").read_text()
+    for heading in ("## Scope of reproducibility", "## Methodology", "## Results", "## What was easy, what was hard"):
+        assert heading in markdown
+    assert "evaluation failed" not in markdown  # no claim crashed
+
+
+def test_second_run_trains_nothing_and_duplicates_nothing(smoke_job):
+    folder, uri, _ = smoke_job
+    before = len(load_runs(ALL_STUDIES, "smoke", MlflowClient(uri)).runs)
+    done = subprocess.run([sys.executable, "-m", "claims.cli", "--profile", "smoke", "--out", str(folder / "again")],
+                          cwd=REPO, env=environment(uri), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert " 0 trained" in done.stderr and "already finished" in done.stderr
+    tables = load_runs(ALL_STUDIES, "smoke", MlflowClient(uri))
+    assert len(tables.runs) == before and "duplicate" not in tables.excluded
+    first, second = claims_runs(MlflowClient(uri))
+    assert {k: v for k, v in first.data.tags.items() if k.startswith("verdict.")} == {k: v for k, v in second.data.tags.items() if k.startswith("verdict.")}
+
+
+def test_report_entry_point_rebuilds_without_training(smoke_job):
+    folder, uri, _ = smoke_job
+    done = subprocess.run([sys.executable, "-m", "analysis.report", "--profile", "smoke", "--out", str(folder / "rebuilt")],
+                          cwd=REPO, env=environment(uri), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (folder / "rebuilt" / "smoke" / "report.html").exists()
+    assert "trained" not in done.stderr
+
+
+def test_verdict_table_artifact(smoke_job):
+    folder, uri, _ = smoke_job
+    client = MlflowClient(uri)
+    run = claims_runs(client)[0]
+    path = client.download_artifacts(run.info.run_id, "verdicts.json", str(folder))
+    table = json.loads(Path(path).read_text())
+    assert set(table["columns"]) >= {"claim", "verdict", "effect", "ci_low", "ci_high", "p_support_holm", "seeds"}
+    assert len(table["data"]) == len(CATALOGUE)
+
+
+def test_partial_store_counts_each_config_once(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    train, test = load_mnist()
+    config = make_config(stack="sgd(0.01) / sgd(0.01)", epochs=1, profile="smoke")
+    result = train_run(config, train, test)
+    for status in ("FINISHED", "FINISHED", "FAILED"):  # a retried run, and a dead attempt
+        logger = RunLogger.open(config, "mlp_table1", tags={"study": "mlp_table1", "cell": "stack:sgd:0"})
+        for record in result.epochs:
+            logger.log_epoch(record)
+        logger.finish(result) if status == "FINISHED" else logger.fail(status)
+    tables = load_runs(["mlp_table1", "mlp_towers"], "smoke")
+    assert len(tables.runs) == 1
+    assert tables.excluded == {"FAILED": 1, "duplicate": 1}
+
+
+def test_tracking_server_shows_the_runs(smoke_job):
+    """What `mlflow ui` shows: a real server on loopback over the same store."""
+    import socket
+    import time
+    import urllib.request
+
+    folder, uri, _ = smoke_job
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)],
+                              cwd=folder, env=environment(uri), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/search?max_results=100", timeout=5) as reply:
+                    experiments = {e["name"] for e in json.loads(reply.read())["experiments"]}
+                break
+            except OSError:
+                assert time.time() < deadline, "tracking server did not come up"
+                time.sleep(1)
+        assert {"claims", "mlp_table1", "mlp_towers", "mlp_depth", "mlp_cost"} <= experiments
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
