@@ -125,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if not args.no_sweep:
         tags = {"claims_launcher": os.environ["MLFLOW_RUN_ID"]} if "MLFLOW_RUN_ID" in os.environ else {}
-        run_sweeps(args.profile, seeds, workers, device, tags)
+        try:
+            run_sweeps(args.profile, seeds, workers, device, tags)
+        except KeyboardInterrupt:
+            print("interrupted: every finished run is kept; the same command resumes where this one stopped", file=sys.stderr)
+            return 130
     params = {"profile": args.profile, "seeds": str(seeds or "default"), "workers": str(workers), "device": device, "trained": str(not args.no_sweep).lower()}
     code = decide_and_report(args.profile, Path(args.out), params)
     print(f"total {time.perf_counter() - started:.0f}s")

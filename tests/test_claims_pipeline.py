@@ -141,3 +141,32 @@ def test_tracking_server_shows_the_runs(smoke_job):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path):
+    import signal
+    import time
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    command = [sys.executable, "-m", "training.sweep", "--study", "mlp_towers", "--profile", "smoke"]
+    # its own process group, so that the signal reaches the workers too, as Ctrl-C in a terminal does
+    sweep = subprocess.Popen(command, cwd=REPO, env=environment(uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    client = MlflowClient(uri)
+    deadline = time.time() + 120
+    while time.time() < deadline and sweep.poll() is None:
+        experiment = client.get_experiment_by_name("mlp_towers") if (tmp_path / "mlflow.db").exists() else None
+        if experiment and len(client.search_runs([experiment.experiment_id])) >= 3:
+            break
+        time.sleep(0.5)
+    os.killpg(sweep.pid, signal.SIGINT)
+    _, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, stderr[-2000:]
+    assert "interrupted: every finished run is kept" in stderr and "Traceback" not in stderr
+    kept = len(load_runs(["mlp_towers"], "smoke", client).runs)
+    assert 3 <= kept < 48
+    done = subprocess.run(command, cwd=REPO, env=environment(uri), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{kept} already finished, {48 - kept} trained" in done.stdout
+    tables = load_runs(["mlp_towers"], "smoke", client)
+    assert len(tables.runs) == 48 and "duplicate" not in tables.excluded

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -48,6 +49,8 @@ def _mnist():
 
 def _worker_init() -> None:
     torch.set_num_threads(1)  # two workers on two cores: one thread each beats sharing
+    # Ctrl-C reaches the whole process group: only the driver acts on it (cancels, keeps what finished)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def train_config(config: RunConfig, device: str, measure_memory: bool) -> RunResult:
@@ -233,8 +236,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     tags = {"sweep_run_id": os.environ["MLFLOW_RUN_ID"]} if "MLFLOW_RUN_ID" in os.environ else {}
-    with LocalRunner(workers, device) as runner:
-        summary = run_study(study, args.profile, runner, seeds, tags)
+    try:
+        with LocalRunner(workers, device) as runner:
+            summary = run_study(study, args.profile, runner, seeds, tags)
+    except KeyboardInterrupt:
+        print("interrupted: every finished run is kept; the same command resumes where this one stopped", file=sys.stderr)
+        return 130
     print(f"{summary.study}: {summary.planned} planned, {summary.skipped} already finished, {summary.trained} trained, {summary.failed} failed, {summary.seconds:.0f}s")
     return 1 if summary.failed else 0
 

@@ -14,16 +14,11 @@ import argparse
 import os
 import sys
 
-from training.config import PROFILES, ConfigError, RunConfig, make_config
+from training.config import PROFILES, ConfigError, make_config
 from training.loop import RunResult, resolve_device, train_run
-from training.mnist import DataError, Split, load_mnist
+from training.mnist import DataError, load_mnist
 from training.models import MODELS
 from training.tracking import RunLogger, client, run_params
-
-
-def load_data(config: RunConfig, data_dir: str | None) -> tuple[Split, Split]:
-    """The (train, test) splits a config's model trains on."""
-    return load_mnist(data_dir)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = make_config(args.model, args.stack, args.epochs, args.seed, args.profile, args.batch_size)
         device = resolve_device(args.device)
-        train, test = load_data(config, args.data_dir)
+        train, test = load_mnist(args.data_dir)
     except (ConfigError, DataError, ValueError, RuntimeError) as error:
         return _fail(str(error))
 
