@@ -128,24 +128,35 @@ def sensitivity(tables: RunTables):
 def depth(tables: RunTables):
     if not tables.has("mlp_depth"):
         return None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    plain = tables.cell("mlp_depth", "depth:plain:h0:a0.01").test_error.dropna()
+    fig, (ax, gain_ax) = plt.subplots(1, 2, figsize=(13, 4.5))
+    plain = tables.cell("mlp_depth", "depth:plain:h0:a0.01").test_error
     for scheme, color in zip(DEPTH_SCHEMES, ("tab:red", "tab:blue", "tab:green")):
-        heights, means = [0], [plain.mean()]
-        height = 1
-        while not (cell := tables.cell("mlp_depth", f"depth:{scheme}:h{height}:a0.01")).empty:
-            heights.append(height)
-            means.append(cell.test_error.mean())
-            ax.scatter(np.full(len(cell), height), cell.test_error, color=color, s=8, alpha=0.5)
-            height += 1
-        ax.plot(heights, means, color=color, lw=2, marker="o", label=f"ours, {scheme} kappa scheme")
+        by_height = {0: plain}
+        while not (cell := tables.cell("mlp_depth", f"depth:{scheme}:h{len(by_height)}:a0.01")).empty:
+            by_height[len(by_height)] = cell.test_error
+        heights = list(by_height)
+        for h in heights[1:]:
+            ax.scatter(np.full(len(by_height[h]), h), by_height[h], color=color, s=8, alpha=0.5)
+        ax.plot(heights, [by_height[h].mean() for h in heights], color=color, lw=2, marker="o", label=f"ours, {scheme} kappa scheme")
+        # gain of level h, seed by seed: error(h-1) - error(h)
+        gains = {h: (by_height[h - 1] - by_height[h]).dropna() for h in heights[1:]}
+        for h, g in gains.items():
+            gain_ax.scatter(np.full(len(g), h), g, color=color, s=8, alpha=0.5)
+        gain_ax.plot(list(gains), [g.mean() for g in gains.values()], color=color, lw=2, marker="o", label=scheme)
     report = published("report_stacked_mlp")
-    at = report[report.alpha_init == 0.01]
+    at = report[report.alpha_init == 0.01].sort_values("height")
     ax.plot(at.height, at.test_error_pct, color="gray", ls="--", label="[R], single seed, 10 epochs")
+    gain_ax.plot(at.height.iloc[1:], -np.diff(at.test_error_pct.to_numpy()), color="gray", ls="--", label="[R]")
     ax.set_xlabel("height (hyperoptimizer levels)")
     ax.set_ylabel("final test error (%)")
     ax.set_title("D1/D2: SGD / RMSProp / RMSProp / ... at alpha 0.01")
     ax.legend(fontsize=7)
+    gain_ax.axhline(0, color="black", lw=0.8)
+    gain_ax.set_xlabel("level added (height)")
+    gain_ax.set_ylabel("gain: error(h-1) - error(h), pp")
+    gain_ax.set_title("Gain per added level, one dot per seed")
+    gain_ax.set_xlim(0.5, 8.5)
+    gain_ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 

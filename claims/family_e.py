@@ -11,6 +11,8 @@ from claims.verdict import Claim, Evidence, NotRun
 from training.studies import COST_HEIGHTS
 
 COST = "mlp_cost"
+IMPLEMENTATION_NOTE = ("These timings measure hyperclaims' own implementation on this machine (the MLP, one CPU thread, "
+                       "the whole training loop), not the authors' code: see benchmarks/RESULTS.md for step-level ratios.")
 QUADRATIC_SHARE = 0.10  # E1: at most this share of the growth to height 10 may be curvature
 PER_LEVEL = 0.02  # E2: each level adds at most 2% to the step time
 MEMORY_PER_LEVEL = 0.01  # E3: each level beyond the first holds at most 1% of the weights' bytes
@@ -48,7 +50,7 @@ def evaluate_e1(tables: RunTables) -> Evidence:
     means = times.mean()
     return all_of(rows, "per seed: least-squares line and parabola of step time over heights 1..10; one-sided sign-flip tests that the slope is "
                   f"positive and the parabola's curvature explains under {QUADRATIC_SHARE:.0%} of the growth", "see table",
-                  f"step time h0 {means[0]:.3f} ms, h1 {means[1]:.3f} ms, h10 {means[10]:.3f} ms")
+                  f"step time h0 {means[0]:.3f} ms, h1 {means[1]:.3f} ms, h10 {means[10]:.3f} ms", notes=[IMPLEMENTATION_NOTE])
 
 
 def evaluate_e2(tables: RunTables) -> Evidence:
@@ -57,7 +59,7 @@ def evaluate_e2(tables: RunTables) -> Evidence:
     row = comparison(f"{PER_LEVEL:.0%} - mean overhead per level at heights 1..3", PER_LEVEL - overhead)
     first = (times[1] / times[0] - 1.0).mean()
     return all_of([row], f"one-sided sign-flip test over seeds that (t(h)/t(0) - 1)/h, averaged over h = 1..3, is below {PER_LEVEL:.0%}",
-                  "fraction of step time", f"overhead per level {overhead.mean():.1%} (height 1 alone: {first:+.1%})")
+                  "fraction of step time", f"overhead per level {overhead.mean():.1%} (height 1 alone: {first:+.1%})", notes=[IMPLEMENTATION_NOTE])
 
 
 def evaluate_e3(tables: RunTables) -> Evidence:

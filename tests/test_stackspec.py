@@ -21,6 +21,13 @@ def test_positional_then_keyword_and_weight_decay():
     assert format_stack(stack) == "sgd(alpha=0.1, mu=0.9, wd=0.0001) / sgd_per_param(alpha=1e-05, mu=1e-05)"
 
 
+def test_sgd_per_param_values_are_step_sizes_whatever_they_tune():
+    stack = parse_stack("sgd(0.1, mu=0.5) / sgd_per_param(mu=2.0)")
+    assert dict(stack[1].values) == {"mu": 2.0}
+    with pytest.raises(StackSpecError, match="mu=-1 is out of its domain \\(a step size > 0\\)"):
+        parse_stack("sgd(0.1, mu=0.5) / sgd_per_param(mu=-1)")
+
+
 def test_fixed_hyperparameters_are_not_tuned():
     assert parse_stack("adam_alpha(0.001, 0.8)")[0].tuned == ("alpha",)
     assert parse_stack("rmsprop_alpha(gamma=0.9)")[0].value("gamma") == 0.9

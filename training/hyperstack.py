@@ -12,7 +12,10 @@ current weights (W_t <- theta_0 <- theta_1 <- ...). We therefore never call
    dL_t/dtheta_1, and so on up the stack,
 3. updates top-down: the top level moves theta_{H-2}, ..., level 0 moves the
    weights, each with the hyperparameters its level above has just set, and
-   keeps the (one update deep) graph of that update for the next step.
+   keeps the (one update deep) graph of those updates for the next step.
+
+Step 2 is one backward call through the kept chain, as the reference's
+single backward is, but from the weight gradient rather than the loss.
 
 Hyperparameters are tensors on the weights' device; nothing here syncs the
 host, so the caller decides when to read values or check divergence.
@@ -21,21 +24,12 @@ host, so the caller decides when to read values or check divergence.
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from training.optimizers import Rule, make_rule
 from training.stackspec import Stack, format_stack
-
-
-@dataclass
-class _UpdateGraph:
-    """The outputs of one update and the hyperparameter leaf they depend on."""
-
-    outputs: list[Tensor]
-    leaf: Tensor
 
 
 class HyperStack:
@@ -50,7 +44,10 @@ class HyperStack:
         self.rules: list[Rule] = [make_rule(level, stack[depth - 1] if depth else None) for depth, level in enumerate(stack)]
         self.raw: list[Tensor] = [rule.initial_raw(like.dtype, like.device) for rule in self.rules]
         self.states: list[list] = [[] for _ in stack]
-        self.graphs: list[_UpdateGraph | None] = [None for _ in stack]
+        # The last step's chain, kept one update deep: the new weights (with graph) and the
+        # new hyperparameters theta_0..theta_{H-2} they were computed from (graph nodes).
+        self._outputs: list[Tensor] = []
+        self._nodes: list[Tensor] = []
         self.count = 0
         self.weight_decay = stack[0].weight_decay
         self.track_memory = False  # when set, step() records what the kept graphs hold
@@ -70,40 +67,42 @@ class HyperStack:
         return torch.cat([part.detach().reshape(-1) for part in parts])
 
     def hypergradients(self, grads: list[Tensor]) -> list[list[Tensor]]:
-        """dL_t/d(targets of level k) for every level: [weight grads, [dL/dtheta_0], ...]."""
-        chain = [list(grads)]
-        for depth in range(len(self.stack) - 1):
-            graph = self.graphs[depth]
-            below = chain[-1]
-            if graph is None:
-                grad = torch.zeros_like(self.raw[depth])
-            else:
-                (grad,) = torch.autograd.grad(graph.outputs, graph.leaf, grad_outputs=below, allow_unused=True)
-                grad = torch.zeros_like(self.raw[depth]) if grad is None else grad
-            chain.append([grad])
-        return chain
+        """dL_t/d(targets of level k) for every level: [weight grads, [dL/dtheta_0], ...].
+
+        One backward call pulls the weight gradient through the chain of last updates
+        W_t <- theta_0 <- theta_1 <- ... and reads the gradient at every theta_k on the way.
+        """
+        levels = len(self.stack) - 1
+        if not self._nodes:
+            return [list(grads)] + [[torch.zeros_like(self.raw[depth])] for depth in range(levels)]
+        found = torch.autograd.grad(self._outputs, self._nodes, grad_outputs=list(grads), allow_unused=True)
+        return [list(grads)] + [[torch.zeros_like(self.raw[depth]) if g is None else g] for depth, g in enumerate(found)]
 
     def step(self, weights: list[Tensor], grads: list[Tensor]) -> list[Tensor]:
-        """One step of the whole stack; returns the new weights, detached."""
+        """One step of the whole stack; returns the new weights, detached.
+
+        Top-down: the top level moves theta_{H-2} (no graph: its own hyperparameters are
+        fixed) and that new value becomes the leaf of this step's chain; each level below
+        moves its targets with the new hyperparameters of the level above, keeping the graph,
+        down to the weights.
+        """
         chain = self.hypergradients(grads)
         self.count += 1
         top = len(self.stack) - 1
-        new_weights: list[Tensor] = []
+        hyper = list(self.raw)  # hyperparameters each level updates with (graph nodes below the top)
+        outputs: list[Tensor] = []
         for depth in range(top, -1, -1):
             targets = [w.detach() for w in weights] if depth == 0 else [self.raw[depth - 1]]
             target_grads = chain[depth]
             if depth == 0 and self.weight_decay:
                 target_grads = [g + self.weight_decay * w for g, w in zip(target_grads, targets)]
-            learned = depth < top
-            leaf = self.raw[depth].detach().requires_grad_(learned)
-            with torch.set_grad_enabled(learned), self._saved_tensor_accounting(depth):
-                outputs, self.states[depth] = self.rules[depth].update(targets, target_grads, self.states[depth], leaf, self.count)
-            self.graphs[depth] = _UpdateGraph(outputs, leaf) if learned else None
-            if depth == 0:
-                new_weights = [out.detach() for out in outputs]
-            else:
-                self.raw[depth - 1] = outputs[0].detach()
-        return new_weights
+            with torch.set_grad_enabled(depth < top), self._saved_tensor_accounting(depth):
+                outputs, self.states[depth] = self.rules[depth].update(targets, target_grads, self.states[depth], hyper[depth], self.count)
+            if depth > 0:
+                hyper[depth - 1] = outputs[0].detach().requires_grad_() if depth == top else outputs[0]
+        self.raw = [h.detach() for h in hyper]
+        self._nodes, self._outputs = (hyper[:top], outputs) if top > 0 else ([], [])
+        return [out.detach() for out in outputs]
 
     def _saved_tensor_accounting(self, depth: int):
         """Count the storages autograd saves for the graph kept from this update."""

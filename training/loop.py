@@ -119,6 +119,7 @@ def train_run(
     step, diverged_step = 0, None
     samples = [(0, stack.hyperparameter_values())]  # the initial values start every trajectory
     for epoch in range(1, config.epochs + 1):
+        bar.set_description(f"epoch {epoch}/{config.epochs}")
         permutation = torch.randperm(len(train), generator=order).to(device)
         losses, flags = [], []
         started = time.perf_counter()
@@ -160,7 +161,7 @@ def train_run(
         )
         samples = []
         records.append(record)
-        bar.set_description(f"epoch {epoch}/{config.epochs} test error {record.test_error:.2f}%")
+        bar.set_postfix_str(f"test error {record.test_error:.2f}% after epoch {epoch}")
         if on_epoch is not None:
             on_epoch(record)
         if diverged_step is not None or step == max_steps:

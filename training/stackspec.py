@@ -201,7 +201,7 @@ class _Parser:
                 raise self.error(position, f"expected a number or NAME=NUMBER, found {found}")
             if key in given:
                 raise self.error(position, f"{key} given twice")
-            given[key] = self.number(key)
+            given[key] = self.number(info, key)
         return given
 
     def check_key(self, info: OptimizerInfo, key: str, position: int) -> None:
@@ -209,14 +209,15 @@ class _Parser:
             return
         raise self.error(position, f"{info.name} has no hyperparameter {key!r}; expected one of {', '.join(info.arguments + (WEIGHT_DECAY,))}")
 
-    def number(self, key: str) -> float:
+    def number(self, info: OptimizerInfo, key: str) -> float:
         kind, token, position = self.peek()
         if kind != "number":
             found = repr(token) if token else "the end"
             raise self.error(position, f"expected a number for {key}, found {found}")
         self.index += 1
         value = float(token)
-        description, inside = _DOMAINS.get(key, _PER_PARAM_DOMAIN)
+        # sgd_per_param's keys name the hyperparameters below; its values are step sizes
+        description, inside = _PER_PARAM_DOMAIN if info.name == "sgd_per_param" else _DOMAINS[key]
         if not math.isfinite(value) or not inside(value):
             raise self.error(position, f"{key}={token} is out of its domain ({description})")
         return value
