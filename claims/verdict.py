@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from claims.stats import holm
+from claims.stats import holm, seeds_needed
 
 ALPHA = 0.05
 SUPPORTED, REFUTED, INCONCLUSIVE, NOT_RUN = "SUPPORTED", "REFUTED", "INCONCLUSIVE", "NOT_RUN"
@@ -83,8 +83,6 @@ def decide_family(claims_and_evidence: list[tuple[Claim, Evidence | None, str]])
 
     Entries are (claim, evidence or None, reason when None).
     """
-    from claims.stats import seeds_needed
-
     ran = [(c, e) for c, e, _ in claims_and_evidence if e is not None]
     support = holm([e.p_support for _, e in ran])
     refute = holm([e.p_refute for _, e in ran])
