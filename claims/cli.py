@@ -24,8 +24,8 @@ from claims.engine import CATALOGUE, evaluate_profile, run_sweeps
 from claims.verdict import Verdict
 from training.config import PROFILES, ConfigError
 from training.loop import resolve_device
-from training.mnist import DataError, load_mnist
-from training.sweep import parse_count
+from training.mnist import DataError
+from training.sweep import parse_count, sweep_data
 from training.tracking import client, code_version, experiment_id, tracking_uri
 
 EXPERIMENT = "claims"
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds = parse_count("seeds", args.seeds, 2)
         workers = parse_count("workers", args.workers, 1) or 2
         device = str(resolve_device(args.device))
-        load_mnist()
+        sweep_data()  # checks the data up front; the sweeps reuse what it loaded
     except (ConfigError, DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -51,7 +51,7 @@ class HyperStack:
         self.count = 0
         self.weight_decay = stack[0].weight_decay
         self.track_memory = False  # when set, step() records what the kept graphs hold
-        self._saved: dict[int, int] = {}
+        self._saved: dict[tuple[int, int], int] = {}  # (level, storage pointer) -> bytes
 
     def __repr__(self) -> str:
         return f"HyperStack({format_stack(self.stack)!r}, step={self.count})"

@@ -43,7 +43,8 @@ class SweepSummary:
 
 
 @lru_cache(maxsize=1)
-def _mnist():
+def sweep_data():
+    """MNIST, loaded (and checked) once per process: the driver needs it too, for run params."""
     return load_mnist()
 
 
@@ -55,7 +56,7 @@ def _worker_init() -> None:
 
 def train_config(config: RunConfig, device: str, measure_memory: bool) -> RunResult:
     """Train one run (in a worker or in process) on its model's data."""
-    train, test = _mnist()
+    train, test = sweep_data()
     return train_run(config, train, test, torch.device(device), progress=False, measure_memory=measure_memory)
 
 
@@ -70,7 +71,7 @@ def finished_hashes(experiment: str) -> set[str]:
 
 
 def _log_result(study: Study, cell: Cell, config: RunConfig, device: str, result: RunResult, extra_tags: dict[str, str]) -> None:
-    params = run_params(config, device, len(_mnist()[0]))
+    params = run_params(config, device, len(sweep_data()[0]))
     tags = {"study": study.name, "cell": cell.label, "claims": ",".join(study.claims), **extra_tags}
     logger = RunLogger.open(config, study.name, params, tags)
     for record in result.epochs:
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{cell.label}\tseed={config.seed}\t{config.stack}\tepochs={config.epochs}")
             print(f"{len(planned)} runs planned")
             return 0
-        _mnist()
+        sweep_data()
     except (ConfigError, DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
