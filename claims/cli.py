@@ -24,7 +24,7 @@ from claims.engine import CATALOGUE, evaluate_profile, run_sweeps
 from claims.verdict import Verdict
 from training.config import PROFILES, ConfigError
 from training.loop import resolve_device
-from training.mnist import DataError
+from training.data import DataError
 from training.sweep import parse_count, sweep_data
 from training.tracking import client, code_version, experiment_id, tracking_uri
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from training.mnist import MNIST_FILES, REPOSITORY_DATA, DataError, load_mnist, parse_idx
+from training.data import REPOSITORY_DATA, DataError
+from training.mnist import MNIST_FILES, load_mnist, parse_idx
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

@@ -78,7 +78,7 @@ def test_run_is_logged_to_mlflow(mnist, store):
     assert run.data.tags["diverged"] == "false" and run.data.tags["code_version"]
     errors = store.get_metric_history(logger.run_id, "test_error")
     assert [m.step for m in errors] == [1, 2]
-    assert errors[-1].value == result.final_test_error
+    assert errors[-1].value == result.final_test_value
     alpha = store.get_metric_history(logger.run_id, "hp.0.alpha")
     assert alpha[0].step == 0 and alpha[0].value == pytest.approx(0.01)
     assert alpha[-1].step == result.steps == 16

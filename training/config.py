@@ -1,7 +1,7 @@
 """What determines a run: its config, validated once, hashed, and logged with it.
 
 A run is fully determined by (model, stack, epochs, batch size, seed, profile,
-data slice). The device and the tracking destination are recorded but are not
+data slice, step-size schedule). The device and the tracking destination are recorded but are not
 part of the identity: the same config on another device is the same
 experiment, repeated.
 """
@@ -22,23 +22,31 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Profile:
-    """How much of the data a profile uses; None means all of it."""
+    """How much of each model's data a profile uses: {model: (train, test)}, None = all.
+
+    Sizes count images, or characters for the char-LSTM.
+    """
 
     name: str
-    train_size: int | None
-    test_size: int | None
+    sizes: dict[str, tuple[int | None, int | None]]
     description: str
 
 
 PROFILES = {
-    "smoke": Profile("smoke", 2048, 1000, "seconds: a 2,048-image training slice and 1,000 test images, for tests"),
-    "cpu": Profile("cpu", None, None, "real full data, studies sized for 2 CPU cores"),
-    "paper": Profile("paper", None, None, "the published protocol in full"),
+    "smoke": Profile("smoke", {"mlp": (2048, 1000), "resnet20": (256, 200), "charlstm": (10_000, 5_000)},
+                     "seconds: slices of the data (MLP 2,048 training images), for tests"),
+    "cpu": Profile("cpu", {"mlp": (None, None), "resnet20": (2_560, 1_000), "charlstm": (375_000, 20_000)},
+                   "sized for 2 CPU cores: full MNIST; ResNet-20 on 2,560 training / 1,000 test images; "
+                   "char-LSTM on the first 375,000 training / 20,000 test characters"),
+    "paper": Profile("paper", {"mlp": (None, None), "resnet20": (None, None), "charlstm": (None, None)},
+                     "the published protocol in full"),
 }
 
-# [P] trains the SGD and AdaGrad families for 30 epochs, Adam and RMSProp for 5.
+# [P] trains the SGD and AdaGrad families for 30 epochs, Adam and RMSProp for 5 (MLP);
+# ResNet-20 200 epochs; the char-LSTM 50,000 steps = 44 passes of 1,152 steps over the training text.
 _PAPER_EPOCHS = {"sgd": 30, "adagrad": 30, "adam": 5, "adam_alpha": 5, "rmsprop": 5, "rmsprop_alpha": 5}
-BATCH_SIZE = {"mlp": 256}
+_PAPER_EPOCHS_BY_MODEL = {"resnet20": 200, "charlstm": 44}
+BATCH_SIZE = {"mlp": 256, "resnet20": 128, "charlstm": 50}
 
 
 @dataclass(frozen=True)
@@ -51,10 +59,18 @@ class RunConfig:
     profile: str
     train_size: int | None
     test_size: int | None
+    schedule: str = ""  # a hand-made step-size schedule ("step:100,150"), height-0 stacks only
 
     def identity(self) -> dict:
-        """The fields that determine the run's results."""
-        return asdict(self)
+        """The fields that determine the run's results.
+
+        An unset schedule is left out, so configs without one keep the hashes
+        they had before schedules existed (finished runs stay finished).
+        """
+        fields = asdict(self)
+        if not self.schedule:
+            del fields["schedule"]
+        return fields
 
     @property
     def config_hash(self) -> str:
@@ -77,15 +93,39 @@ def _parse_int(name: str, value, minimum: int) -> int:
     return number
 
 
-def default_epochs(profile: str, stack: str) -> int:
-    """Epochs when the user says 'auto': 1 for smoke, else the paper's count for the weight optimizer."""
+def default_epochs(profile: str, model: str, stack: str) -> int:
+    """Epochs when the user says 'auto': 1 for smoke, else the paper's count."""
     if profile == "smoke":
         return 1
-    return _PAPER_EPOCHS[parse_stack(stack)[0].optimizer]
+    return _PAPER_EPOCHS_BY_MODEL.get(model) or _PAPER_EPOCHS[parse_stack(stack)[0].optimizer]
+
+
+def parse_schedule(text: str, stack: str) -> str:
+    """Canonical ``step:E1,E2,...`` (alpha divided by 10 after each listed epoch), or ''."""
+    text = (text or "").strip()
+    if not text or text == "none":
+        return ""
+    kind, _, rest = text.partition(":")
+    try:
+        epochs = sorted(int(part) for part in rest.split(","))
+    except ValueError:
+        epochs = []
+    if kind != "step" or not epochs or epochs[0] < 1:
+        raise ConfigError(f"schedule must look like 'step:100,150' (divide alpha by 10 after those epochs), got {text!r}")
+    levels = parse_stack(stack)
+    if len(levels) > 1 or "alpha" not in levels[0].tuned:
+        raise ConfigError("a schedule applies to a plain optimizer with a step size alpha (a stack of height 0)")
+    return "step:" + ",".join(map(str, epochs))
+
+
+def schedule_factor(schedule: str, epoch: int) -> float:
+    """Multiplier of the initial alpha during ``epoch`` (1-based) under a 'step:...' schedule."""
+    passed = sum(1 for boundary in schedule.partition(":")[2].split(",") if epoch > int(boundary))
+    return 0.1**passed
 
 
 def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int | str = "auto", seed: int | str = 0,
-                profile: str = "cpu", batch_size: int | str | None = None) -> RunConfig:
+                profile: str = "cpu", batch_size: int | str | None = None, schedule: str = "") -> RunConfig:
     """A validated RunConfig from user-facing values; raises ConfigError naming what is wrong."""
     if model not in MODELS:
         raise ConfigError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
@@ -95,9 +135,9 @@ def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int 
         canonical = format_stack(parse_stack(stack))
     except StackSpecError as error:
         raise ConfigError(str(error)) from None
-    epochs = default_epochs(profile, canonical) if str(epochs).strip() == "auto" else _parse_int("epochs", epochs, 1)
+    epochs = default_epochs(profile, model, canonical) if str(epochs).strip() == "auto" else _parse_int("epochs", epochs, 1)
     batch = BATCH_SIZE[model] if batch_size in (None, "", "auto") else _parse_int("batch_size", batch_size, 1)
-    chosen = PROFILES[profile]
+    train_size, test_size = PROFILES[profile].sizes[model]
     return RunConfig(
         model=model,
         stack=canonical,
@@ -105,6 +145,7 @@ def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int 
         batch_size=batch,
         seed=_parse_int("seed", seed, 0),
         profile=profile,
-        train_size=chosen.train_size,
-        test_size=chosen.test_size,
+        train_size=train_size,
+        test_size=test_size,
+        schedule=parse_schedule(schedule, canonical),
     )

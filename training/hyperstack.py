@@ -104,6 +104,19 @@ class HyperStack:
         self._nodes, self._outputs = (hyper[:top], outputs) if top > 0 else ([], [])
         return [out.detach() for out in outputs]
 
+    def scale_weight_step_size(self, factor: float) -> None:
+        """Set the weight level's alpha to ``factor`` times its initial value (hand-made schedules).
+
+        Only for stacks of height 0: above that, alpha belongs to the level that learns it.
+        """
+        if len(self.stack) > 1:
+            raise ValueError("a schedule would overwrite a learned step size")
+        rule = self.rules[0]
+        index = rule.spec.tuned.index("alpha")
+        value = torch.tensor(rule.spec.value("alpha") * factor, dtype=self.raw[0].dtype, device=self.raw[0].device)
+        self.raw[0] = self.raw[0].clone()
+        self.raw[0][index] = rule.to_raw("alpha", value)
+
     def _saved_tensor_accounting(self, depth: int):
         """Count the storages autograd saves for the graph kept from this update."""
         if not self.track_memory:

@@ -1,7 +1,7 @@
 """One training run: a model, its data and a hyperoptimizer stack, epoch by epoch.
 
 The weights are plain tensors; each step takes one ordinary first-order
-gradient and hands it to the HyperStack. Divergence (a non-finite loss or
+gradient of the task's loss and hands it to the HyperStack. Divergence (a non-finite loss or
 hyperparameter) is detected on the device, read every few steps, and ends the
 run cleanly as ``diverged`` at the step where it happened.
 """
@@ -13,17 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
-from training.config import RunConfig
+from training.config import RunConfig, schedule_factor
+from training.data import Split
 from training.hyperstack import HyperStack
-from training.mnist import Split
 from training.models import build_model
 from training.stackspec import parse_stack
+from training.tasks import make_task
 
-EVAL_BATCH = 10_000
 DIVERGENCE_CHECK_EVERY = 50
 
 
@@ -33,7 +32,7 @@ class EpochRecord:
 
     epoch: int
     train_loss: float
-    test_error: float
+    test_value: float  # the task's metric: test error in % or test perplexity
     step_time_ms: float
     hyperparameters: dict[str, float]
     hp_steps: list[tuple[int, dict[str, float]]] = field(default_factory=list)
@@ -47,10 +46,11 @@ class RunResult:
     steps: int
     stack_bytes: int  # memory the hyperoptimizer holds beyond the weights (see HyperStack.memory_bytes)
     weight_bytes: int
+    metric: str = "test_error"  # the name of EpochRecord.test_value
 
     @property
-    def final_test_error(self) -> float:
-        return self.epochs[-1].test_error
+    def final_test_value(self) -> float:
+        return self.epochs[-1].test_value
 
 
 def resolve_device(name: str) -> torch.device:
@@ -61,16 +61,6 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' asked for, but no CUDA GPU is available")
     return device
-
-
-def test_error_percent(model: torch.nn.Module, weights: dict[str, Tensor], test: Split) -> float:
-    """Percentage of misclassified test examples, evaluated in large batches."""
-    wrong = torch.zeros((), dtype=torch.int64, device=test.labels.device)
-    with torch.no_grad():
-        for start in range(0, len(test), EVAL_BATCH):
-            out = torch.func.functional_call(model, weights, (test.images[start : start + EVAL_BATCH],))
-            wrong += (out.argmax(dim=1) != test.labels[start : start + EVAL_BATCH]).sum()
-    return 100.0 * wrong.item() / len(test)
 
 
 def _all_finite(tensors: list[Tensor]) -> Tensor:
@@ -105,14 +95,14 @@ def train_run(
     ``max_steps``: stop early (for dry runs). ``progress``: None = a bar on terminals only.
     ``measure_memory``: account the storage of the graphs the stack keeps (slower).
     """
-    train, test = train.head(config.train_size).to(device), test.head(config.test_size).to(device)
-    model = build_model(config.model, config.seed).to(device)
+    task = make_task(config.model, train.head(config.train_size), test.head(config.test_size), config.batch_size, device)
+    model = build_model(config.model, config.seed, **({"vocab": len(train.vocab)} if train.vocab else {})).to(device)
     names = [name for name, _ in model.named_parameters()]
     weights = [p.detach().clone() for p in model.parameters()]
     stack = HyperStack(parse_stack(config.stack), weights[0])
     hp_names = stack.hyperparameter_names
     order = torch.Generator().manual_seed(config.seed)
-    n_batches = -(-len(train) // config.batch_size)
+    n_batches = task.steps_per_epoch
     total = config.epochs * n_batches if max_steps is None else min(max_steps, config.epochs * n_batches)
     bar = tqdm(total=total, disable=None if progress is None else not progress, unit="step", leave=False)
     records: list[EpochRecord] = []
@@ -120,15 +110,14 @@ def train_run(
     samples = [(0, stack.hyperparameter_values())]  # the initial values start every trajectory
     for epoch in range(1, config.epochs + 1):
         bar.set_description(f"epoch {epoch}/{config.epochs}")
-        permutation = torch.randperm(len(train), generator=order).to(device)
+        if config.schedule:
+            stack.scale_weight_step_size(schedule_factor(config.schedule, epoch))
         losses, flags = [], []
         started = time.perf_counter()
-        for batch in range(n_batches):
-            index = permutation[batch * config.batch_size : (batch + 1) * config.batch_size]
+        for batch, data in enumerate(task.epoch(order)):
             for w in weights:
                 w.requires_grad_()
-            out = torch.func.functional_call(model, dict(zip(names, weights)), (train.images[index],))
-            loss = F.nll_loss(out, train.labels[index])
+            loss = task.loss(model, dict(zip(names, weights)), data)
             grads = torch.autograd.grad(loss, weights)
             stack.track_memory = measure_memory and step == total - 1  # hooks only on the last step: they must not weigh on the timing
             weights = stack.step(weights, list(grads))
@@ -154,18 +143,19 @@ def train_run(
         record = EpochRecord(
             epoch=epoch,
             train_loss=float(torch.stack(losses).mean()),
-            test_error=test_error_percent(model, dict(zip(names, weights)), test),
+            test_value=task.evaluate(model, dict(zip(names, weights))),
             step_time_ms=elapsed_ms,
             hyperparameters=dict(zip(hp_names, final_values.tolist())),
             hp_steps=[(s, dict(zip(hp_names, v.tolist()))) for s, v in samples],
         )
         samples = []
         records.append(record)
-        bar.set_postfix_str(f"test error {record.test_error:.2f}% after epoch {epoch}")
+        bar.set_postfix_str(f"{task.metric} {record.test_value:.4g} after epoch {epoch}")
         if on_epoch is not None:
             on_epoch(record)
         if diverged_step is not None or step == max_steps:
             break
     bar.close()
     return RunResult(records, diverged=diverged_step is not None, diverged_step=diverged_step, steps=step,
-                     stack_bytes=stack.memory_bytes(), weight_bytes=sum(w.numel() * w.element_size() for w in weights))
+                     stack_bytes=stack.memory_bytes(), weight_bytes=sum(w.numel() * w.element_size() for w in weights),
+                     metric=task.metric)

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor
 
-REPOSITORY_DATA = Path(__file__).resolve().parent.parent / "data"
-DATA_ENV = "HYPERCLAIMS_DATA"
+from training.data import DATA_ENV, DataError, Split, default_data_dir
 
 # MD5 of the uncompressed files as published with MNIST (torchvision checks the same content).
 MNIST_FILES = {
@@ -30,33 +26,6 @@ MNIST_FILES = {
     "test_labels": ("t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637"),
 }
 _IDX_MAGIC = {2049: 1, 2051: 3}  # labels: 1-d, images: 3-d (unsigned bytes)
-
-
-class DataError(RuntimeError):
-    """Data that is missing or damaged; the message says where we looked and what to do."""
-
-
-@dataclass(frozen=True)
-class Split:
-    """Images as float32 in [0, 1], shape [N, 784]; labels int64, shape [N]."""
-
-    images: Tensor
-    labels: Tensor
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def head(self, n: int | None) -> "Split":
-        """The first ``n`` examples (all when n is None)."""
-        return self if n is None else Split(self.images[:n], self.labels[:n])
-
-    def to(self, device: torch.device | str) -> "Split":
-        return Split(self.images.to(device), self.labels.to(device))
-
-
-def default_data_dir() -> Path:
-    """``$HYPERCLAIMS_DATA`` when set, else the repository's ``data/`` folder."""
-    return Path(os.environ.get(DATA_ENV, REPOSITORY_DATA))
 
 
 def _candidates(data_dir: Path, stem: str) -> list[Path]:
@@ -100,7 +69,7 @@ def _split(images: np.ndarray, labels: np.ndarray) -> Split:
     if len(images) != len(labels):
         raise DataError(f"{len(images)} images but {len(labels)} labels")
     flat = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
-    return Split(flat, torch.from_numpy(labels.astype(np.int64)))
+    return Split(flat, torch.from_numpy(labels.astype(np.int64)), "MNIST")
 
 
 def load_mnist(data_dir: Path | str | None = None, verify: bool = True) -> tuple[Split, Split]:

@@ -2,14 +2,16 @@
 
 Training treats a model as a pure function of its weights
 (``torch.func.functional_call``), so a module here only has to define its
-parameters, their initialisation and the forward pass.
+parameters, their initialisation and the forward pass. Buffers (batch-norm
+running statistics) stay in the module and are updated in place by the
+forward pass in training mode, whatever tensors are passed as weights.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 
 class MLP(nn.Module):
@@ -23,19 +25,118 @@ class MLP(nn.Module):
         self.layer1 = nn.Linear(n_in, n_hidden)
         self.layer2 = nn.Linear(n_hidden, n_out)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         """x: [batch, 784] -> log-probabilities [batch, 10]."""
         return F.log_softmax(torch.tanh(self.layer2(torch.tanh(self.layer1(x)))), dim=1)
 
 
-MODELS = {"mlp": MLP}
+class BasicBlock(nn.Module):
+    """Two 3x3 conv + batch norm layers with an identity shortcut (He et al.'s option A).
+
+    When the block halves the resolution and doubles the channels, the shortcut
+    subsamples by 2 and pads the new channels with zeros: no parameters.
+    """
+
+    def __init__(self, n_in: int, n_out: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(n_in, n_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(n_out)
+        self.conv2 = nn.Conv2d(n_out, n_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(n_out)
+        self.stride, self.extra = stride, n_out - n_in
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        shortcut = x
+        if self.stride != 1 or self.extra:
+            shortcut = F.pad(x[:, :, :: self.stride, :: self.stride], (0, 0, 0, 0, self.extra // 2, self.extra - self.extra // 2))
+        return F.relu(out + shortcut)
 
 
-def build_model(name: str, seed: int) -> nn.Module:
-    """A freshly initialised model; the same seed gives the same weights."""
+class ResNet20(nn.Module):
+    """He et al. (2016) CIFAR ResNet with n = 3: 3 stages of 3 blocks, 16/32/64 channels.
+
+    Conv and linear weights: Kaiming-normal (He et al.'s initialisation); batch norm
+    starts at scale 1, shift 0. About 0.27 M parameters.
+    """
+
+    def __init__(self, n_classes: int = 10, blocks: int = 3):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        layers, width = [], 16
+        for stage, channels in enumerate((16, 32, 64)):
+            for block in range(blocks):
+                layers.append(BasicBlock(width, channels, 2 if stage and not block else 1))
+                width = channels
+        self.blocks = nn.Sequential(*layers)
+        self.fc = nn.Linear(64, n_classes)
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(module.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: [batch, 3, 32, 32] normalised images -> log-probabilities [batch, 10]."""
+        out = self.blocks(F.relu(self.bn(self.conv(x))))
+        return F.log_softmax(self.fc(out.mean(dim=(2, 3))), dim=1)
+
+
+class CharLSTM(nn.Module):
+    """Character model: embedding, 2 LSTM layers of 128 written from elementary ops, linear.
+
+    torch-rnn's defaults fill what [P] leaves open: embedding 64, no dropout.
+    Initialisation as nn.LSTM's: uniform(-1/sqrt(hidden), 1/sqrt(hidden)).
+    ``forward(tokens, state)`` carries the hidden state between calls so that
+    training can truncate backpropagation at chunk boundaries.
+    """
+
+    def __init__(self, vocab: int = 80, embedding: int = 64, hidden: int = 128, layers: int = 2):
+        super().__init__()
+        self.hidden, self.layers = hidden, layers
+        self.embed = nn.Embedding(vocab, embedding)
+        bound = hidden**-0.5
+        sizes = [embedding] + [hidden] * (layers - 1)
+        self.w_in = nn.ParameterList(nn.Parameter(torch.empty(4 * hidden, n).uniform_(-bound, bound)) for n in sizes)
+        self.w_rec = nn.ParameterList(nn.Parameter(torch.empty(4 * hidden, hidden).uniform_(-bound, bound)) for _ in sizes)
+        self.bias = nn.ParameterList(nn.Parameter(torch.empty(4 * hidden).uniform_(-bound, bound)) for _ in sizes)
+        self.out = nn.Linear(hidden, vocab)
+
+    def initial_state(self, batch: int, device: torch.device | str = "cpu") -> Tensor:
+        """Zeros of shape [layers, 2 (h, c), batch, hidden]."""
+        return torch.zeros(self.layers, 2, batch, self.hidden, device=device)
+
+    def forward(self, tokens: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """tokens: [batch, time] int64 -> (log-probabilities [batch, time, vocab], new state)."""
+        x = self.embed(tokens)
+        finals = []
+        for layer in range(self.layers):
+            h, c = state[layer, 0], state[layer, 1]
+            # the input projection of every time step at once; only the recurrence is sequential
+            projected = F.linear(x, self.w_in[layer], self.bias[layer])
+            outputs = []
+            for t in range(tokens.shape[1]):
+                gates = projected[:, t] + h @ self.w_rec[layer].t()
+                i, f, g, o = gates.chunk(4, dim=1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                outputs.append(h)
+            x = torch.stack(outputs, dim=1)
+            finals.append(torch.stack((h, c)))
+        return F.log_softmax(self.out(x), dim=-1), torch.stack(finals)
+
+
+MODELS = {"mlp": MLP, "resnet20": ResNet20, "charlstm": CharLSTM}
+
+
+def build_model(name: str, seed: int, **sizes) -> nn.Module:
+    """A freshly initialised model; the same seed gives the same weights.
+
+    ``sizes``: constructor arguments that depend on the data (the LSTM's vocabulary).
+    """
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
-        return MODELS[name]()
+        return MODELS[name](**sizes)
     finally:
         torch.random.set_rng_state(generator_state)

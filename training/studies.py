@@ -1,59 +1,20 @@
 """Named studies: the grids of runs the claims need, per profile, as data.
 
-A study is a list of cells (a labelled model + stack + epochs + batch size)
-run over a number of seeds. Cell labels are stable names the claims refer to
-(``baseline:sgd``, ``tower:h2:a1e-4``); the run configs behind them follow
-the profile. The re-run study is derived: its cells are built from the
+The MLP studies live here, the ResNet-20 and char-LSTM ones in
+``training.large_studies``; ``STUDIES`` names them all, with the benchmark
+each trains. The re-run study is derived: its cells are built from the
 hyperparameters that the Table 1 runs actually learned, seed by seed.
 
-Scale per profile: ``smoke`` trains on a slice for seconds; ``cpu`` uses the
-full data with fewer epochs than the paper (named in ``REDUCTIONS`` and in the
-report); ``paper`` follows the published protocol.
+Scale per profile: ``smoke`` trains on a slice for seconds; ``cpu`` is sized
+for 2 CPU cores (named in ``REDUCTIONS`` and in the report); ``paper`` follows
+the published protocol.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from training.config import RunConfig, make_config
+from training import large_studies
 from training.stackspec import StackSpecError, format_level, format_number, parse_stack
-
-
-@dataclass(frozen=True)
-class Cell:
-    label: str
-    stack: str
-    epochs: int
-    batch_size: int | None = None
-    model: str = "mlp"
-    seed: int | None = None  # pinned seed (derived cells), else one run per sweep seed
-
-
-@dataclass(frozen=True)
-class Study:
-    name: str
-    claims: tuple[str, ...]
-    cells: tuple[Cell, ...]
-    seeds: int
-    exclusive: bool = False  # timing study: run alone, one worker, nothing beside it
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    def configs(self, profile: str, seeds: int | None = None) -> list[tuple[Cell, RunConfig]]:
-        """Every (cell, run config) of the study: unpinned cells x seeds 0..n-1.
-
-        A timing study comes seed by seed, every cell within a seed back to back, so
-        that a seed is a block in time and slow drift of the machine is not confounded
-        with the cells' order.
-        """
-        n = self.seeds if seeds is None else seeds
-        pairs = [(cell, seed) for cell in self.cells for seed in ([cell.seed] if cell.seed is not None else range(n))]
-        if self.exclusive:
-            pairs.sort(key=lambda pair: pair[1])
-        return [(cell, make_config(cell.model, cell.stack, cell.epochs, seed, profile, cell.batch_size)) for cell, seed in pairs]
-
-
-def _by_profile(profile: str, smoke, cpu, paper):
-    return {"smoke": smoke, "cpu": cpu, "paper": paper}[profile]
+from training.study import Cell, Study, by_profile, paper_kappas, tower_cells
 
 
 # --- MLP Table 1 of [P]: baselines and hyperoptimized stacks, four panels -------------------
@@ -87,7 +48,7 @@ def table1(profile: str) -> Study:
     # family A has 7 claims: Holm's first threshold 0.05/7 needs 2^-n below it (n >= 8), and a
     # refutation of a 4-comparison claim, Bonferroni'd inside it, needs n >= 10
     return Study("mlp_table1", ("A1", "A2", "A3", "A4", "A7", "B1", "B3", "B6"), tuple(cells),
-                 seeds=_by_profile(profile, 2, 10, 10))
+                 seeds=by_profile(profile, 2, 10, 10))
 
 
 def long_training(profile: str) -> Study:
@@ -99,7 +60,7 @@ def long_training(profile: str) -> Study:
         Cell("long:rmsprop:baseline", TABLE1_PANELS["rmsprop"][0], epochs),
         Cell("long:rmsprop:stack", TABLE1_PANELS["rmsprop"][1][1], epochs),
     )
-    return Study("mlp_long", ("A6",), cells, seeds=_by_profile(profile, 2, 10, 10))
+    return Study("mlp_long", ("A6",), cells, seeds=by_profile(profile, 2, 10, 10))
 
 
 def rerun_stack(stack_text: str, learned: dict[str, float]) -> str | None:
@@ -138,27 +99,10 @@ TOWER_ALPHAS = (1e-8, 1e-6, 1e-4, 1e-2, 1.0, 100.0)
 TOWER_HEIGHTS = (0, 1, 2, 3)
 
 
-def paper_kappas(alpha: float, levels: int) -> list[float]:
-    """[P] 3.4's step sizes for the levels above a base alpha, extended past three levels.
-
-    alpha <= 1e-4: [alpha*1e2, alpha, alpha*1e-2], continued by factors of 1e-2;
-    alpha >= 1e-3: [alpha*1e-3, alpha*1e-4, 1e-8], continued at 1e-8.
-    """
-    if alpha <= 1e-4:
-        return [alpha * 1e2 * 1e-2**i for i in range(levels)]
-    pattern = [alpha * 1e-3, alpha * 1e-4]
-    return (pattern + [1e-8] * max(levels - 2, 0))[:levels]
-
-
 def tower_paper(profile: str) -> Study:
     """[P] Fig. 4 on the MLP: SGD towers of height 0..3 over base alphas 1e-8..1e2."""
-    epochs = _by_profile(profile, 1, 1, 30)
-    cells = []
-    for alpha in TOWER_ALPHAS:
-        for height in TOWER_HEIGHTS:
-            levels = [f"sgd(alpha={format_number(alpha)})"] + [f"sgd(alpha={format_number(k)})" for k in paper_kappas(alpha, height)]
-            cells.append(Cell(f"tower:h{height}:a{alpha:g}", " / ".join(levels), epochs))
-    return Study("mlp_towers", ("B5", "C2", "C3", "C5"), tuple(cells), seeds=_by_profile(profile, 2, 6, 5))
+    cells = tower_cells(TOWER_ALPHAS, TOWER_HEIGHTS, by_profile(profile, 1, 1, 30))
+    return Study("mlp_towers", ("B5", "C2", "C3", "C5"), cells, seeds=by_profile(profile, 2, 6, 5))
 
 
 DEPTH_SCHEMES = ("reproduction", "paper", "equal")
@@ -177,9 +121,9 @@ def depth_kappas(scheme: str, alpha: float, levels: int) -> list[float]:
 
 def tower_depth(profile: str) -> Study:
     """[R] 3.4's taller towers: SGD / RMSProp / RMSProp / ..., batch 1024, under three kappa schemes."""
-    epochs = _by_profile(profile, 1, 2, 10)
-    max_height = _by_profile(profile, 4, 5, 20)
-    alphas = _by_profile(profile, (0.01,), (0.01,), (1e-4, 0.01, 1.0))
+    epochs = by_profile(profile, 1, 2, 10)
+    max_height = by_profile(profile, 4, 5, 20)
+    alphas = by_profile(profile, (0.01,), (0.01,), (1e-4, 0.01, 1.0))
     cells = []
     for alpha in alphas:
         base = f"sgd(alpha={format_number(alpha)})"
@@ -188,7 +132,7 @@ def tower_depth(profile: str) -> Study:
             for height in range(1, max_height + 1):
                 levels = [base] + [f"rmsprop(alpha={format_number(k)})" for k in depth_kappas(scheme, alpha, height)]
                 cells.append(Cell(f"depth:{scheme}:h{height}:a{alpha:g}", " / ".join(levels), epochs, batch_size=1024))
-    return Study("mlp_depth", ("D1", "D2"), tuple(cells), seeds=_by_profile(profile, 2, 6, 5))
+    return Study("mlp_depth", ("D1", "D2"), tuple(cells), seeds=by_profile(profile, 2, 6, 5))
 
 
 COST_HEIGHTS = tuple(range(11))
@@ -198,7 +142,7 @@ def cost(profile: str) -> Study:
     """E1..E3: step time and optimizer memory of SGD towers of height 0..10, measured alone."""
     epochs = 1
     cells = tuple(Cell(f"cost:h{h}", " / ".join(["sgd(alpha=0.01)"] * (h + 1)), epochs) for h in COST_HEIGHTS)
-    return Study("mlp_cost", ("E1", "E2", "E3"), cells, seeds=_by_profile(profile, 2, 6, 6), exclusive=True)
+    return Study("mlp_cost", ("E1", "E2", "E3"), cells, seeds=by_profile(profile, 2, 6, 6), exclusive=True)
 
 
 STUDIES = {
@@ -207,7 +151,10 @@ STUDIES = {
     "mlp_towers": tower_paper,
     "mlp_depth": tower_depth,
     "mlp_cost": cost,
+    **large_studies.STUDIES,
 }
+# which benchmark each study belongs to (a claims run chooses benchmarks)
+BENCHMARKS = ("mlp", "resnet20", "charlstm")
 # the derived study, built from finished mlp_table1 runs
 DERIVED = {"mlp_reruns": "mlp_table1"}
 REDUCTIONS = {
@@ -216,5 +163,6 @@ REDUCTIONS = {
         "A6 long training: 3 epochs (reproduction 30).",
         "Towers ([P] Fig. 4 design): 1 epoch (paper 30 for the MLP).",
         "Depth towers ([R] 3.4 design): heights 0..5 at alpha 0.01, 2 epochs of batch 1024 (reproduction: heights 0..20, three alphas, 10 epochs).",
+        *large_studies.REDUCTIONS["cpu"],
     ),
 }

@@ -20,14 +20,14 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import torch
 from mlflow.entities import ViewType
 
 from training.config import PROFILES, ConfigError, RunConfig
+from training.data import DataError, Split, load_dataset
 from training.loop import RunResult, resolve_device, train_run
-from training.mnist import DataError, load_mnist
 from training.studies import STUDIES, Cell, Study
 from training.tracking import RunLogger, client, experiment_id, run_params
 
@@ -42,10 +42,10 @@ class SweepSummary:
     seconds: float
 
 
-@lru_cache(maxsize=1)
-def sweep_data():
-    """MNIST, loaded (and checked) once per process: the driver needs it too, for run params."""
-    return load_mnist()
+@cache
+def sweep_data(model: str = "mlp") -> tuple[Split, Split]:
+    """A model's (train, test), loaded and checked once per process (the driver needs it for run params)."""
+    return load_dataset(model)
 
 
 def _worker_init() -> None:
@@ -56,7 +56,7 @@ def _worker_init() -> None:
 
 def train_config(config: RunConfig, device: str, measure_memory: bool) -> RunResult:
     """Train one run (in a worker or in process) on its model's data."""
-    train, test = sweep_data()
+    train, test = sweep_data(config.model)
     return train_run(config, train, test, torch.device(device), progress=False, measure_memory=measure_memory)
 
 
@@ -71,7 +71,8 @@ def finished_hashes(experiment: str) -> set[str]:
 
 
 def _log_result(study: Study, cell: Cell, config: RunConfig, device: str, result: RunResult, extra_tags: dict[str, str]) -> None:
-    params = run_params(config, device, len(sweep_data()[0]))
+    train = sweep_data(config.model)[0]
+    params = run_params(config, device, len(train), train.label)
     tags = {"study": study.name, "cell": cell.label, "claims": ",".join(study.claims), **extra_tags}
     logger = RunLogger.open(config, study.name, params, tags)
     for record in result.epochs:
@@ -232,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{cell.label}\tseed={config.seed}\t{config.stack}\tepochs={config.epochs}")
             print(f"{len(planned)} runs planned")
             return 0
-        sweep_data()
+        for model in study.models:
+            sweep_data(model)
     except (ConfigError, DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

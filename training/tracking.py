@@ -24,8 +24,7 @@ from mlflow.tracking import MlflowClient
 
 from training.config import RunConfig
 from training.loop import EpochRecord, RunResult
-
-DATASET_LABEL = {"mlp": "MNIST"}
+from training.tasks import UNSTATED_CHOICES, metric_for, steps_per_epoch
 MAX_BATCH = 1000  # MLflow accepts at most 1,000 metrics per log_batch call
 CODE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,22 +55,26 @@ def experiment_id(mlflow: MlflowClient, name: str) -> str:
     return found.experiment_id if found is not None else mlflow.create_experiment(name)
 
 
-def run_params(config: RunConfig, device: str, n_train: int) -> dict[str, str]:
-    """Params recorded beside the config: what a reader of the run needs to interpret it."""
+def run_params(config: RunConfig, device: str, n_train: int, dataset: str) -> dict[str, str]:
+    """Params recorded beside the config: what a reader of the run needs to interpret it.
+
+    ``n_train``: size of the whole training split; ``dataset``: its label.
+    """
     used = min(n_train, config.train_size or n_train)
     return {
-        "dataset": DATASET_LABEL[config.model],
+        "dataset": dataset,
         "device": device,
         "dtype": "float32",
-        "steps_per_epoch": str(-(-used // config.batch_size)),
+        "steps_per_epoch": str(steps_per_epoch(config.model, used, config.batch_size)),
+        **UNSTATED_CHOICES[config.model],
     }
 
 
-def epoch_metrics(record: EpochRecord, when_ms: int) -> list[Metric]:
-    """Every metric one epoch produced, as MLflow Metric entities."""
+def epoch_metrics(record: EpochRecord, when_ms: int, metric: str = "test_error") -> list[Metric]:
+    """Every metric one epoch produced, as MLflow Metric entities; ``metric`` names the test value."""
     metrics = [
         Metric("train_loss", record.train_loss, when_ms, record.epoch),
-        Metric("test_error", record.test_error, when_ms, record.epoch),
+        Metric(metric, record.test_value, when_ms, record.epoch),
         Metric("step_time_ms", record.step_time_ms, when_ms, record.epoch),
     ]
     for step, values in record.hp_steps:
@@ -82,9 +85,10 @@ def epoch_metrics(record: EpochRecord, when_ms: int) -> list[Metric]:
 class RunLogger:
     """One training run in MLflow: params and tags up front, a batch of metrics per epoch."""
 
-    def __init__(self, mlflow: MlflowClient, run_id: str):
+    def __init__(self, mlflow: MlflowClient, run_id: str, metric: str = "test_error"):
         self.mlflow = mlflow
         self.run_id = run_id
+        self.metric = metric
 
     @classmethod
     def open(cls, config: RunConfig, experiment: str, extra_params: dict[str, str] | None = None,
@@ -107,10 +111,10 @@ class RunLogger:
         run_id = mlflow.create_run(experiment_id_, run_name=run_name).info.run_id
         params = {**config.to_params(), **(extra_params or {})}
         mlflow.log_batch(run_id, params=[Param(k, v) for k, v in params.items()], tags=[RunTag(k, v) for k, v in all_tags.items()])
-        return cls(mlflow, run_id)
+        return cls(mlflow, run_id, metric_for(config.model))
 
     def log_epoch(self, record: EpochRecord) -> None:
-        metrics = epoch_metrics(record, int(time.time() * 1000))
+        metrics = epoch_metrics(record, int(time.time() * 1000), self.metric)
         for start in range(0, len(metrics), MAX_BATCH):
             self.mlflow.log_batch(self.run_id, metrics=metrics[start : start + MAX_BATCH])
 
