@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from analysis import figures_large  # noqa: E402
 from analysis.runs import RunTables  # noqa: E402
 from claims.evidence import published  # noqa: E402
 from training.studies import COST_HEIGHTS, DEPTH_SCHEMES, TABLE1_PANELS, TOWER_ALPHAS, TOWER_HEIGHTS  # noqa: E402
@@ -105,26 +106,6 @@ def convergence(tables: RunTables):
     return fig
 
 
-def sensitivity(tables: RunTables):
-    if not tables.has("mlp_towers"):
-        return None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for height, color in zip(TOWER_HEIGHTS, ("tab:red", "tab:orange", "tab:green", "tab:blue")):
-        means = []
-        for alpha in TOWER_ALPHAS:
-            errors = tables.cell("mlp_towers", f"tower:h{height}:a{alpha:g}").test_error.dropna()
-            ax.scatter(np.full(len(errors), alpha), errors, color=color, s=8, alpha=0.5)
-            means.append(errors.mean() if len(errors) else np.nan)
-        ax.plot(TOWER_ALPHAS, means, color=color, lw=2, label=f"height {height}")
-    ax.set_xscale("log")
-    ax.set_xlabel("initial alpha")
-    ax.set_ylabel("final test error (%)")
-    ax.set_title(f"C2/C3/C5: sensitivity to the initial step size (like [P] Fig. 4, {DATASET_NOTE})")
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
 def depth(tables: RunTables):
     if not tables.has("mlp_depth"):
         return None
@@ -186,7 +167,10 @@ FIGURES = {
     "long": long_training,
     "trajectories": trajectories,
     "convergence": convergence,
-    "sensitivity": sensitivity,
+    "sensitivity": figures_large.sensitivity,
+    "grid": figures_large.grid,
+    "schedule": figures_large.schedule,
+    "lstm": figures_large.lstm,
     "depth": depth,
     "cost": cost,
 }

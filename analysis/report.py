@@ -24,6 +24,7 @@ from analysis.figures import FIGURES, figure_name
 from analysis.runs import RunTables
 from claims.verdict import ALPHA, NOT_RUN, Verdict
 from training.studies import REDUCTIONS, STUDIES
+from training.tasks import UNSTATED_CHOICES
 from training.tracking import code_version
 
 VERDICT_COLOURS = {"SUPPORTED": "#1b7837", "REFUTED": "#b2182b", "INCONCLUSIVE": "#b35806", "NOT_RUN": "#555555"}
@@ -139,7 +140,13 @@ def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folde
     w.heading("Methodology")
     w.bullets([
         "Hyperoptimizers: our own first-order implementation, checked number for number (float64, 1e-9 relative) against the authors' package 1.0.",
-        "Data: MNIST (the canonical IDX files, checksummed). Model: 784-128-10 MLP with tanh, log-softmax, batch 256 unless stated.",
+        "Data: MNIST (the canonical IDX files, checksummed); CIFAR-10 as the shipped JPEG copy unless the original batches were supplied "
+        "(every ResNet-20 result below names its dataset: 'CIFAR-10 (JPEG q75 copy)' means JPEG q75 re-encoded images, not the originals); "
+        "War and Peace (Gutenberg #2600), split 90/5/5 by position.",
+        "Models: 784-128-10 MLP with tanh and log-softmax, batch 256; ResNet-20 (He et al., option-A shortcuts, batch norm), batch 128; "
+        "2-layer char-LSTM of 128 written from elementary ops, 50 streams of 50 characters.",
+        "Choices the papers leave unstated, as logged with every run: "
+        + "; ".join(f"{model} {key.removeprefix('choice.')}: {value}" for model, choices in UNSTATED_CHOICES.items() for key, value in choices.items()) + ".",
         "Statistics: one-sided exact paired sign-flip tests over seeds, Page's trend test for ordered effects, TOST equivalence with stated margins, "
         f"an intersection-union rule for claims about several comparisons, Holm correction within each family (A..E) at alpha = {ALPHA}, "
         "percentile bootstrap intervals for every effect.",

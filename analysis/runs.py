@@ -18,8 +18,8 @@ from mlflow.tracking import MlflowClient
 
 from training.tracking import client
 
-RUN_COLUMNS = ["run_id", "study", "cell", "seed", "config_hash", "stack", "epochs", "profile", "status", "start_time",
-               "diverged", "diverged_step", "test_error", "train_loss", "step_time_ms", "stack_bytes", "weight_bytes"]
+RUN_COLUMNS = ["run_id", "study", "cell", "seed", "config_hash", "stack", "epochs", "dataset", "profile", "status", "start_time",
+               "diverged", "diverged_step", "test_error", "test_perplexity", "train_loss", "step_time_ms", "stack_bytes", "weight_bytes"]
 
 
 def _row(run) -> dict:
@@ -32,13 +32,14 @@ def _row(run) -> dict:
         "config_hash": tags.get("config_hash"),
         "stack": params.get("stack"),
         "epochs": int(params.get("epochs", 0)),
+        "dataset": params.get("dataset"),
         "profile": tags.get("profile"),
         "status": run.info.status,
         "start_time": run.info.start_time,
         "diverged": tags.get("diverged") == "true",
         "diverged_step": float(tags["diverged_step"]) if tags.get("diverged_step") else np.nan,
     }
-    for key in ("test_error", "train_loss", "step_time_ms", "stack_bytes", "weight_bytes"):
+    for key in ("test_error", "test_perplexity", "train_loss", "step_time_ms", "stack_bytes", "weight_bytes"):
         row[key] = metrics.get(key, np.nan)
     row.update({key: value for key, value in metrics.items() if key.startswith("hp.")})
     return row

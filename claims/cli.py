@@ -1,7 +1,8 @@
 """The main job: run the sweeps the claims need, decide every claim, log and report.
 
-    python -m claims.cli --profile cpu            # what `mlflow run . -e claims` runs
-    python -m claims.cli --profile cpu --no-sweep # decide from the runs already tracked
+    python -m claims.cli --profile cpu                   # what `mlflow run . -e claims` runs (MLP claims)
+    python -m claims.cli --profile cpu --benchmarks all  # + ResNet-20 and char-LSTM (about 30 more minutes)
+    python -m claims.cli --profile cpu --no-sweep        # decide from the runs already tracked
 
 Logs one run in experiment ``claims``: tags ``verdict.<ID>``, metrics per claim
 (effect, CI, p-values, seeds), the verdict table, and the report under
@@ -20,11 +21,11 @@ import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 
 from analysis.report import write_report
-from claims.engine import CATALOGUE, evaluate_profile, run_sweeps
+from claims.engine import CATALOGUE, evaluate_profile, parse_benchmarks, run_sweeps
 from claims.verdict import Verdict
 from training.config import PROFILES, ConfigError
-from training.loop import resolve_device
 from training.data import DataError
+from training.loop import resolve_device
 from training.sweep import parse_count, sweep_data
 from training.tracking import client, code_version, experiment_id, tracking_uri
 
@@ -106,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", default="2", help="worker processes for training (default 2)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--out", default="reports", help="folder for the report (default reports/)")
+    parser.add_argument("--benchmarks", default="mlp", help="which benchmarks to train: mlp (default), all, or a comma list of mlp, resnet20, charlstm; "
+                        "claims of benchmarks not trained are decided from tracked runs, or NOT_RUN")
     parser.add_argument("--no-sweep", action="store_true", help="train nothing; decide from tracked runs")
     return parser
 
@@ -118,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         seeds = parse_count("seeds", args.seeds, 2)
         workers = parse_count("workers", args.workers, 1) or 2
         device = str(resolve_device(args.device))
-        sweep_data()  # checks the data up front; the sweeps reuse what it loaded
+        benchmarks = parse_benchmarks(args.benchmarks)
+        for model in benchmarks:
+            sweep_data(model)  # checks the data up front; the sweeps reuse what it loaded
     except (ConfigError, DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -126,11 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_sweep:
         tags = {"claims_launcher": os.environ["MLFLOW_RUN_ID"]} if "MLFLOW_RUN_ID" in os.environ else {}
         try:
-            run_sweeps(args.profile, seeds, workers, device, tags)
+            run_sweeps(args.profile, seeds, workers, device, tags, benchmarks)
         except KeyboardInterrupt:
             print("interrupted: every finished run is kept; the same command resumes where this one stopped", file=sys.stderr)
             return 130
-    params = {"profile": args.profile, "seeds": str(seeds or "default"), "workers": str(workers), "device": device, "trained": str(not args.no_sweep).lower()}
+    params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "seeds": str(seeds or "default"), "workers": str(workers), "device": device, "trained": str(not args.no_sweep).lower()}
     code = decide_and_report(args.profile, Path(args.out), params)
     print(f"total {time.perf_counter() - started:.0f}s")
     return code

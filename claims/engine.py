@@ -13,7 +13,7 @@ import numpy as np
 from analysis.runs import RunTables, load_runs
 from claims import family_a, family_b, family_cd, family_e
 from claims.verdict import Claim, NotRun, Verdict, decide_family
-from training.studies import DERIVED, STUDIES, reruns
+from training.studies import BENCHMARKS, DERIVED, STUDIES, reruns
 from training.sweep import LocalRunner, SweepSummary, run_study
 
 CATALOGUE: list[Claim] = family_a.CLAIMS + family_b.CLAIMS + family_cd.CLAIMS + family_e.CLAIMS
@@ -32,10 +32,25 @@ def learned_hyperparameters(tables: RunTables) -> list[tuple[str, int, str, dict
     return out
 
 
+def studies_for(benchmarks: tuple[str, ...], profile: str) -> list[str]:
+    """Names of the studies whose models are all among ``benchmarks``; the timing study last."""
+    chosen = [name for name in STUDIES if set(STUDIES[name](profile).models) <= set(benchmarks)]
+    return sorted(chosen, key=lambda name: STUDIES[name](profile).exclusive)
+
+
+def parse_benchmarks(text: str) -> tuple[str, ...]:
+    """'mlp' (default), 'all', or a comma list of mlp, resnet20, charlstm; ValueError naming a bad one."""
+    names = BENCHMARKS if text.strip() == "all" else tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown or not names:
+        raise ValueError(f"benchmarks must be 'all' or a comma list of {', '.join(BENCHMARKS)}, got {text!r}")
+    return names
+
+
 def run_sweeps(profile: str, seeds: int | None = None, workers: int = 2, device: str = "cpu",
-               extra_tags: dict[str, str] | None = None) -> list[SweepSummary]:
-    """Train every study the catalogue needs at ``profile``; the timing study last, alone."""
-    ordered = sorted(STUDIES, key=lambda name: STUDIES[name](profile).exclusive)
+               extra_tags: dict[str, str] | None = None, benchmarks: tuple[str, ...] = ("mlp",)) -> list[SweepSummary]:
+    """Train every study of ``benchmarks`` the catalogue needs at ``profile``; the timing study last, alone."""
+    ordered = studies_for(benchmarks, profile)
     summaries = []
     with LocalRunner(workers, device) as runner:
         for name in ordered:
@@ -60,7 +75,8 @@ def evaluate(tables: RunTables, families: tuple[str, ...] = FAMILIES) -> list[Ve
                     raise NotRun(claim.hypothesis)
                 missing = [s for s in claim.studies if not tables.has(s)]
                 if missing:
-                    raise NotRun(f"no finished runs of {', '.join(missing)} at this profile")
+                    hint = "" if all(s.startswith("mlp_") for s in missing) else " (the ResNet-20 and char-LSTM studies train with --benchmarks all)"
+                    raise NotRun(f"no finished runs of {', '.join(missing)} at this profile{hint}")
                 entries.append((claim, claim.evaluate(tables), ""))
             except NotRun as reason:
                 entries.append((claim, None, str(reason)))

@@ -98,12 +98,3 @@ def fmt_mean(series) -> str:
         return "no runs"
     spread = f", sd {np.std(array, ddof=1):.2f}" if len(array) > 1 else ""
     return f"{np.mean(array):.2f}%{spread}, n={len(array)}"
-
-
-def not_built(model: str):
-    """The evaluation of a claim whose model this version does not train: always NOT_RUN."""
-
-    def evaluate(tables: RunTables) -> Evidence:
-        raise NotRun(f"needs the {model} study, which this version does not run yet")
-
-    return evaluate

@@ -46,7 +46,8 @@ UNSTATED_CHOICES = {
         "choice.sequence": f"{SEQUENCE} characters per chunk, hidden state carried between chunks (truncated BPTT)",
         "choice.embedding": "64 (torch-rnn default), no dropout",
         "choice.split": "90/5/5 train/validation/test by position in the text",
-        "choice.perplexity": "exp(mean NLL per test character), test text read as batch_size parallel streams",
+        "choice.perplexity": "exp(mean NLL per test character), test text read as batch_size parallel streams; "
+                             "a model with non-finite loss scores the vocabulary size (a uniform guess)",
     },
 }
 
@@ -140,6 +141,7 @@ class TextTask:
     metric = "test_perplexity"
 
     def __init__(self, train: Split, test: Split, batch_size: int, device: torch.device):
+        self.vocab_size = len(train.vocab)
         self.train = streams(train.labels.to(device), batch_size)
         self.test = streams(test.labels.to(device), batch_size)
         self.batch_size, self.device = batch_size, device
@@ -177,7 +179,8 @@ class TextTask:
                 out, state = call(model, weights, self.test[:, start:stop], state)
                 total += F.nll_loss(out.reshape(-1, out.shape[-1]), self.test[:, start + 1 : stop + 1].reshape(-1), reduction="sum").double()
         mean = total.item() / (length * self.test.shape[0])
-        return math.exp(min(mean, 700.0)) if math.isfinite(mean) else math.nan
+        # a diverged model predicts nothing: score it as the uniform guess, as a diverged classifier scores chance
+        return math.exp(min(mean, 700.0)) if math.isfinite(mean) else float(self.vocab_size)
 
 
 def metric_for(model: str) -> str:
