@@ -1,0 +1,107 @@
+"""Seconds per epoch and memory of ResNet-20 and the char-LSTM, plain and hyperoptimized.
+
+Times the real training step of ``training.loop`` (task batches, functional
+model, HyperStack) for a number of steps after warm-up, then scales to a full
+epoch of the paper profile (ResNet-20: 391 steps of 128 images; char-LSTM:
+1,152 steps of 50 x 50 characters). Data are random tensors of the real
+shapes, resident on the device, so the figure is the step's, not the loader's.
+
+    python benchmarks/models.py --quick                 # CPU, a few steps each
+    python benchmarks/models.py --device cuda --json benchmarks/results-<date>-<card>-models.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from training.data import Split  # noqa: E402
+from training.hyperstack import HyperStack  # noqa: E402
+from training.large_studies import lstm_hyper, resnet_baseline, resnet_hyper  # noqa: E402
+from training.models import build_model  # noqa: E402
+from training.stackspec import parse_stack  # noqa: E402
+from training.tasks import make_task  # noqa: E402
+
+CASES = {
+    "resnet20_plain": ("resnet20", resnet_baseline(0.1, 0.9), 391),
+    "resnet20_hyper": ("resnet20", resnet_hyper(0.1, 0.9), 391),
+    "charlstm_plain": ("charlstm", "adam(alpha=0.002)", 1152),
+    "charlstm_hyper": ("charlstm", lstm_hyper(2e-3), 1152),
+}
+
+
+def synthetic_data(model: str, steps: int) -> Split:
+    """Random data of the real shape and type, enough for ``steps`` steps."""
+    generator = torch.Generator().manual_seed(0)
+    if model == "resnet20":
+        n = 128 * steps
+        return Split(torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=generator), torch.randint(0, 10, (n,), generator=generator))
+    ids = torch.randint(0, 80, (50 * (50 * steps + 1),), generator=generator)
+    return Split(ids, ids, vocab="x" * 80)
+
+
+def time_case(model: str, stack: str, steps: int, warmup: int, device: torch.device) -> dict:
+    """Mean seconds per step over ``steps`` timed steps, and peak GPU memory."""
+    data = synthetic_data(model, steps + warmup)
+    task = make_task(model, data, data.head(50 * 60 if model == "charlstm" else 256), 128 if model == "resnet20" else 50, device)
+    net = build_model(model, 0, **({"vocab": 80} if model == "charlstm" else {})).to(device)
+    names = [name for name, _ in net.named_parameters()]
+    weights = [p.detach().clone() for p in net.parameters()]
+    stack = HyperStack(parse_stack(stack), weights[0])
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    started = None
+    for index, batch in enumerate(task.epoch(torch.Generator().manual_seed(0))):
+        if index == warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            started = time.perf_counter()
+        if index == warmup + steps:
+            break
+        for w in weights:
+            w.requires_grad_()
+        loss = task.loss(net, dict(zip(names, weights)), batch)
+        weights = stack.step(weights, list(torch.autograd.grad(loss, weights)))
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = (time.perf_counter() - started) / steps
+    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    return {"seconds_per_step": seconds, "peak_gpu_bytes": peak}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per case (default 50; --quick 5)")
+    parser.add_argument("--quick", action="store_true", help="a few steps per case, under a minute on 2 CPU cores")
+    parser.add_argument("--json", default=None, help="write the results here")
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("error: --device cuda asked for, but no CUDA GPU is available", file=sys.stderr)
+        return 2
+    device = torch.device(args.device)
+    steps = args.steps or (5 if args.quick else 50)
+    results = {}
+    for name, (model, stack, epoch_steps) in CASES.items():
+        found = time_case(model, stack, steps, warmup=2 if args.quick else 10, device=device)
+        found["seconds_per_paper_epoch"] = found["seconds_per_step"] * epoch_steps
+        results[name] = found
+        memory = f", peak GPU memory {found['peak_gpu_bytes'] / 2**20:.0f} MiB" if found["peak_gpu_bytes"] else ""
+        print(f"{name:16s} {1000 * found['seconds_per_step']:8.1f} ms/step  {found['seconds_per_paper_epoch']:8.1f} s/epoch (paper profile){memory}")
+    machine = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+               "torch": torch.__version__, "threads": torch.get_num_threads(), "steps": steps}
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
