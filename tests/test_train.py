@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 
@@ -143,3 +144,33 @@ def test_mlflow_run_train_entry_point(tmp_path, store):
     assert run.info.status == launcher.info.status == "FINISHED"
     assert run.data.tags["config_hash"] == make_config(stack="sgd(alpha=0.01)/sgd(alpha=0.01)", epochs=1, profile="smoke").config_hash
     assert "test_error" in run.data.metrics and "hp.0.alpha" in run.data.metrics
+
+
+def test_resuming_from_a_checkpoint_gives_the_uninterrupted_run(mnist):
+    from training.checkpoint import from_bytes, to_bytes
+
+    config = make_config(stack="adam(alpha=0.001) / sgd(alpha=1e-5) / sgd(alpha=1e-3)", epochs=3, profile="smoke", seed=2)
+    whole = train_run(config, *mnist)
+    saved = []
+    train_run(config, *mnist, checkpoint_every=2, on_checkpoint=lambda c: saved.append(to_bytes(c)))
+    assert len(saved) == 1  # after epoch 2 (none after the last epoch: the run is done)
+    resumed = train_run(config, *mnist, resume=from_bytes(saved[0]))
+    assert [r.epoch for r in resumed.epochs] == [1, 2, 3]
+    assert [r.test_value for r in resumed.epochs] == [r.test_value for r in whole.epochs]
+    assert resumed.epochs[-1].hyperparameters == whole.epochs[-1].hyperparameters  # bitwise: == on floats
+    assert resumed.epochs[-1].hp_steps == whole.epochs[-1].hp_steps and resumed.steps == whole.steps
+
+
+def test_resuming_restores_batch_norm_and_augmentation_order():
+    from training.checkpoint import from_bytes, to_bytes
+    from training.data import Split as Data
+
+    generator = torch.Generator().manual_seed(0)
+    images = Data(torch.randint(0, 256, (256, 3, 32, 32), dtype=torch.uint8, generator=generator), torch.arange(256) % 10, "tiny")
+    config = make_config("resnet20", "sgd(alpha=0.1, mu=0.9, wd=1e-4) / sgd_per_param(alpha=1e-5, mu=1e-5)", 3, profile="smoke")
+    whole = train_run(config, images, images.head(40))
+    saved = []
+    train_run(config, images, images.head(40), checkpoint_every=1, on_checkpoint=lambda c: saved.append(to_bytes(c)))
+    resumed = train_run(config, images, images.head(40), resume=from_bytes(saved[0]))
+    assert [r.train_loss for r in resumed.epochs] == [r.train_loss for r in whole.epochs]
+    assert resumed.epochs[-1].hyperparameters == whole.epochs[-1].hyperparameters

@@ -86,7 +86,14 @@ class HyperStack:
         moves its targets with the new hyperparameters of the level above, keeping the graph,
         down to the weights.
         """
-        chain = self.hypergradients(grads)
+        return self.apply(weights, self.hypergradients(grads))
+
+    def apply(self, weights: list[Tensor], chain: list[list[Tensor]]) -> list[Tensor]:
+        """The update half of ``step``, from the gradients ``hypergradients`` returned.
+
+        Separate so that a checkpoint can hold (state, chain) and a resumed run can
+        replay the update, rebuilding the kept graph the next step needs.
+        """
         self.count += 1
         top = len(self.stack) - 1
         hyper = list(self.raw)  # hyperparameters each level updates with (graph nodes below the top)
@@ -103,6 +110,18 @@ class HyperStack:
         self.raw = [h.detach() for h in hyper]
         self._nodes, self._outputs = (hyper[:top], outputs) if top > 0 else ([], [])
         return [out.detach() for out in outputs]
+
+    def state_dict(self) -> dict:
+        """Copies of what the stack carries between steps, except the kept graph (see ``apply``)."""
+        def copy(entry):
+            return tuple(t.detach().clone() for t in entry) if isinstance(entry, tuple) else entry.detach().clone()
+
+        return {"raw": [r.clone() for r in self.raw], "states": [[copy(e) for e in state] for state in self.states], "count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore ``state_dict()``; the kept graph is rebuilt by replaying ``apply``."""
+        self.raw, self.states, self.count = list(state["raw"]), [list(s) for s in state["states"]], state["count"]
+        self._outputs, self._nodes = [], []
 
     def scale_weight_step_size(self, factor: float) -> None:
         """Set the weight level's alpha to ``factor`` times its initial value (hand-made schedules).

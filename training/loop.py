@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from training import checkpoint as checkpoints
 from training.config import RunConfig, schedule_factor
 from training.data import Split
 from training.hyperstack import HyperStack
@@ -88,12 +89,18 @@ def train_run(
     max_steps: int | None = None,
     progress: bool | None = None,
     measure_memory: bool = False,
+    checkpoint_every: int = 0,
+    on_checkpoint: Callable[[dict], None] | None = None,
+    resume: dict | None = None,
 ) -> RunResult:
     """Train ``config`` on ``train``, evaluating on ``test`` after every epoch.
 
     ``hp_every``: sample every level's hyperparameters every this many steps.
     ``max_steps``: stop early (for dry runs). ``progress``: None = a bar on terminals only.
     ``measure_memory``: account the storage of the graphs the stack keeps (slower).
+    ``checkpoint_every``: hand ``on_checkpoint`` a checkpoint after every this many epochs
+    (0: never); ``resume``: such a checkpoint, to carry on after its epoch (see
+    ``training.checkpoint``). The records of the epochs before it are in the result again.
     """
     task = make_task(config.model, train.head(config.train_size), test.head(config.test_size), config.batch_size, device)
     model = build_model(config.model, config.seed, **({"vocab": len(train.vocab)} if train.vocab else {})).to(device)
@@ -106,9 +113,15 @@ def train_run(
     total = config.epochs * n_batches if max_steps is None else min(max_steps, config.epochs * n_batches)
     bar = tqdm(total=total, disable=None if progress is None else not progress, unit="step", leave=False)
     records: list[EpochRecord] = []
-    step, diverged_step = 0, None
+    step, diverged_step, first_epoch = 0, None, 1
     samples = [(0, stack.hyperparameter_values())]  # the initial values start every trajectory
-    for epoch in range(1, config.epochs + 1):
+    if resume is not None:
+        weights = checkpoints.restore(resume, stack, model, order, device)
+        records = [EpochRecord(**record) for record in resume["records"]]
+        step, first_epoch, samples = resume["step"], resume["epoch"] + 1, []
+        bar.update(step)
+    for epoch in range(first_epoch, config.epochs + 1):
+        snap = None
         bar.set_description(f"epoch {epoch}/{config.epochs}")
         if config.schedule:
             stack.scale_weight_step_size(schedule_factor(config.schedule, epoch))
@@ -120,7 +133,10 @@ def train_run(
             loss = task.loss(model, dict(zip(names, weights)), data)
             grads = torch.autograd.grad(loss, weights)
             stack.track_memory = measure_memory and step == total - 1  # hooks only on the last step: they must not weigh on the timing
-            weights = stack.step(weights, list(grads))
+            chain = stack.hypergradients(list(grads))
+            if checkpoint_every and epoch % checkpoint_every == 0 and batch == n_batches - 1:
+                snap = checkpoints.snapshot(weights, stack, chain, model)
+            weights = stack.apply(weights, chain)
             losses.append(loss.detach())
             flags.append(~(torch.isfinite(loss) & stack.finite() & _all_finite(weights)))
             step += 1
@@ -153,6 +169,8 @@ def train_run(
         bar.set_postfix_str(f"{task.metric} {record.test_value:.4g} after epoch {epoch}")
         if on_epoch is not None:
             on_epoch(record)
+        if snap is not None and on_checkpoint is not None and diverged_step is None and epoch < config.epochs:
+            on_checkpoint(checkpoints.complete(snap, config.config_hash, epoch, step, order, records))
         if diverged_step is not None or step == max_steps:
             break
     bar.close()
