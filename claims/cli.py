@@ -24,9 +24,11 @@ from analysis.report import write_report
 from claims.engine import CATALOGUE, evaluate_profile, parse_benchmarks, run_sweeps
 from claims.verdict import Verdict
 from training.config import PROFILES, ConfigError
+from training import executors
 from training.data import DataError
 from training.loop import resolve_device
 from training.sweep import parse_count, sweep_data
+from training.remote import redact
 from training.tracking import client, code_version, experiment_id, tracking_uri
 
 EXPERIMENT = "claims"
@@ -89,7 +91,7 @@ def decide_and_report(profile: str, out: Path, params: dict[str, str]) -> int:
     report = write_report(profile, tables, verdicts, folder)
     run_id = log_claims_run(profile, params, verdicts, folder)
     print_verdicts(verdicts)
-    print(f"report: {report.html.resolve()} (and report.md); claims run {run_id} in experiment '{EXPERIMENT}' at {tracking_uri()}")
+    print(f"report: {report.html.resolve()} (and report.md); claims run {run_id} in experiment '{EXPERIMENT}' at {redact(tracking_uri())}")
     return 0
 
 
@@ -110,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--benchmarks", default="mlp", help="which benchmarks to train: mlp (default), all, or a comma list of mlp, resnet20, charlstm; "
                         "claims of benchmarks not trained are decided from tracked runs, or NOT_RUN")
     parser.add_argument("--no-sweep", action="store_true", help="train nothing; decide from tracked runs")
+    executors.add_arguments(parser)
     return parser
 
 
@@ -122,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         workers = parse_count("workers", args.workers, 1) or 2
         device = str(resolve_device(args.device))
         benchmarks = parse_benchmarks(args.benchmarks)
+        runner = executors.make_runner(args, workers, device)
         for model in benchmarks:
             sweep_data(model)  # checks the data up front; the sweeps reuse what it loaded
     except (ConfigError, DataError, ValueError) as error:
@@ -130,12 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if not args.no_sweep:
         tags = {"claims_launcher": os.environ["MLFLOW_RUN_ID"]} if "MLFLOW_RUN_ID" in os.environ else {}
-        try:
-            run_sweeps(args.profile, seeds, workers, device, tags, benchmarks)
-        except KeyboardInterrupt:
-            print("interrupted: every finished run is kept; the same command resumes where this one stopped", file=sys.stderr)
-            return 130
-    params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "seeds": str(seeds or "default"), "workers": str(workers), "device": device, "trained": str(not args.no_sweep).lower()}
+        code = executors.run_guarded(runner, lambda r: run_sweeps(args.profile, r, seeds, tags, benchmarks))
+        if code is not None:
+            return code
+    params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "executor": args.executor, "seeds": str(seeds or "default"), "workers": str(workers), "device": device, "trained": str(not args.no_sweep).lower()}
     code = decide_and_report(args.profile, Path(args.out), params)
     print(f"total {time.perf_counter() - started:.0f}s")
     return code

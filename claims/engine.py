@@ -14,7 +14,7 @@ from analysis.runs import RunTables, load_runs
 from claims import family_a, family_b, family_cd, family_e
 from claims.verdict import Claim, NotRun, Verdict, decide_family
 from training.studies import BENCHMARKS, DERIVED, STUDIES, reruns
-from training.sweep import LocalRunner, SweepSummary, run_study
+from training.sweep import SweepSummary, run_study
 
 CATALOGUE: list[Claim] = family_a.CLAIMS + family_b.CLAIMS + family_cd.CLAIMS + family_e.CLAIMS
 FAMILIES = ("A", "B", "C", "D", "E")
@@ -47,17 +47,16 @@ def parse_benchmarks(text: str) -> tuple[str, ...]:
     return names
 
 
-def run_sweeps(profile: str, seeds: int | None = None, workers: int = 2, device: str = "cpu",
-               extra_tags: dict[str, str] | None = None, benchmarks: tuple[str, ...] = ("mlp",)) -> list[SweepSummary]:
-    """Train every study of ``benchmarks`` the catalogue needs at ``profile``; the timing study last, alone."""
+def run_sweeps(profile: str, runner, seeds: int | None = None, extra_tags: dict[str, str] | None = None,
+               benchmarks: tuple[str, ...] = ("mlp",)) -> list[SweepSummary]:
+    """Train every study of ``benchmarks`` the catalogue needs at ``profile`` with an entered runner; the timing study last, alone."""
     ordered = studies_for(benchmarks, profile)
     summaries = []
-    with LocalRunner(workers, device) as runner:
-        for name in ordered:
-            summaries.append(run_study(STUDIES[name](profile), profile, runner, seeds, extra_tags))
-            if name == DERIVED["mlp_reruns"]:
-                learned = learned_hyperparameters(load_runs([name], profile))
-                summaries.append(run_study(reruns(profile, learned), profile, runner, None, extra_tags))
+    for name in ordered:
+        summaries.append(run_study(STUDIES[name](profile), profile, runner, seeds, extra_tags))
+        if name == DERIVED["mlp_reruns"]:
+            learned = learned_hyperparameters(load_runs([name], profile))
+            summaries.append(run_study(reruns(profile, learned), profile, runner, None, extra_tags))
     for summary in summaries:
         print(f"  {summary.study}: {summary.planned} planned, {summary.skipped} already finished, "
               f"{summary.trained} trained, {summary.failed} failed, {summary.seconds:.0f}s", file=sys.stderr)

@@ -29,7 +29,8 @@ from training.config import PROFILES, ConfigError, RunConfig
 from training.data import DataError, Split, load_dataset
 from training.loop import RunResult, resolve_device, train_run
 from training.studies import STUDIES, Cell, Study
-from training.tracking import RunLogger, client, experiment_id, run_params
+from training.remote import StoreUnavailable, redact
+from training.tracking import RunLogger, client, experiment_id, run_params, tracking_uri
 
 
 @dataclass
@@ -85,6 +86,22 @@ def _log_failure(study: Study, cell: Cell, config: RunConfig, error: BaseExcepti
     logger.fail("FAILED")
 
 
+def _close_failed_attempts(study: Study, config: RunConfig, error: BaseException) -> None:
+    """A run that logged itself and then failed for good: mark its attempts still RUNNING as FAILED.
+
+    If the store no longer answers, say so: the sweep cannot go on, and nothing finished is lost.
+    """
+    tracking = client()
+    try:
+        found = tracking.search_runs([experiment_id(tracking, study.name)],
+                                     f"tags.config_hash = '{config.config_hash}' and attributes.status = 'RUNNING'")
+        for run in found:
+            tracking.set_tag(run.info.run_id, "mlflow.note.content", f"failed: {str(error)[:500]}")
+            tracking.set_terminated(run.info.run_id, "FAILED")
+    except Exception:
+        raise StoreUnavailable(f"the tracking store at {redact(tracking_uri())} stopped answering during the sweep") from None
+
+
 class _Progress:
     """A bar with ETA on terminals; a line every tenth of the way elsewhere (CI logs)."""
 
@@ -122,10 +139,15 @@ class LocalRunner:
     order runs finish; exactly one of result and error is None.
     """
 
+    logs_runs = False  # the driver logs each finished run (single writer)
+
     def __init__(self, workers: int = 2, device: str = "cpu"):
         self.workers = 1 if device.startswith("cuda") else max(1, workers)
         self.device = device
         self.pool: ProcessPoolExecutor | None = None
+
+    def for_study(self, study: str, tags: dict[str, str]) -> "LocalRunner":
+        return self  # runs are logged by the driver, which knows the study
 
     def __enter__(self) -> "LocalRunner":
         return self
@@ -173,19 +195,27 @@ def run_study(study: Study, profile: str, runner: LocalRunner, seeds: int | None
     """Train every run of ``study`` not yet FINISHED and log each as it completes."""
     started = time.perf_counter()
     planned = study.configs(profile, seeds)
-    experiment_id(client(), study.name)
-    done = finished_hashes(study.name)
+    try:
+        experiment_id(client(), study.name)
+        done = finished_hashes(study.name)
+    except Exception as error:
+        raise StoreUnavailable(f"the tracking store at {redact(tracking_uri())} cannot be read ({type(error).__name__})") from None
     todo = [(cell, config) for cell, config in planned if config.config_hash not in done]
     progress = _Progress(len(todo), f"{study.name} ({profile})")
     trained = failed = 0
+    runner = runner.for_study(study.name, {"claims": ",".join(study.claims), **(extra_tags or {})})
     try:
         # a timing study runs alone and in process, so no other work perturbs its clock
         for cell, config, result, error in runner.completed(todo, in_process=study.exclusive, measure_memory=study.exclusive):
             if error is not None:
-                _log_failure(study, cell, config, error)
+                if runner.logs_runs:
+                    _close_failed_attempts(study, config, error)
+                else:
+                    _log_failure(study, cell, config, error)
                 failed += 1
             else:
-                _log_result(study, cell, config, runner.device, result, extra_tags or {})
+                if not runner.logs_runs:
+                    _log_result(study, cell, config, runner.device, result, extra_tags or {})
                 trained += 1
             progress.update()
     finally:
@@ -201,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", default="2", help="worker processes (default 2)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--dry-run", action="store_true", help="list what would be trained, train nothing")
+    from training import executors
+
+    executors.add_arguments(parser)
     return parser
 
 
@@ -233,21 +266,26 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{cell.label}\tseed={config.seed}\t{config.stack}\tepochs={config.epochs}")
             print(f"{len(planned)} runs planned")
             return 0
+        from training import executors
+
+        runner = executors.make_runner(args, workers, device)
         for model in study.models:
             sweep_data(model)
     except (ConfigError, DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     tags = {"sweep_run_id": os.environ["MLFLOW_RUN_ID"]} if "MLFLOW_RUN_ID" in os.environ else {}
-    try:
-        with LocalRunner(workers, device) as runner:
-            summary = run_study(study, args.profile, runner, seeds, tags)
-    except KeyboardInterrupt:
-        print("interrupted: every finished run is kept; the same command resumes where this one stopped", file=sys.stderr)
-        return 130
+    summaries = []
+    code = executors.run_guarded(runner, lambda r: summaries.append(run_study(study, args.profile, r, seeds, tags)))
+    if code is not None:
+        return code
+    summary = summaries[0]
     print(f"{summary.study}: {summary.planned} planned, {summary.skipped} already finished, {summary.trained} trained, {summary.failed} failed, {summary.seconds:.0f}s")
     return 1 if summary.failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module's main, so that every class and cache is the one other modules see
+    from training.sweep import main as module_main
+
+    sys.exit(module_main())

@@ -1,0 +1,71 @@
+"""Choosing where a sweep's runs train: ``local`` worker processes or a ``ray`` cluster.
+
+Both command lines (``training.sweep``, ``claims.cli``) take the same options;
+``make_runner`` turns them into a runner, ``run_guarded`` turns what can go
+wrong around a sweep into one line for the user and an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from training.config import ConfigError
+from training.remote import StoreUnavailable, TrackingError
+from training.sweep import LocalRunner
+
+EXECUTORS = ("local", "ray")
+RESUME_HINT = "every finished run is kept; the same command resumes where this one stopped"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor", default="local", help="local (worker processes here, the default) or ray (a Ray cluster; runs log to "
+                        "the tracking server in MLFLOW_TRACKING_URI)")
+    parser.add_argument("--ray-address", default="auto", help="Ray cluster to submit to (default auto: the one this machine joined; "
+                        "'local' starts one here for this sweep)")
+    parser.add_argument("--cpus-per-run", default="1", help="Ray: CPUs each run reserves (default 1)")
+    parser.add_argument("--gpus-per-run", default="auto", help="Ray: GPUs each run reserves (default: 1 with --device cuda, else 0)")
+    parser.add_argument("--checkpoint-every", default="1", help="Ray: upload a checkpoint every this many epochs (default 1; 0 = never)")
+
+
+def _number(name: str, text: str, minimum: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {text!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {text}")
+    return value
+
+
+def make_runner(args: argparse.Namespace, workers: int, device: str):
+    """A LocalRunner or RayRunner from the parsed options (ConfigError on a bad one)."""
+    if args.executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {args.executor!r}; expected one of {', '.join(EXECUTORS)}")
+    if args.executor == "local":
+        return LocalRunner(workers, device)
+    from training.ray_runner import RayRunner
+
+    gpus = None if args.gpus_per_run == "auto" else _number("gpus-per-run", args.gpus_per_run, 0)
+    return RayRunner(args.ray_address, device, _number("cpus-per-run", args.cpus_per_run, 0.01), gpus,
+                     int(_number("checkpoint-every", args.checkpoint_every, 0)))
+
+
+def run_guarded(runner, body: Callable) -> int | None:
+    """Run ``body(runner)`` inside the runner; None on success, else the exit status after one line on stderr."""
+    from training.ray_runner import RayError
+
+    try:
+        with runner:
+            body(runner)
+    except (TrackingError, RayError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as error:
+        print(f"error: {error}; {RESUME_HINT} once it answers again", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print(f"interrupted: {RESUME_HINT}", file=sys.stderr)
+        return 130
+    return None
