@@ -15,7 +15,12 @@ import numpy as np  # noqa: E402
 from analysis import figures_large  # noqa: E402
 from analysis.runs import RunTables  # noqa: E402
 from claims.evidence import published  # noqa: E402
-from training.studies import COST_HEIGHTS, DEPTH_SCHEMES, TABLE1_PANELS, TOWER_ALPHAS, TOWER_HEIGHTS  # noqa: E402
+from training.studies import (  # noqa: E402
+    COST_HEIGHTS,
+    DEPTH_SCHEMES,
+    TABLE1_PANELS,
+    TOWER_ALPHAS,
+)
 
 DATASET_NOTE = "MLP on MNIST"
 

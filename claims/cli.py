@@ -23,12 +23,12 @@ from mlflow.entities import Metric, Param, RunTag
 from analysis.report import write_report
 from claims.engine import CATALOGUE, evaluate_profile, parse_benchmarks, run_sweeps
 from claims.verdict import Verdict
-from training.config import PROFILES, ConfigError
 from training import executors
+from training.config import PROFILES, ConfigError
 from training.data import DataError
 from training.loop import resolve_device
-from training.sweep import parse_count, sweep_data
 from training.remote import redact
+from training.sweep import parse_count, sweep_data
 from training.tracking import client, code_version, experiment_id, tracking_uri
 
 EXPERIMENT = "claims"

@@ -6,7 +6,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.runs import RunTables
-from claims.evidence import all_of, comparison, fmt_mean, paired, paper_table1, published, values
+from claims.evidence import (
+    all_of,
+    comparison,
+    fmt_mean,
+    paired,
+    paper_table1,
+    published,
+    values,
+)
 from claims.stats import binomial_p, bootstrap_ci
 from claims.verdict import Claim, Evidence, NotRun
 from training.studies import TABLE1_PANELS

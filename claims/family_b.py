@@ -7,7 +7,16 @@ import pandas as pd
 
 from analysis.runs import RunTables
 from claims.evidence import all_of, comparison, values
-from claims.family_large import GRID, LSTM, LSTM_ALPHAS, SCHEDULE, evaluate_b2, evaluate_b4, evaluate_b7, lstm_label
+from claims.family_large import (
+    GRID,
+    LSTM,
+    LSTM_ALPHAS,
+    SCHEDULE,
+    evaluate_b2,
+    evaluate_b4,
+    evaluate_b7,
+    lstm_label,
+)
 from claims.stats import bootstrap_ci, sign_flip_test, tost_equivalence
 from claims.verdict import Claim, Evidence, NotRun
 from training.studies import TABLE1_PANELS, TOWER_ALPHAS

@@ -15,7 +15,7 @@ from scipy import stats
 from statsmodels.stats.weightstats import ttost_paired
 
 EXACT_SIGN_FLIP_MAX_N = 20
-MONTE_CARLO_DRAWS = 100_000
+MONTE_CARLO_DRAWS = 20_000
 
 
 def smallest_p_value(n: int) -> float:

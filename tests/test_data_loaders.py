@@ -10,9 +10,22 @@ import pytest
 import torch
 from PIL import Image
 
-from training.cifar import BATCH_MD5, CLASSES, LABEL_JPEG, LABEL_ORIGINAL, load_batches, load_cifar10
+from training.cifar import (
+    BATCH_MD5,
+    CLASSES,
+    LABEL_JPEG,
+    LABEL_ORIGINAL,
+    load_batches,
+    load_cifar10,
+)
 from training.data import DataError
-from training.text import LABEL, encode, load_war_and_peace, split_by_position, vocabulary
+from training.text import (
+    LABEL,
+    encode,
+    load_war_and_peace,
+    split_by_position,
+    vocabulary,
+)
 
 
 def write_batches(folder, per_batch=6):

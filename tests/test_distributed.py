@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from distributed import FAST_FAILING, LOOPBACK, MlflowServer, RayHead, wait_for
 from mlflow.tracking import MlflowClient
 
 from analysis.runs import load_runs
 from claims.engine import evaluate
-from distributed import FAST_FAILING, LOOPBACK, MlflowServer, RayHead, wait_for
 
 pytestmark = pytest.mark.distributed
 REPO = Path(__file__).resolve().parent.parent

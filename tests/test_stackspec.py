@@ -2,7 +2,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from training.stackspec import OPTIMIZERS, LevelSpec, StackSpecError, format_stack, height, parse_stack
+from training.stackspec import (
+    OPTIMIZERS,
+    LevelSpec,
+    StackSpecError,
+    format_stack,
+    height,
+    parse_stack,
+)
 
 
 def test_paper_notation_reads_with_defaults():

@@ -7,7 +7,15 @@ import pytest
 from analysis.runs import RunTables
 from claims.engine import evaluate
 from claims.evidence import paper_table1
-from claims.verdict import INCONCLUSIVE, NOT_RUN, REFUTED, SUPPORTED, Claim, Evidence, decide_family
+from claims.verdict import (
+    INCONCLUSIVE,
+    NOT_RUN,
+    REFUTED,
+    SUPPORTED,
+    Claim,
+    Evidence,
+    decide_family,
+)
 from training.studies import TABLE1_PANELS, TOWER_ALPHAS, TOWER_HEIGHTS
 
 

@@ -22,7 +22,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.data import DataError, Split, check_sha256, default_data_dir, file_digest, find_first, read_sha256sums
+from training.data import (
+    DataError,
+    Split,
+    check_sha256,
+    default_data_dir,
+    file_digest,
+    find_first,
+    read_sha256sums,
+)
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 LABEL_ORIGINAL = "CIFAR-10"

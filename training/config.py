@@ -83,13 +83,14 @@ class RunConfig:
         return {key: "all" if value is None else str(value) for key, value in self.identity().items()}
 
 
-def _parse_int(name: str, value, minimum: int) -> int:
+def parse_number(name: str, value, minimum: float, whole: bool = True) -> int | float:
+    """A user's number (text or number), checked: ConfigError naming ``name`` otherwise."""
     try:
-        number = int(str(value).strip())
+        number = int(str(value).strip()) if whole else float(str(value).strip())
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+        raise ConfigError(f"{name} must be a {'whole ' if whole else ''}number, got {value!r}") from None
     if number < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {number}")
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {number:g}")
     return number
 
 
@@ -135,15 +136,15 @@ def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int 
         canonical = format_stack(parse_stack(stack))
     except StackSpecError as error:
         raise ConfigError(str(error)) from None
-    epochs = default_epochs(profile, model, canonical) if str(epochs).strip() == "auto" else _parse_int("epochs", epochs, 1)
-    batch = BATCH_SIZE[model] if batch_size in (None, "", "auto") else _parse_int("batch_size", batch_size, 1)
+    epochs = default_epochs(profile, model, canonical) if str(epochs).strip() == "auto" else parse_number("epochs", epochs, 1)
+    batch = BATCH_SIZE[model] if batch_size in (None, "", "auto") else parse_number("batch_size", batch_size, 1)
     train_size, test_size = PROFILES[profile].sizes[model]
     return RunConfig(
         model=model,
         stack=canonical,
         epochs=epochs,
         batch_size=batch,
-        seed=_parse_int("seed", seed, 0),
+        seed=parse_number("seed", seed, 0),
         profile=profile,
         train_size=train_size,
         test_size=test_size,

@@ -88,7 +88,11 @@ def find_first(candidates: list[Path], what: str, advice: str) -> Path:
 
 def load_dataset(model: str, data_dir: Path | str | None = None) -> tuple[Split, Split]:
     """(train, test) for a model's benchmark: MNIST, CIFAR-10 or War and Peace."""
-    from training import cifar, mnist, text  # each loader is only imported when its data is asked for
+    from training import (  # each loader is only imported when its data is asked for
+        cifar,
+        mnist,
+        text,
+    )
 
     loaders = {"mlp": mnist.load_mnist, "resnet20": cifar.load_cifar10, "charlstm": text.load_war_and_peace}
     return loaders[model](data_dir)

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from training.config import ConfigError
+from training.config import ConfigError, parse_number
 from training.remote import StoreUnavailable, TrackingError
 from training.sweep import LocalRunner
 
@@ -29,16 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", default="1", help="Ray: upload a checkpoint every this many epochs (default 1; 0 = never)")
 
 
-def _number(name: str, text: str, minimum: float) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {text!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum:g}, got {text}")
-    return value
-
-
 def make_runner(args: argparse.Namespace, workers: int, device: str):
     """A LocalRunner or RayRunner from the parsed options (ConfigError on a bad one)."""
     if args.executor not in EXECUTORS:
@@ -47,9 +37,9 @@ def make_runner(args: argparse.Namespace, workers: int, device: str):
         return LocalRunner(workers, device)
     from training.ray_runner import RayRunner
 
-    gpus = None if args.gpus_per_run == "auto" else _number("gpus-per-run", args.gpus_per_run, 0)
-    return RayRunner(args.ray_address, device, _number("cpus-per-run", args.cpus_per_run, 0.01), gpus,
-                     int(_number("checkpoint-every", args.checkpoint_every, 0)))
+    gpus = None if args.gpus_per_run == "auto" else parse_number("gpus-per-run", args.gpus_per_run, 0, whole=False)
+    return RayRunner(args.ray_address, device, parse_number("cpus-per-run", args.cpus_per_run, 0.01, whole=False), gpus,
+                     parse_number("checkpoint-every", args.checkpoint_every, 0))
 
 
 def run_guarded(runner, body: Callable) -> int | None:

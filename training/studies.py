@@ -16,7 +16,6 @@ from training import large_studies
 from training.stackspec import StackSpecError, format_level, format_number, parse_stack
 from training.study import Cell, Study, by_profile, paper_kappas, tower_cells
 
-
 # --- MLP Table 1 of [P]: baselines and hyperoptimized stacks, four panels -------------------
 
 # panel -> (baseline, stacks); kappa 0.01 by default, 0.001 when the hyperoptimizer is Adam ([P] 3.1)

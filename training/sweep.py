@@ -25,11 +25,11 @@ from functools import cache
 import torch
 from mlflow.entities import ViewType
 
-from training.config import PROFILES, ConfigError, RunConfig
+from training.config import PROFILES, ConfigError, RunConfig, parse_number
 from training.data import DataError, Split, load_dataset
 from training.loop import RunResult, resolve_device, train_run
-from training.studies import STUDIES, Cell, Study
 from training.remote import StoreUnavailable, redact
+from training.studies import STUDIES, Cell, Study
 from training.tracking import RunLogger, client, experiment_id, run_params, tracking_uri
 
 
@@ -238,15 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_count(name: str, value: str | None, minimum: int) -> int | None:
-    if value in (None, "", "default"):
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
-    if number < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {number}")
-    return number
+    """A whole number >= minimum, or None for '' / 'default'."""
+    return None if value in (None, "", "default") else parse_number(name, value, minimum)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.data import DataError, Split, check_sha256, default_data_dir, find_first, read_sha256sums
+from training.data import (
+    DataError,
+    Split,
+    check_sha256,
+    default_data_dir,
+    find_first,
+    read_sha256sums,
+)
 
 LABEL = "War and Peace (Gutenberg #2600)"
 TEXT_FILE = "war_and_peace.txt.gz"

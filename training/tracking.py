@@ -25,6 +25,7 @@ from mlflow.tracking import MlflowClient
 from training.config import RunConfig
 from training.loop import EpochRecord, RunResult
 from training.tasks import UNSTATED_CHOICES, metric_for, steps_per_epoch
+
 MAX_BATCH = 1000  # MLflow accepts at most 1,000 metrics per log_batch call
 CODE_ROOT = Path(__file__).resolve().parent.parent
 
