@@ -176,7 +176,7 @@ def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folde
             w.verdict(v.verdict)
             continue
         e = v.evidence
-        w.paragraph(f"Test: {e.test}. Seeds: {e.n}. Ours: {e.ours}.")
+        w.paragraph(f"Test: {e.test}. {e.unit.capitalize()}: {e.n}. Ours: {e.ours}.")
         w.paragraph(f"Effect: {ours_with_ci(v).split(';')[0]}. One-sided p (support) {_number(e.p_support)}, Holm-adjusted {_number(v.p_support_adjusted)}; "
                     f"p (refute) {_number(e.p_refute)}, Holm-adjusted {_number(v.p_refute_adjusted)}. {v.reason}.")
         if e.notes:

@@ -87,6 +87,27 @@ def evaluate(tables: RunTables, families: tuple[str, ...] = FAMILIES) -> list[Ve
     return [verdicts[c.id] for c in CATALOGUE if c.id in verdicts]
 
 
+def drop_stale(tables: RunTables, profile: str) -> RunTables:
+    """Leave out runs of a cell whose definition has changed since they ran (another stack or epoch count).
+
+    They stay in the store, and in the report's count of what was excluded, but a verdict
+    must not mix two versions of a study.
+    """
+    runs = tables.runs
+    if runs.empty:
+        return tables
+    planned = {}
+    for name, build in STUDIES.items():
+        for cell, config in build(profile).configs(profile, seeds=1):
+            planned[(name, cell.label)] = (config.stack, config.epochs)
+    current = [planned.get((row.study, row.cell), (row.stack, row.epochs)) == (row.stack, row.epochs) for row in runs.itertuples()]
+    stale = len(runs) - sum(current)
+    if stale:
+        tables.excluded["stale (cell redefined since)"] = stale
+        tables.runs = runs[current].reset_index(drop=True)
+    return tables
+
+
 def evaluate_profile(profile: str) -> tuple[RunTables, list[Verdict]]:
-    tables = load_runs(ALL_STUDIES, profile)
+    tables = drop_stale(load_runs(ALL_STUDIES, profile), profile)
     return tables, evaluate(tables)

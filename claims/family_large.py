@@ -61,6 +61,7 @@ def evaluate_c1(tables: RunTables) -> Evidence:
                       f"by more than {NONINFERIORITY_PP} pp over the grid, and better in [P]'s bad cells", "pp",
                       f"baseline - hyper, mean over the grid {pooled.mean():.2f} pp, in the bad cells {bad.mean():.2f} pp")
     evidence.table += table
+    evidence.unit = "seed x cell pairs"
     return evidence
 
 

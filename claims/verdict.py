@@ -34,8 +34,9 @@ class Evidence:
     """What a claim's evaluation found.
 
     effect: the headline effect (units in ``effect_label``) with a bootstrap ``ci``;
-    ours: our number in words, to set beside the published one; n: seeds used;
-    diffs: per-seed statistic the support test ran on (for the seeds-needed estimate);
+    ours: our number in words, to set beside the published one; n: seeds used (or, with
+    ``unit`` = "seed x cell pairs", the pairs a pooled test ran on);
+    diffs: per-seed (per-unit) statistic the support test ran on (for the seeds-needed estimate);
     table: rows for the report; figure: name of a figure the report should draw.
     """
 
@@ -51,6 +52,7 @@ class Evidence:
     shift: float = 0.0
     table: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unit: str = "seeds"
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,8 @@ def decide_family(claims_and_evidence: list[tuple[Claim, Evidence | None, str]])
         else:
             needed = seeds_needed(evidence.diffs, threshold, shift=evidence.shift) if evidence.diffs is not None else None
             verdict = INCONCLUSIVE
-            why = f"Holm-adjusted p = {s:.3g} (support), {r:.3g} (refute), both >= {ALPHA} with {evidence.n} seeds"
+            why = f"Holm-adjusted p = {s:.3g} (support), {r:.3g} (refute), both >= {ALPHA} with {evidence.n} {evidence.unit}"
             if needed is not None:
-                why += f"; about {needed} seeds would be needed at the observed effect" if needed < 10_000 else "; no effect observed to size a study on"
+                why += f"; about {needed} {evidence.unit} would be needed at the observed effect" if needed < 10_000 else "; no effect observed to size a study on"
         verdicts.append(Verdict(claim, verdict, evidence, s, r, why, needed))
     return verdicts

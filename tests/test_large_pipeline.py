@@ -62,3 +62,17 @@ def test_bad_benchmark_name_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "claims.cli", "--benchmarks", "vgg"], cwd=tmp_path,
                           env={**environment(f"sqlite:///{tmp_path / 'm.db'}"), "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.startswith("error: benchmarks must be")
+
+
+def test_paper_profile_runs_on_the_full_data(tmp_path):
+    """The published protocol is not only documented: two steps of it run on all the data."""
+    for model, stack in (("resnet20", "sgd(alpha=0.1, mu=0.9, wd=1e-4) / sgd_per_param(alpha=1e-5, mu=1e-5)"),
+                         ("charlstm", "adam(alpha=2e-3) / sgd_per_param(alpha=2e-5, beta1=1e-4, beta2=2e-4)")):
+        done = subprocess.run([sys.executable, "-m", "training.train", "--model", model, "--stack", stack, "--profile", "paper", "--dry-run"],
+                              cwd=tmp_path, env={**environment(f"sqlite:///{tmp_path / 'm.db'}"), "PYTHONPATH": str(REPO)},
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and done.stdout.startswith(f"dry run ok: {model}"), done.stderr[-2000:]
+    planned = subprocess.run([sys.executable, "-m", "training.sweep", "--study", "resnet_schedule", "--profile", "paper", "--dry-run"],
+                             cwd=tmp_path, env={**environment(f"sqlite:///{tmp_path / 'm.db'}"), "PYTHONPATH": str(REPO)},
+                             capture_output=True, text=True, timeout=120)
+    assert "epochs=500" in planned.stdout and planned.stdout.strip().endswith("6 runs planned")

@@ -72,3 +72,14 @@ def test_b7_without_usable_trajectories_is_not_run():
         assert "second half" in str(reason)
     else:
         raise AssertionError("B7 decided from trajectories too short to show oscillation")
+
+
+def test_runs_of_a_redefined_cell_are_left_out():
+    from claims.engine import drop_stale
+    from training.large_studies import resnet_schedule
+
+    (he, _), = [(cell, config) for cell, config in resnet_schedule("cpu").configs("cpu", seeds=1) if cell.label == "schedule:he"]
+    rows = [{"study": "resnet_schedule", "cell": "schedule:he", "seed": 0, "stack": he.stack, "epochs": he.epochs, "run_id": "now"},
+            {"study": "resnet_schedule", "cell": "schedule:he", "seed": 0, "stack": he.stack, "epochs": he.epochs + 1, "run_id": "before"}]
+    tables = drop_stale(RunTables(pd.DataFrame(rows), {}), "cpu")
+    assert tables.runs.run_id.tolist() == ["now"] and tables.excluded == {"stale (cell redefined since)": 1}
