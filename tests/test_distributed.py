@@ -118,13 +118,13 @@ def test_a_worker_killed_mid_run_is_retried_from_its_checkpoint(ray_head, server
 
 
 def test_server_lost_mid_sweep_is_reported_and_a_rerun_completes_without_duplicates(ray_head, server, tmp_path):
-    command = sweep_command("mlp_long", "cpu", 1, "ray", ray_head.address)
+    command = sweep_command("mlp_long", "smoke", 4, "ray", ray_head.address)
     driver = subprocess.Popen(command, cwd=tmp_path, env=environment(server.uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, start_new_session=True)
     try:
         tracking = MlflowClient(server.uri)
         wait_for(lambda: tracking.get_experiment_by_name("mlp_long") and tracking.search_runs(
-            [tracking.get_experiment_by_name("mlp_long").experiment_id], "attributes.status = 'RUNNING'"), 240, "a run in progress")
+            [tracking.get_experiment_by_name("mlp_long").experiment_id], "attributes.status = 'RUNNING'"), 240, "a run in progress", every=0.2)
         server.stop()
         out, err = driver.communicate(timeout=300)
     finally:
@@ -136,7 +136,7 @@ def test_server_lost_mid_sweep_is_reported_and_a_rerun_completes_without_duplica
     again = subprocess.run(command, cwd=tmp_path, env=environment(server.uri), capture_output=True, text=True, timeout=400)
     assert again.returncode == 0, again.stderr[-3000:]
     landed = finished(server.uri, "mlp_long")
-    assert len(landed) == 4 and all(len(runs) == 1 for runs in landed.values())
+    assert len(landed) == 16 and all(len(runs) == 1 for runs in landed.values())
 
 
 def test_a_local_store_is_refused_for_the_ray_executor(tmp_path):
