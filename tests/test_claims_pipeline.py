@@ -148,9 +148,10 @@ def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     command = [sys.executable, "-m", "training.sweep", "--study", "mlp_towers", "--profile", "smoke"]
-    # its own process group, so that the signal reaches the workers too, as Ctrl-C in a terminal does
+    # its own process group, so that the signal reaches the workers too, as Ctrl-C in a terminal does; and
+    # SIGINT at its default, as in a terminal (a test run started in the background inherits it ignored)
     sweep = subprocess.Popen(command, cwd=REPO, env=environment(uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # the first progress line comes after a tenth of the runs were logged: interrupt right then
     line = ""
     for line in sweep.stderr:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from distributed import FAST_FAILING, LOOPBACK, MlflowServer, RayHead, wait_for
+from distributed import FAST_FAILING, LOOPBACK, MlflowServer, RayHead, free_port, wait_for
 from mlflow.tracking import MlflowClient
 
 from analysis.runs import load_runs
@@ -112,8 +112,10 @@ def test_a_worker_killed_mid_run_is_retried_from_its_checkpoint(ray_head, server
     retried = landed[victim.data.tags["config_hash"]][0]
     assert retried.data.tags["resumed_from_run"] == victim.info.run_id and retried.data.tags["resumed_after_epoch"] == "1"
     # resumed from the checkpoint, the run ends exactly where an uninterrupted one does
-    local = finished(local_store(tmp_path, "mlp_long", "cpu", 1), "mlp_long")
+    local_uri = local_store(tmp_path, "mlp_long", "cpu", 1)
+    local = finished(local_uri, "mlp_long")
     assert {h: r[0].data.metrics["test_error"] for h, r in landed.items()} == {h: r[0].data.metrics["test_error"] for h, r in local.items()}
+    assert verdicts(server.uri, ["mlp_long"], "cpu") == verdicts(local_uri, ["mlp_long"], "cpu")
     assert [m.step for m in tracking.get_metric_history(retried.info.run_id, "test_error")] == [1, 2, 3]
 
 
@@ -139,7 +141,11 @@ def test_server_lost_mid_sweep_is_reported_and_a_rerun_completes_without_duplica
     assert len(landed) == 16 and all(len(runs) == 1 for runs in landed.values())
 
 
-def test_a_local_store_is_refused_for_the_ray_executor(tmp_path):
+def test_a_local_store_or_a_silent_server_is_refused_before_anything_is_submitted(tmp_path):
     done = subprocess.run(sweep_command("mlp_long", "smoke", 2, "ray"), cwd=tmp_path, env=environment(f"sqlite:///{tmp_path / 'x.db'}"),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "local store that workers on other machines cannot see" in done.stderr
+    silent = f"http://user:secret@127.0.0.1:{free_port()}"  # nothing listens there
+    done = subprocess.run(sweep_command("mlp_long", "smoke", 2, "ray"), cwd=tmp_path, env=environment(silent), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "does not answer" in done.stderr
+    assert "secret" not in done.stderr  # credentials in the URI are never printed

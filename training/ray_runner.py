@@ -65,7 +65,9 @@ class RayRunner:
         runtime_env = {"env_vars": worker_environment()}
         try:
             if self.address == LOCAL:
-                ray.init(include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)
+                # a private instance for this sweep: on loopback only, no dashboard
+                os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+                ray.init(include_dashboard=False, runtime_env=runtime_env, log_to_driver=False, _node_ip_address="127.0.0.1")
             else:
                 ray.init(address=self.address, runtime_env=runtime_env, log_to_driver=False)
         except ConnectionError as error:

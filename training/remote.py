@@ -50,9 +50,9 @@ def redact(uri: str) -> str:
 
 
 def server_answers(uri: str, timeout: float = 5.0) -> bool:
-    """True when the MLflow server at ``uri`` answers its /health endpoint."""
+    """True when the MLflow server at ``uri`` answers its /health endpoint (which needs no credentials)."""
     try:
-        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
+        with urllib.request.urlopen(redact(uri).rstrip("/") + "/health", timeout=timeout) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
