@@ -33,7 +33,7 @@ class Profile:
 
 
 PROFILES = {
-    "smoke": Profile("smoke", {"mlp": (2048, 1000), "resnet20": (256, 100), "charlstm": (10_000, 5_000)},
+    "smoke": Profile("smoke", {"mlp": (2048, 1000), "resnet20": (128, 100), "charlstm": (10_000, 5_000)},
                      "seconds: slices of the data (MLP 2,048 training images), for tests"),
     "cpu": Profile("cpu", {"mlp": (None, None), "resnet20": (2_560, 1_000), "charlstm": (375_000, 20_000)},
                    "sized for 2 CPU cores: full MNIST; ResNet-20 on 2,560 training / 1,000 test images; "
