@@ -1,7 +1,7 @@
 """The main job: run the sweeps the claims need, decide every claim, log and report.
 
     python -m claims.cli --profile cpu                   # what `mlflow run . -e claims` runs (MLP claims)
-    python -m claims.cli --profile cpu --benchmarks all  # + ResNet-20 and char-LSTM (about 30 more minutes)
+    python -m claims.cli --profile cpu --benchmarks all  # + ResNet-20 and char-LSTM (30 to 40 more minutes)
     python -m claims.cli --profile cpu --no-sweep        # decide from the runs already tracked
 
 Logs one run in experiment ``claims``: tags ``verdict.<ID>``, metrics per claim
