@@ -47,9 +47,7 @@ def restore(checkpoint: dict, stack: HyperStack, model: nn.Module, order: torch.
     for name, buffer in model.named_buffers():
         buffer.copy_(checkpoint["buffers"][name])
     order.set_state(checkpoint["order"])
-    weights = [w.to(device) for w in checkpoint["weights"]]
-    chain = [[t.to(device) for t in level] for level in checkpoint["chain"]]
-    return [w.detach() for w in stack.apply(weights, chain)]
+    return [w.detach() for w in stack.apply(_to(checkpoint["weights"], device), _to(checkpoint["chain"], device))]
 
 
 def _to(state, device: torch.device):

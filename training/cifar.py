@@ -22,15 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.data import (
-    DataError,
-    Split,
-    check_sha256,
-    default_data_dir,
-    file_digest,
-    find_first,
-    read_sha256sums,
-)
+from training.data import DataError, Split, checked_sha256, default_data_dir, find_first
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 LABEL_ORIGINAL = "CIFAR-10"
@@ -125,12 +117,7 @@ def interleave_classes(items: list[tuple[str, int, np.ndarray]]) -> list[tuple[s
 def load_jpeg_copy(folder: Path, verify: bool = True) -> tuple[Split, Split]:
     """(train, test) from the JPEG copy, decoded once and cached by the archive's SHA-256."""
     archive = folder / JPEG_ARCHIVE
-    expected = read_sha256sums(folder).get(JPEG_ARCHIVE)
-    if verify and expected is None:
-        raise DataError(f"{folder} has no SHA256SUMS entry for {JPEG_ARCHIVE}; the copy cannot be checked.")
-    digest = file_digest(archive)
-    if verify:
-        check_sha256(archive, expected, "CIFAR-10 JPEG")
+    digest = checked_sha256(archive, "CIFAR-10 JPEG", verify)
     cache = folder / ".cache" / f"cifar10_jpeg_{digest[:16]}_{CACHE_FORMAT}.pt"
     if cache.is_file():
         arrays = torch.load(cache)

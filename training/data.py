@@ -7,6 +7,7 @@ same stream, so that ``head`` and ``to`` need no special case).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 from dataclasses import dataclass, replace
@@ -71,10 +72,25 @@ def read_sha256sums(folder: Path) -> dict[str, str]:
     return {name.lstrip("*"): digest for digest, name in pairs}
 
 
-def check_sha256(path: Path, expected: str, what: str) -> None:
-    """Raise DataError unless ``path``'s content has the SHA-256 ``expected``."""
-    if file_digest(path) != expected:
-        raise DataError(f"{what} file {path} is damaged: its SHA-256 differs from {expected[:12]}...; replace it with a good copy.")
+def checked_sha256(path: Path, what: str, verify: bool = True) -> str:
+    """The SHA-256 of ``path``, hashed once; with ``verify``, DataError unless its folder's
+    SHA256SUMS lists the file with that digest."""
+    digest = file_digest(path)
+    if verify:
+        expected = read_sha256sums(path.parent).get(path.name)
+        if expected is None:
+            raise DataError(f"{path.parent} has no SHA256SUMS entry for {path.name}; the copy cannot be checked.")
+        if digest != expected:
+            raise DataError(f"{what} file {path} is damaged: its SHA-256 differs from {expected[:12]}...; replace it with a good copy.")
+    return digest
+
+
+def read_maybe_gzipped(path: Path, what: str) -> bytes:
+    """The content of ``path``, decompressed when it ends in .gz; DataError when it cannot be read."""
+    try:
+        return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise DataError(f"{what} file {path} cannot be read ({error}); replace it with a good copy.") from None
 
 
 def find_first(candidates: list[Path], what: str, advice: str) -> Path:
@@ -88,11 +104,7 @@ def find_first(candidates: list[Path], what: str, advice: str) -> Path:
 
 def load_dataset(model: str, data_dir: Path | str | None = None) -> tuple[Split, Split]:
     """(train, test) for a model's benchmark: MNIST, CIFAR-10 or War and Peace."""
-    from training import (  # each loader is only imported when its data is asked for
-        cifar,
-        mnist,
-        text,
-    )
+    from training import cifar, mnist, text  # each loader is only imported when its data is asked for
 
     loaders = {"mlp": mnist.load_mnist, "resnet20": cifar.load_cifar10, "charlstm": text.load_war_and_peace}
     return loaders[model](data_dir)

@@ -9,14 +9,13 @@ whatever its packaging.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from training.data import DATA_ENV, DataError, Split, default_data_dir
+from training.data import DataError, Split, default_data_dir, find_first, read_maybe_gzipped
 
 # MD5 of the uncompressed files as published with MNIST (torchvision checks the same content).
 MNIST_FILES = {
@@ -34,19 +33,8 @@ def _candidates(data_dir: Path, stem: str) -> list[Path]:
 
 
 def _read_checked(data_dir: Path, stem: str, md5: str | None) -> bytes:
-    candidates = _candidates(data_dir, stem)
-    path = next((p for p in candidates if p.is_file()), None)
-    if path is None:
-        looked = "\n  ".join(str(p) for p in candidates)
-        raise DataError(
-            f"MNIST file {stem} not found. Looked in:\n  {looked}\n"
-            f"Supply the four standard IDX files (gzip'ed or not) in one of those places, "
-            f"or point --data-dir / ${DATA_ENV} at a folder holding them."
-        )
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise DataError(f"MNIST file {path} cannot be read ({error}); replace it with a good copy.") from None
+    path = find_first(_candidates(data_dir, stem), f"MNIST file {stem}", "Supply the four standard IDX files (gzip'ed or not) in one of those places.")
+    raw = read_maybe_gzipped(path, "MNIST")
     if md5 is not None and hashlib.md5(raw).hexdigest() != md5:
         raise DataError(f"MNIST file {path} is damaged: its content does not have the canonical MD5 {md5}; replace it with a good copy.")
     return raw

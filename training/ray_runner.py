@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from functools import cache
 
 from training.remote import check_shared_tracking, train_and_log, worker_environment
 from training.study import Cell
+from training.sweep import sweep_data
 
 Job = tuple  # (Cell, RunConfig)
 LOCAL = "local"  # ray_address meaning "start a Ray instance on this machine, for this sweep"
@@ -29,20 +29,13 @@ class RayError(RuntimeError):
     """Ray is missing or its cluster cannot be reached; the message says what to do."""
 
 
-@cache
-def _data(model: str):
-    from training.sweep import sweep_data
-
-    return sweep_data(model)
-
-
 def _run_remote(study: str, tags: dict, cell: Cell, config, device: str, checkpoint_every: int, threads: int) -> dict:
-    """The body of a Ray task (runs in a Ray worker process; its data cached per process)."""
+    """The body of a Ray task (runs in a Ray worker process; ``sweep_data`` caches its data per process)."""
     import torch
 
     torch.set_num_threads(max(1, threads))
     tags = {**tags, "study": study, "cell": cell.label, "executor": "ray"}
-    return train_and_log(study, tags, config, _data(config.model), device, checkpoint_every)
+    return train_and_log(study, tags, config, sweep_data(config.model), device, checkpoint_every)
 
 
 class RayRunner:

@@ -72,21 +72,27 @@ def check_shared_tracking(uri: str | None) -> str:
     return uri
 
 
-def earlier_attempt(study: str, config: RunConfig) -> tuple[str | None, dict | None]:
-    """Mark earlier attempts of ``config`` still RUNNING as KILLED; (newest such run id, its checkpoint or None)."""
+def close_running_attempts(study: str, config: RunConfig, status: str, note: str) -> list:
+    """End every run of ``config`` still RUNNING in ``study`` with ``status`` and ``note``; those runs, newest first."""
     tracking = client()
     found = tracking.search_runs([experiment_id(tracking, study)],
                                  f"tags.config_hash = '{config.config_hash}' and attributes.status = 'RUNNING'",
                                  order_by=["attributes.start_time DESC"])
-    resume, resumed_from = None, None
     for run in found:
-        tracking.set_tag(run.info.run_id, "mlflow.note.content", "attempt lost (worker or driver died); retried")
-        tracking.set_terminated(run.info.run_id, "KILLED")
-        if resume is None and run.data.tags.get("checkpoint_epoch"):
-            with tempfile.TemporaryDirectory() as folder:
-                path = tracking.download_artifacts(run.info.run_id, CHECKPOINT_PATH, folder)
-                resume, resumed_from = checkpoints.from_bytes(Path(path).read_bytes()), run.info.run_id
-    return resumed_from, resume
+        tracking.set_tag(run.info.run_id, "mlflow.note.content", note)
+        tracking.set_terminated(run.info.run_id, status)
+    return found
+
+
+def earlier_attempt(study: str, config: RunConfig) -> tuple[str | None, dict | None]:
+    """Mark earlier attempts of ``config`` still RUNNING as KILLED; (newest such run id with a checkpoint, the checkpoint)."""
+    lost = close_running_attempts(study, config, "KILLED", "attempt lost (worker or driver died); retried")
+    run = next((run for run in lost if run.data.tags.get("checkpoint_epoch")), None)
+    if run is None:
+        return None, None
+    with tempfile.TemporaryDirectory() as folder:
+        path = client().download_artifacts(run.info.run_id, CHECKPOINT_PATH, folder)
+        return run.info.run_id, checkpoints.from_bytes(Path(path).read_bytes())
 
 
 def save_checkpoint(logger: RunLogger, checkpoint: dict) -> None:

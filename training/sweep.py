@@ -28,7 +28,7 @@ from mlflow.entities import ViewType
 from training.config import PROFILES, ConfigError, RunConfig, parse_number
 from training.data import DataError, Split, load_dataset
 from training.loop import RunResult, resolve_device, train_run
-from training.remote import StoreUnavailable, redact
+from training.remote import StoreUnavailable, close_running_attempts, redact
 from training.studies import STUDIES, Cell, Study
 from training.tracking import RunLogger, client, experiment_id, run_params, tracking_uri
 
@@ -91,13 +91,8 @@ def _close_failed_attempts(study: Study, config: RunConfig, error: BaseException
 
     If the store no longer answers, say so: the sweep cannot go on, and nothing finished is lost.
     """
-    tracking = client()
     try:
-        found = tracking.search_runs([experiment_id(tracking, study.name)],
-                                     f"tags.config_hash = '{config.config_hash}' and attributes.status = 'RUNNING'")
-        for run in found:
-            tracking.set_tag(run.info.run_id, "mlflow.note.content", f"failed: {str(error)[:500]}")
-            tracking.set_terminated(run.info.run_id, "FAILED")
+        close_running_attempts(study.name, config, "FAILED", f"failed: {str(error)[:500]}")
     except Exception:
         raise StoreUnavailable(f"the tracking store at {redact(tracking_uri())} stopped answering during the sweep") from None
 

@@ -9,20 +9,12 @@ next 5% validate (unused by the claims), the last 5% test.
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from training.data import (
-    DataError,
-    Split,
-    check_sha256,
-    default_data_dir,
-    find_first,
-    read_sha256sums,
-)
+from training.data import DataError, Split, checked_sha256, default_data_dir, find_first, read_maybe_gzipped
 
 LABEL = "War and Peace (Gutenberg #2600)"
 TEXT_FILE = "war_and_peace.txt.gz"
@@ -54,15 +46,11 @@ def split_by_position(ids: torch.Tensor, fractions: tuple[float, float, float] =
 def read_text(path: Path, verify: bool = True) -> str:
     """The book's text from a .txt or .txt.gz, checked against its folder's SHA256SUMS."""
     if verify:
-        expected = read_sha256sums(path.parent).get(path.name)
-        if expected is None:
-            raise DataError(f"{path.parent} has no SHA256SUMS entry for {path.name}; the copy cannot be checked.")
-        check_sha256(path, expected, "War and Peace")
+        checked_sha256(path, "War and Peace")
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-        return raw.decode("ascii")
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as error:
-        raise DataError(f"{path} cannot be read as ASCII text ({error}); replace it with a good copy.") from None
+        return read_maybe_gzipped(path, "War and Peace").decode("ascii")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path} is not ASCII text ({error}); replace it with a good copy.") from None
 
 
 def load_war_and_peace(data_dir: Path | str | None = None, verify: bool = True) -> tuple[Split, Split]:
