@@ -149,3 +149,12 @@ def test_a_local_store_or_a_silent_server_is_refused_before_anything_is_submitte
     done = subprocess.run(sweep_command("mlp_long", "smoke", 2, "ray"), cwd=tmp_path, env=environment(silent), capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "does not answer" in done.stderr
     assert "secret" not in done.stderr  # credentials in the URI are never printed
+
+
+def test_services_the_tests_start_listen_on_loopback_only(ray_head, server):
+    import psutil
+
+    pids = {p.pid for p in ray_head.processes()} | {server.process.pid} | {c.pid for c in psutil.Process(server.process.pid).children(recursive=True)}
+    listening = [c for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.pid in pids]
+    assert listening, "found no listening sockets of the Ray head or the MLflow server"
+    assert {c.laddr.ip for c in listening} <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, listening
