@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from training.data import Split  # noqa: E402
 from training.hyperstack import HyperStack  # noqa: E402
 from training.large_studies import lstm_hyper, resnet_baseline, resnet_hyper  # noqa: E402
-from training.models import build_model  # noqa: E402
+from training.replicas import Replicas  # noqa: E402
 from training.stackspec import parse_stack  # noqa: E402
 from training.tasks import make_task  # noqa: E402
 
@@ -52,24 +52,21 @@ def time_case(model: str, stack: str, steps: int, warmup: int, device: torch.dev
     """Mean seconds per step over ``steps`` timed steps, and peak GPU memory."""
     data = synthetic_data(model, steps + warmup)
     task = make_task(model, data, data.head(50 * 60 if model == "charlstm" else 256), 128 if model == "resnet20" else 50, device)
-    net = build_model(model, 0, **({"vocab": 80} if model == "charlstm" else {})).to(device)
-    names = [name for name, _ in net.named_parameters()]
-    weights = [p.detach().clone() for p in net.parameters()]
-    stack = HyperStack(parse_stack(stack), weights[0])
+    replicas = Replicas(model, [0], device, **({"vocab": 80} if model == "charlstm" else {}))
+    weights = [replicas.flat]
+    stack = HyperStack(parse_stack(stack), replicas.flat, seeds=1)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     started = None
-    for index, batch in enumerate(task.epoch(torch.Generator().manual_seed(0))):
+    for index, batch in enumerate(task.epoch([torch.Generator().manual_seed(0)])):
         if index == warmup:
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             started = time.perf_counter()
         if index == warmup + steps:
             break
-        for w in weights:
-            w.requires_grad_()
-        loss = task.loss(net, dict(zip(names, weights)), batch)
-        weights = stack.step(weights, list(torch.autograd.grad(loss, weights)))
+        _, grads = replicas.loss_and_grads(task, weights[0], batch)
+        weights = stack.step(weights, [grads])
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = (time.perf_counter() - started) / steps

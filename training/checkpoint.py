@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from training.hyperstack import HyperStack
 
-FORMAT = 1
+FORMAT = 2  # 2: weights as one flat [seeds, P] tensor
 
 
 def snapshot(weights: list[Tensor], stack: HyperStack, chain: list[list[Tensor]], model: nn.Module) -> dict:

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "'local' starts one here for this sweep)")
     parser.add_argument("--cpus-per-run", default="1", help="Ray: CPUs each run reserves (default 1)")
     parser.add_argument("--gpus-per-run", default="auto", help="Ray: GPUs each run reserves (default: 1 with --device cuda, else 0)")
+    parser.add_argument("--seeds-per-pass", default="8", help="local: seeds of one config trained together in one pass (default 8; 1 = one run "
+                        "at a time). Only the MLP batches seeds; each seed is still its own run")
     parser.add_argument("--checkpoint-every", default="1", help="Ray: upload a checkpoint every this many epochs (default 1; 0 = never)")
 
 
@@ -34,7 +36,7 @@ def make_runner(args: argparse.Namespace, workers: int, device: str):
     if args.executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {args.executor!r}; expected one of {', '.join(EXECUTORS)}")
     if args.executor == "local":
-        return LocalRunner(workers, device)
+        return LocalRunner(workers, device, parse_number("seeds-per-pass", args.seeds_per_pass, 1))
     from training.ray_runner import RayRunner
 
     gpus = None if args.gpus_per_run == "auto" else parse_number("gpus-per-run", args.gpus_per_run, 0, whole=False)

@@ -7,15 +7,21 @@ current weights (W_t <- theta_0 <- theta_1 <- ...). We therefore never call
 ``backward(create_graph=True)``. Each step
 
 1. takes the ordinary weight gradient dL_t/dW_t,
-2. pulls it back through the graph of the previous weight update to get
-   dL_t/dtheta_0, then through the previous level-1 update to get
-   dL_t/dtheta_1, and so on up the stack,
+2. gets dL_t/dtheta_0 in closed form: the weight level's last update left the
+   derivative of W_t with respect to theta_0 as a few weight-sized tensors
+   (see ``training.optimizers``), and the hypergradient is their inner
+   products with the weight gradient; then one backward call pulls it
+   through the kept graph of the hyper levels' last updates (theta_0 <-
+   theta_1 <- ..., a handful of numbers each) for dL_t/dtheta_1 and above,
 3. updates top-down: the top level moves theta_{H-2}, ..., level 0 moves the
-   weights, each with the hyperparameters its level above has just set, and
-   keeps the (one update deep) graph of those updates for the next step.
+   weights, each with the hyperparameters its level above has just set. The
+   hyper levels keep the (one update deep) graph of their updates; the
+   weight level keeps its tangents instead, so no autograd graph ever spans
+   the weights.
 
-Step 2 is one backward call through the kept chain, as the reference's
-single backward is, but from the weight gradient rather than the loss.
+Leading seed dimensions: with ``seeds=S`` the raw hyperparameters are [S, n]
+and the weights [S, ...]; every seed has its own hyperparameters and its own
+hypergradient (inner products never mix seeds).
 
 Hyperparameters are tensors on the weights' device; nothing here syncs the
 host, so the caller decides when to read values or check divergence.
@@ -28,25 +34,37 @@ from contextlib import nullcontext
 import torch
 from torch import Tensor
 
-from training.optimizers import Rule, make_rule
+from training.optimizers import Rule, Update, make_rule
 from training.stackspec import Stack, format_stack
 
 
+def inner(xs: list[Tensor], ys: list[Tensor], lead: int) -> Tensor:
+    """Sum over tensors of the inner products of ``xs`` and ``ys`` per seed: shape [*lead]."""
+    total = None
+    for x, y in zip(xs, ys):
+        dot = torch.linalg.vecdot(x.flatten(lead), y.flatten(lead))
+        total = dot if total is None else total + dot
+    return total
+
+
 class HyperStack:
-    """Optimizer state of a whole stack for one set of weights.
+    """Optimizer state of a whole stack for one set of weights (or S seeds' sets, stacked).
 
     ``step(weights, grads)`` returns the new weights (detached tensors); the
     caller owns the weights and computes their gradient however it likes.
     """
 
-    def __init__(self, stack: Stack, like: Tensor):
+    def __init__(self, stack: Stack, like: Tensor, seeds: int | None = None):
         self.stack = stack
         self.rules: list[Rule] = [make_rule(level, stack[depth - 1] if depth else None) for depth, level in enumerate(stack)]
         self.raw: list[Tensor] = [rule.initial_raw(like.dtype, like.device) for rule in self.rules]
+        if seeds is not None:
+            self.raw = [raw.expand(seeds, -1).clone() for raw in self.raw]
+        self.lead = 0 if seeds is None else 1
         self.states: list[list] = [[] for _ in stack]
-        # The last step's chain, kept one update deep: the new weights (with graph) and the
-        # new hyperparameters theta_0..theta_{H-2} they were computed from (graph nodes).
-        self._outputs: list[Tensor] = []
+        # What the last step leaves for the next one's hypergradients: the weight level's
+        # tangents, and the hyper levels' kept graph from theta_0 (its output) to theta_1.. theta_{H-2}.
+        self._tangents: Update | None = None
         self._nodes: list[Tensor] = []
         self.count = 0
         self.weight_decay = stack[0].weight_decay
@@ -62,29 +80,32 @@ class HyperStack:
         return [f"{depth}.{name}" for depth, level in enumerate(self.stack) for name in level.tuned]
 
     def hyperparameter_values(self) -> Tensor:
-        """Effective values in the order of ``hyperparameter_names``, shape [n], on device."""
+        """Effective values in the order of ``hyperparameter_names``: shape [*lead, n], on device."""
         parts = [rule.effective(raw) for rule, raw in zip(self.rules, self.raw)]
-        return torch.cat([part.detach().reshape(-1) for part in parts])
+        return torch.cat([part.detach() for part in parts], dim=-1)
 
     def hypergradients(self, grads: list[Tensor]) -> list[list[Tensor]]:
-        """dL_t/d(targets of level k) for every level: [weight grads, [dL/dtheta_0], ...].
-
-        One backward call pulls the weight gradient through the chain of last updates
-        W_t <- theta_0 <- theta_1 <- ... and reads the gradient at every theta_k on the way.
-        """
+        """dL_t/d(targets of level k) for every level: [weight grads, [dL/dtheta_0], ...]."""
         levels = len(self.stack) - 1
-        if not self._nodes:
-            return [list(grads)] + [[torch.zeros_like(self.raw[depth])] for depth in range(levels)]
-        found = torch.autograd.grad(self._outputs, self._nodes, grad_outputs=list(grads), allow_unused=True)
-        return [list(grads)] + [[torch.zeros_like(self.raw[depth]) if g is None else g] for depth, g in enumerate(found)]
+        chain = [list(grads)]
+        if levels == 0:
+            return chain
+        if self._tangents is None:
+            return chain + [[torch.zeros_like(self.raw[depth])] for depth in range(levels)]
+        first = self._tangents.pull([inner(grads, basis, self.lead) for basis in self._tangents.basis])
+        chain.append([first])
+        if levels > 1:
+            found = torch.autograd.grad([self._nodes[0]], self._nodes[1:], grad_outputs=[first], allow_unused=True)
+            chain += [[torch.zeros_like(self.raw[depth + 1]) if g is None else g] for depth, g in enumerate(found)]
+        return chain
 
     def step(self, weights: list[Tensor], grads: list[Tensor]) -> list[Tensor]:
         """One step of the whole stack; returns the new weights, detached.
 
         Top-down: the top level moves theta_{H-2} (no graph: its own hyperparameters are
-        fixed) and that new value becomes the leaf of this step's chain; each level below
-        moves its targets with the new hyperparameters of the level above, keeping the graph,
-        down to the weights.
+        fixed) and that new value becomes the leaf of this step's chain; each hyper level below
+        moves its targets with the new hyperparameters of the level above, keeping the graph;
+        the weight level moves the weights without a graph and keeps its tangents.
         """
         return self.apply(weights, self.hypergradients(grads))
 
@@ -92,24 +113,29 @@ class HyperStack:
         """The update half of ``step``, from the gradients ``hypergradients`` returned.
 
         Separate so that a checkpoint can hold (state, chain) and a resumed run can
-        replay the update, rebuilding the kept graph the next step needs.
+        replay the update, rebuilding what the next step needs.
         """
         self.count += 1
         top = len(self.stack) - 1
         hyper = list(self.raw)  # hyperparameters each level updates with (graph nodes below the top)
-        outputs: list[Tensor] = []
-        for depth in range(top, -1, -1):
-            targets = [w.detach() for w in weights] if depth == 0 else [self.raw[depth - 1]]
+        for depth in range(top, 0, -1):
             target_grads = chain[depth]
-            if depth == 0 and self.weight_decay:
-                target_grads = [g + self.weight_decay * w for g, w in zip(target_grads, targets)]
             with torch.set_grad_enabled(depth < top), self._saved_tensor_accounting(depth):
-                outputs, self.states[depth] = self.rules[depth].update(targets, target_grads, self.states[depth], hyper[depth], self.count)
-            if depth > 0:
-                hyper[depth - 1] = outputs[0].detach().requires_grad_() if depth == top else outputs[0]
+                update = self.rules[depth].update([self.raw[depth - 1]], target_grads, self.states[depth], hyper[depth], self.count)
+            self.states[depth] = update.state
+            below = update.targets[0]
+            hyper[depth - 1] = below.detach().requires_grad_(top > 1) if depth == top else below
+        targets = [w.detach() for w in weights]
+        target_grads = chain[0]
+        if self.weight_decay:
+            target_grads = [g + self.weight_decay * w for g, w in zip(target_grads, targets)]
+        with torch.no_grad():
+            update = self.rules[0].update(targets, target_grads, self.states[0], hyper[0].detach(), self.count, tangents=top > 0)
+        self.states[0] = update.state
         self.raw = [h.detach() for h in hyper]
-        self._nodes, self._outputs = (hyper[:top], outputs) if top > 0 else ([], [])
-        return [out.detach() for out in outputs]
+        self._tangents = update if top > 0 else None
+        self._nodes = hyper[:top]
+        return update.targets
 
     def state_dict(self) -> dict:
         """Copies of what the stack carries between steps, except the kept graph (see ``apply``)."""
@@ -121,7 +147,7 @@ class HyperStack:
     def load_state_dict(self, state: dict) -> None:
         """Restore ``state_dict()``; the kept graph is rebuilt by replaying ``apply``."""
         self.raw, self.states, self.count = list(state["raw"]), [list(s) for s in state["states"]], state["count"]
-        self._outputs, self._nodes = [], []
+        self._tangents, self._nodes = None, []
 
     def scale_weight_step_size(self, factor: float) -> None:
         """Set the weight level's alpha to ``factor`` times its initial value (hand-made schedules).
@@ -134,7 +160,7 @@ class HyperStack:
         index = rule.spec.tuned.index("alpha")
         value = torch.tensor(rule.spec.value("alpha") * factor, dtype=self.raw[0].dtype, device=self.raw[0].device)
         self.raw[0] = self.raw[0].clone()
-        self.raw[0][index] = rule.to_raw("alpha", value)
+        self.raw[0][..., index] = rule.to_raw("alpha", value)
 
     def _saved_tensor_accounting(self, depth: int):
         """Count the storages autograd saves for the graph kept from this update."""
@@ -150,11 +176,13 @@ class HyperStack:
         return torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor)
 
     def memory_bytes(self) -> int:
-        """Bytes the stack holds beyond the weights: hyperparameters, states, kept graphs.
+        """Bytes the stack holds beyond the weights: hyperparameters, states, tangents, kept graphs.
 
-        Graph storage is known only for steps taken with ``track_memory`` set.
+        The hyper levels' graph storage is known only for steps taken with ``track_memory`` set.
         """
         tensors = list(self.raw)
+        if self._tangents is not None:
+            tensors += [t for basis in self._tangents.basis for t in basis]
         for state in self.states:
             for entry in state:
                 tensors += list(entry) if isinstance(entry, tuple) else [entry]
@@ -162,5 +190,5 @@ class HyperStack:
         return sum(held.values()) + sum(size for (_, ptr), size in self._saved.items() if ptr not in held)
 
     def finite(self) -> Tensor:
-        """A 0-d bool tensor: every hyperparameter is finite (no host sync)."""
-        return torch.isfinite(torch.cat([raw.reshape(-1) for raw in self.raw])).all()
+        """Bool [*lead] (0-d for one seed): every hyperparameter of the seed is finite (no host sync)."""
+        return torch.isfinite(torch.cat(self.raw, dim=-1)).all(dim=-1)

@@ -3,7 +3,7 @@
 Each rule maps (targets, gradients, state, hyperparameters) to (new targets,
 new state). Targets are the model weights for the weight level, or the raw
 hyperparameter vector of the level below for a hyper level. Hyperparameters
-arrive as one raw 1-D tensor per level, in the parametrisation of the authors'
+arrive as one raw tensor per level, in the parametrisation of the authors'
 package (gdtuo 1.0), which is what a level above learns:
 
     sgd            [alpha, mu]
@@ -14,15 +14,27 @@ package (gdtuo 1.0), which is what a level above learns:
     adam           [alpha, atanh-like(beta1), atanh-like(beta2)]
     adam_alpha     [alpha]                                 betas fixed
 
+Raw vectors may carry leading seed dimensions ([S, n] for S seeds trained in
+one pass); targets then carry the same leading dimensions and every
+hyperparameter applies to its own seed's slice.
+
 The formulas, constants and the order of floating-point operations follow the
 reference so that float64 runs agree to rounding. Gradients and states are
-inputs (never differentiated), as in the reference, which detaches them: the
-only graph a rule builds runs from its hyperparameters to its outputs.
+inputs (never differentiated), as in the reference, which detaches them.
+
+A hyper level's update runs under autograd (its graph, over a handful of
+numbers, carries hypergradients further up). The weight level's update does
+not: asked for ``tangents``, a rule also returns the derivative of its new
+targets with respect to each of its raw hyperparameters in closed form, as a
+few target-sized ``basis`` tensors and a ``pull`` that turns their inner
+products with the next weight gradient into dL/d(raw). That is the same first-order
+hypergradient autograd would give, without a graph through every weight.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -40,10 +52,40 @@ def squash(raw: Tensor) -> Tensor:
     return (raw.tanh() + 1.0) / 2.0
 
 
+def squash_slope(raw: Tensor) -> Tensor:
+    """d squash / d raw."""
+    return (1.0 - raw.tanh().square()) / 2.0
+
+
 def unsquash(value: Tensor) -> Tensor:
     """Inverse of ``squash``, computed as the reference does."""
     z = value * 2.0 - 1.0
     return ((1.0 + z) / (1.0 - z)).log() / 2.0
+
+
+def per_seed(value, like: Tensor):
+    """A per-seed hyperparameter (shape [*lead]) shaped to broadcast over a target ``like`` [*lead, ...].
+
+    Python floats (fixed hyperparameters) pass through.
+    """
+    if not isinstance(value, Tensor):
+        return value
+    return value.reshape(value.shape + (1,) * (like.dim() - value.dim()))
+
+
+@dataclass
+class Update:
+    """What one rule's step produced.
+
+    ``basis``: lists of tensors shaped like the targets; ``pull(dots)`` maps their inner
+    products with the next gradient, one [*lead] tensor per basis entry, to the
+    hypergradient [*lead, n_raw]. Both are None unless tangents were asked for.
+    """
+
+    targets: list[Tensor]
+    state: list
+    basis: list[list[Tensor]] = field(default_factory=list)
+    pull: Callable[[list[Tensor]], Tensor] | None = None
 
 
 @dataclass
@@ -64,8 +106,13 @@ class Rule:
         """Hyperparameters as a user reads them (alpha, beta1, ...), shape of ``raw``."""
         return raw
 
-    def update(self, targets: list[Tensor], grads: list[Tensor], state: list, raw: Tensor, count: int) -> tuple[list[Tensor], list]:
+    def update(self, targets: list[Tensor], grads: list[Tensor], state: list, raw: Tensor, count: int, tangents: bool = False) -> Update:
         raise NotImplementedError
+
+
+def _columns(*columns: Tensor) -> Tensor:
+    """[*lead] tensors -> [*lead, n]: one hypergradient per raw hyperparameter."""
+    return torch.stack(columns, dim=-1)
 
 
 class SGD(Rule):
@@ -73,50 +120,65 @@ class SGD(Rule):
 
     As in the reference, momentum is switched on by the *initial* mu: a stack
     that starts at mu = 0 never uses momentum and never learns mu.
+    Tangents: d new/d alpha = -direction; d new/d mu = -alpha * previous buffer.
     """
 
-    def update(self, targets, grads, state, raw, count):
-        alpha, mu = raw[0], raw[1]
+    def update(self, targets, grads, state, raw, count, tangents=False):
+        alpha, mu = raw[..., 0], raw[..., 1]
         momentum = self.spec.value("mu") != 0.0
-        new_targets, new_state = [], []
-        for p, g, buf in zip(targets, grads, state or [None] * len(targets)):
+        directions, new_state = [], []
+        for g, buf in zip(grads, state or [None] * len(targets)):
             if momentum:
-                g = g if buf is None else buf * mu + g
+                g = g if buf is None else buf * per_seed(mu, buf) + g
                 new_state.append(g.detach())
-            new_targets.append(p - g * alpha)
-        return new_targets, new_state
+            directions.append(g)
+        new = [p - d * per_seed(alpha, d) for p, d in zip(targets, directions)]
+        if not tangents:
+            return Update(new, new_state)
+        if momentum and state:
+            return Update(new, new_state, [directions, list(state)], lambda dots: _columns(-dots[0], -alpha * dots[1]))
+        return Update(new, new_state, [directions], lambda dots: _columns(-dots[0], torch.zeros_like(dots[0])))
 
 
 class SGDPerParam(Rule):
-    """SGD with one step size per hyperparameter of the level below; the rest stay put."""
+    """SGD with one step size per hyperparameter of the level below; the rest stay put.
+
+    Only ever a hyper level (it needs the level below), so it has no closed-form tangents.
+    """
 
     def __init__(self, spec: LevelSpec, below: LevelSpec):
         super().__init__(spec)
         self.index = [below.tuned.index(name) for name in spec.tuned]
 
-    def update(self, targets, grads, state, raw, count):
+    def update(self, targets, grads, state, raw, count, tangents=False):
         (p,), (g,) = targets, grads
         index = torch.tensor(self.index, device=p.device)
-        step_sizes = torch.zeros_like(p).index_copy(0, index, raw)
-        tuned = torch.zeros_like(p, dtype=torch.bool).index_fill(0, index, True)
-        return [torch.where(tuned, p - g * step_sizes, p)], state
+        step_sizes = torch.zeros_like(p).index_copy(-1, index, raw)
+        tuned = torch.zeros(p.shape[-1], dtype=torch.bool, device=p.device).index_fill(0, index, True)
+        return Update([torch.where(tuned, p - g * step_sizes, p)], state)
 
 
 class AdaGrad(Rule):
-    def update(self, targets, grads, state, raw, count):
-        alpha = raw[0]
+    """Tangent: d new/d alpha = -g / sqrt(accumulated + eps)."""
+
+    def update(self, targets, grads, state, raw, count, tangents=False):
+        alpha = raw[..., 0]
         if not state:
             state = [torch.zeros_like(p) + ADAGRAD_INITIAL_ACCUMULATOR for p in targets]
-        new_targets, new_state = [], []
-        for p, g, accumulated in zip(targets, grads, state):
-            accumulated = accumulated + torch.square(g)
-            new_state.append(accumulated)
-            new_targets.append(p - alpha * g / torch.sqrt(accumulated + ADAGRAD_EPS))
-        return new_targets, new_state
+        new_state = [accumulated + torch.square(g) for g, accumulated in zip(grads, state)]
+        directions = [g / torch.sqrt(accumulated + ADAGRAD_EPS) for g, accumulated in zip(grads, new_state)]
+        new = [p - per_seed(alpha, d) * d for p, d in zip(targets, directions)]
+        if not tangents:
+            return Update(new, new_state)
+        return Update(new, new_state, [directions], lambda dots: _columns(-dots[0]))
 
 
 class RMSProp(Rule):
-    """RMSProp learning sqrt(alpha) and, unless ``alpha_only``, gamma."""
+    """RMSProp learning sqrt(alpha) and, unless ``alpha_only``, gamma.
+
+    With d = g / sqrt(s' + eps), s' = gamma s + (1 - gamma) g^2:
+    d new/d sqrt(alpha) = -2 sqrt(alpha) d;  d new/d gamma = alpha/2 * d (s - g^2) / (s' + eps).
+    """
 
     def __init__(self, spec: LevelSpec, alpha_only: bool = False):
         super().__init__(spec)
@@ -126,25 +188,38 @@ class RMSProp(Rule):
         return torch.sqrt(value) if name == "alpha" else unsquash(value)
 
     def effective(self, raw):
-        return torch.cat([torch.square(raw[:1]), squash(raw[1:])])
+        return torch.cat([torch.square(raw[..., :1]), squash(raw[..., 1:])], dim=-1)
 
-    def update(self, targets, grads, state, raw, count):
-        alpha = torch.square(raw[0])
-        gamma = self.spec.value("gamma") if self.alpha_only else squash(raw[1])
+    def update(self, targets, grads, state, raw, count, tangents=False):
+        root = raw[..., 0]
+        alpha = torch.square(root)
+        gamma = self.spec.value("gamma") if self.alpha_only else squash(raw[..., 1])
         if not state:
             state = [torch.zeros_like(p) for p in targets]
-        new_targets, new_state = [], []
-        for p, g, s in zip(targets, grads, state):
-            s = gamma * s + (1.0 - gamma) * torch.square(g)
-            new_state.append(s.detach())
-            new_targets.append(p - alpha * g / torch.sqrt(s + RMSPROP_EPS))
-        return new_targets, new_state
+        new_state, directions = [], []
+        for g, s in zip(grads, state):
+            gamma_ = per_seed(gamma, s)
+            new_s = gamma_ * s + (1.0 - gamma_) * torch.square(g)
+            new_state.append(new_s.detach())
+            directions.append(g / torch.sqrt(new_s + RMSPROP_EPS))
+        new = [p - per_seed(alpha, d) * d for p, d in zip(targets, directions)]
+        if not tangents:
+            return Update(new, new_state)
+        if self.alpha_only:
+            return Update(new, new_state, [directions], lambda dots: _columns(-2.0 * root * dots[0]))
+        gamma_parts = [d * (s - torch.square(g)) / (new_s + RMSPROP_EPS) for d, g, s, new_s in zip(directions, grads, state, new_state)]
+        slope = squash_slope(raw[..., 1])
+        return Update(new, new_state, [directions, gamma_parts],
+                      lambda dots: _columns(-2.0 * root * dots[0], alpha / 2.0 * slope * dots[1]))
 
 
 class Adam(Rule):
     """Adam learning alpha and, unless ``alpha_only``, beta1 and beta2.
 
     v starts at eps (the reference's fudge factor that keeps sqrt differentiable).
+    With c_i = 1 - beta_i^t, D = m_hat / (sqrt(v_hat) + eps), r = sqrt(v_hat) + eps:
+    d new/d alpha = -D;  d new/d beta1 = -alpha/c1 * ((m - g)/r + t beta1^(t-1) D);
+    d new/d beta2 = alpha/(2 c2) * D ((v - g^2) + t beta2^(t-1) v_hat) / (r sqrt(v_hat)).
     """
 
     def __init__(self, spec: LevelSpec, alpha_only: bool = False):
@@ -155,26 +230,47 @@ class Adam(Rule):
         return value if name == "alpha" else unsquash(value)
 
     def effective(self, raw):
-        return torch.cat([raw[:1], squash(raw[1:])])
+        return torch.cat([raw[..., :1], squash(raw[..., 1:])], dim=-1)
 
-    def update(self, targets, grads, state, raw, count):
-        alpha = raw[0]
+    def update(self, targets, grads, state, raw, count, tangents=False):
+        alpha = raw[..., 0]
         if self.alpha_only:
             beta1, beta2 = self.spec.value("beta1"), self.spec.value("beta2")
         else:
-            beta1, beta2 = squash(raw[1]), squash(raw[2])
+            beta1, beta2 = squash(raw[..., 1]), squash(raw[..., 2])
         if not state:
             state = [(torch.zeros_like(p), torch.zeros_like(p) + ADAM_EPS) for p in targets]
-        new_targets, new_state = [], []
+        t = float(count)
+        c1, c2 = 1.0 - beta1**t, 1.0 - beta2**t
+        new, new_state, directions, parts1, parts2 = [], [], [], [], []
         for p, g, (m, v) in zip(targets, grads, state):
-            m = beta1 * m + (1.0 - beta1) * g
-            v = beta2 * v + (1.0 - beta2) * g * g
-            new_state.append((m.detach(), v.detach()))
-            m_hat = m / (1.0 - beta1 ** float(count))
-            v_hat = v / (1.0 - beta2 ** float(count))
-            direction = m_hat / (v_hat**0.5 + ADAM_EPS)
-            new_targets.append(p - alpha * direction)
-        return new_targets, new_state
+            b1, b2 = per_seed(beta1, m), per_seed(beta2, v)
+            new_m = b1 * m + (1.0 - b1) * g
+            new_v = b2 * v + (1.0 - b2) * g * g
+            new_state.append((new_m.detach(), new_v.detach()))
+            m_hat = new_m / per_seed(c1, m)
+            v_hat = new_v / per_seed(c2, v)
+            root = v_hat**0.5
+            direction = m_hat / (root + ADAM_EPS)
+            new.append(p - per_seed(alpha, direction) * direction)
+            if tangents and not self.alpha_only:
+                directions.append(direction)
+                parts1.append((m - g) / (root + ADAM_EPS))
+                parts2.append(direction * ((v - g * g) + (t * b2 ** (t - 1.0)) * v_hat) / ((root + ADAM_EPS) * root))
+            elif tangents:
+                directions.append(direction)
+        if not tangents:
+            return Update(new, new_state)
+        if self.alpha_only:
+            return Update(new, new_state, [directions], lambda dots: _columns(-dots[0]))
+        slope1, slope2 = squash_slope(raw[..., 1]), squash_slope(raw[..., 2])
+
+        def pull(dots: list[Tensor]) -> Tensor:
+            d_beta1 = -alpha / c1 * (dots[1] + t * beta1 ** (t - 1.0) * dots[0])
+            d_beta2 = alpha / (2.0 * c2) * dots[2]
+            return _columns(-dots[0], slope1 * d_beta1, slope2 * d_beta2)
+
+        return Update(new, new_state, [directions, parts1, parts2], pull)
 
 
 def make_rule(spec: LevelSpec, below: LevelSpec | None) -> Rule:

@@ -2,7 +2,9 @@
 
 Workers are separate processes (one torch thread each) that train and hand
 their results back; only this process writes to the tracking store, so a
-SQLite store is never written by two processes at once. A run is logged only
+SQLite store is never written by two processes at once. The seeds of one
+config train together in one pass (``--seeds-per-pass``, MLP only), each
+still logged as its own run. A run is logged only
 once it has completed, so an interrupted sweep leaves no half-made runs and
 a re-run trains exactly what is missing.
 
@@ -12,6 +14,7 @@ a re-run trains exactly what is missing.
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import os
 import signal
@@ -19,7 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import torch
@@ -27,8 +30,9 @@ from mlflow.entities import ViewType
 
 from training.config import PROFILES, ConfigError, RunConfig, parse_number
 from training.data import DataError, Split, load_dataset
-from training.loop import RunResult, resolve_device, train_run
+from training.loop import RunResult, resolve_device, train_seeds
 from training.remote import StoreUnavailable, close_running_attempts, redact
+from training.replicas import can_batch_seeds
 from training.studies import STUDIES, Cell, Study
 from training.tracking import RunLogger, client, experiment_id, run_params, tracking_uri
 
@@ -55,10 +59,28 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def train_config(config: RunConfig, device: str, measure_memory: bool) -> RunResult:
-    """Train one run (in a worker or in process) on its model's data."""
-    train, test = sweep_data(config.model)
-    return train_run(config, train, test, torch.device(device), progress=False, measure_memory=measure_memory)
+def train_pass(configs: list[RunConfig], device: str, measure_memory: bool) -> list[RunResult]:
+    """Train the seeds of one config together (in a worker or in process) on its model's data."""
+    train, test = sweep_data(configs[0].model)
+    return train_seeds(configs, train, test, torch.device(device), progress=False, measure_memory=measure_memory)
+
+
+def group_passes(jobs: list[Job], per_pass: int, workers: int) -> list[list[Job]]:
+    """Jobs grouped into training passes: seeds of one cell's config together, at most ``per_pass`` each.
+
+    Only models that can batch seeds are grouped. When there are fewer groups than
+    workers, groups are cut further so that no worker idles.
+    """
+    groups: dict[object, list[Job]] = {}
+    for index, (cell, config) in enumerate(jobs):
+        key = (cell.label, replace(config, seed=0)) if per_pass > 1 and can_batch_seeds(config.model) else index
+        groups.setdefault(key, []).append((cell, config))
+    passes = []
+    for group in groups.values():
+        count = max(math.ceil(len(group) / per_pass), min(len(group), math.ceil(workers / len(groups))))
+        size = math.ceil(len(group) / count)
+        passes += [group[start : start + size] for start in range(0, len(group), size)]
+    return passes
 
 
 def finished_hashes(experiment: str) -> set[str]:
@@ -124,6 +146,7 @@ class _Progress:
 
 
 Job = tuple[Cell, RunConfig]
+SEEDS_PER_PASS = 8  # seeds of one config trained together by default (see benchmarks/RESULTS.md)
 
 
 class LocalRunner:
@@ -136,9 +159,10 @@ class LocalRunner:
 
     logs_runs = False  # the driver logs each finished run (single writer)
 
-    def __init__(self, workers: int = 2, device: str = "cpu"):
+    def __init__(self, workers: int = 2, device: str = "cpu", seeds_per_pass: int = SEEDS_PER_PASS):
         self.workers = 1 if device.startswith("cuda") else max(1, workers)
         self.device = device
+        self.seeds_per_pass = seeds_per_pass
         self.pool: ProcessPoolExecutor | None = None
 
     def for_study(self, study: str, tags: dict[str, str]) -> "LocalRunner":
@@ -153,36 +177,44 @@ class LocalRunner:
             self.pool = None
 
     def completed(self, jobs: list[Job], in_process: bool = False, measure_memory: bool = False) -> Iterator[tuple]:
+        """A timing study (``in_process``) trains one seed per pass, so its clock times one run."""
+        passes = group_passes(jobs, 1 if in_process else self.seeds_per_pass, self.workers)
         if in_process or self.workers == 1:
-            yield from self._in_process(jobs, measure_memory)
+            yield from self._in_process(passes, measure_memory)
             return
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
-        pending: dict[Future, Job] = {self.pool.submit(train_config, config, self.device, measure_memory): (cell, config) for cell, config in jobs}
+        pending: dict[Future, list[Job]] = {self.pool.submit(train_pass, [c for _, c in group], self.device, measure_memory): group for group in passes}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    cell, config = pending.pop(future)
+                    group = pending.pop(future)
                     error = future.exception()
-                    yield cell, config, None if error else future.result(), error
+                    yield from _outcomes(group, None if error else future.result(), error)
         finally:
             for future in pending:
                 future.cancel()
 
-    def _in_process(self, jobs: list[Job], measure_memory: bool) -> Iterator[tuple]:
+    def _in_process(self, passes: list[list[Job]], measure_memory: bool) -> Iterator[tuple]:
         previous = torch.get_num_threads()
         torch.set_num_threads(1)  # as in a worker, and steady for timing studies
         try:
-            for cell, config in jobs:
+            for group in passes:
                 try:
-                    result = train_config(config, self.device, measure_memory)
-                except Exception as error:  # one broken run must not lose the sweep
-                    yield cell, config, None, error
+                    results = train_pass([c for _, c in group], self.device, measure_memory)
+                except Exception as error:  # one broken pass must not lose the sweep
+                    yield from _outcomes(group, None, error)
                 else:
-                    yield cell, config, result, None
+                    yield from _outcomes(group, results, None)
         finally:
             torch.set_num_threads(previous)
+
+
+def _outcomes(group: list[Job], results: list[RunResult] | None, error: BaseException | None) -> Iterator[tuple]:
+    """(cell, config, result, error) for every run of a pass."""
+    for index, (cell, config) in enumerate(group):
+        yield cell, config, None if results is None else results[index], error
 
 
 def run_study(study: Study, profile: str, runner: LocalRunner, seeds: int | None = None,

@@ -80,19 +80,28 @@ class ImageTask:
     def steps_per_epoch(self) -> int:
         return steps_per_epoch("image", len(self.train), self.batch_size)
 
-    def epoch(self, generator: torch.Generator) -> Iterator[tuple[Tensor, Tensor]]:
-        """(inputs, labels) batches of one epoch, in the generator's order."""
+    def epoch(self, generators: list[torch.Generator]) -> Iterator[tuple[Tensor, Tensor]]:
+        """(inputs, labels) batches of one epoch, [S, B, ...] and [S, B]: seed s in generator s's order."""
         n = len(self.train)
-        order = torch.randperm(n, generator=generator).to(self.device)
-        if self.augment:
-            offsets = torch.randint(0, 2 * PAD + 1, (n, 2), generator=generator).to(self.device)
-            flips = (torch.rand(n, generator=generator) < 0.5).to(self.device)
+        draws = [self._draw(n, generator) for generator in generators]
+        order = torch.stack([order for order, _, _ in draws])
         for start in range(0, n, self.batch_size):
-            index = order[start : start + self.batch_size]
+            index = order[:, start : start + self.batch_size]
             images = self.train.images[index]
             if self.augment:
-                images = augment(images, offsets[start : start + self.batch_size], flips[start : start + self.batch_size])
+                offsets = torch.stack([o[start : start + self.batch_size] for _, o, _ in draws])
+                flips = torch.stack([f[start : start + self.batch_size] for _, _, f in draws])
+                images = augment(images.flatten(0, 1), offsets.flatten(0, 1), flips.flatten(0, 1)).view(images.shape)
             yield self.prepare(images), self.train.labels[index]
+
+    def _draw(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """One seed's epoch of randomness, drawn on the CPU and moved at once: order, crop offsets, flips."""
+        order = torch.randperm(n, generator=generator).to(self.device)
+        if not self.augment:
+            return order, None, None
+        offsets = torch.randint(0, 2 * PAD + 1, (n, 2), generator=generator).to(self.device)
+        flips = (torch.rand(n, generator=generator) < 0.5).to(self.device)
+        return order, offsets, flips
 
     def prepare(self, images: Tensor) -> Tensor:
         """Model inputs: bytes -> normalised floats; MNIST's floats as they are."""
@@ -153,12 +162,17 @@ class TextTask:
     def steps_per_epoch(self) -> int:
         return steps_per_epoch("charlstm", self.train.numel(), self.batch_size)
 
-    def epoch(self, generator: torch.Generator) -> Iterator[tuple[Tensor, Tensor]]:
-        """The chunks of one pass in reading order; the hidden state starts at zero each pass."""
+    def epoch(self, generators: list[torch.Generator]) -> Iterator[tuple[Tensor, Tensor]]:
+        """The chunks of one pass in reading order, [1, streams, SEQUENCE]; the hidden state starts at zero.
+
+        The order is the text's, so the generator is not used; the carried state allows one seed per pass.
+        """
+        if len(generators) != 1:
+            raise ValueError("the char-LSTM trains one seed per pass")
         self.state = None
         for step in range(self.steps_per_epoch):
             start = step * SEQUENCE
-            yield self.train[:, start : start + SEQUENCE], self.train[:, start + 1 : start + SEQUENCE + 1]
+            yield self.train[None, :, start : start + SEQUENCE], self.train[None, :, start + 1 : start + SEQUENCE + 1]
 
     def loss(self, model: nn.Module, weights: dict[str, Tensor], batch: tuple[Tensor, Tensor]) -> Tensor:
         """Mean NLL per character of one chunk; carries the (detached) state to the next chunk."""
