@@ -3,7 +3,10 @@
 Same model (the paper's MLP), same batches, one process, repetitions interleaved
 across methods so that drift of the machine hits every method alike; the figure
 per method is the median over repetitions of the mean step time. Ratios are
-what to read: absolute milliseconds depend on the machine.
+what to read: absolute milliseconds depend on the machine. "Ours" is the
+training loop's own step (``Replicas.loss_and_grads`` then ``HyperStack.step``);
+"ours compiled" the same with the loss under ``torch.compile``. Many seeds:
+S seeds in one pass (each on its own batch) against S single-seed steps.
 
     python benchmarks/hyperstep.py --quick --json results.json
     python benchmarks/hyperstep.py --device cuda
@@ -26,9 +29,12 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from training.data import Split  # noqa: E402
 from training.hyperstack import HyperStack  # noqa: E402
 from training.models import MLP  # noqa: E402
+from training.replicas import Replicas  # noqa: E402
 from training.stackspec import parse_stack  # noqa: E402
+from training.tasks import ImageTask  # noqa: E402
 
 STACKS = {
     "sgd_sgd": "sgd(alpha=0.01) / sgd(alpha=0.01)",
@@ -36,6 +42,8 @@ STACKS = {
     "adam_adam": "adam(alpha=0.001) / adam(alpha=0.001)",
     "rmsprop_sgd": "rmsprop(alpha=0.01) / sgd(alpha=1e-4)",
 }
+SEED_COUNTS = (1, 4, 8, 16)
+BATCH, BATCHES = 256, 16
 
 
 def synchronize(device: torch.device) -> None:
@@ -43,25 +51,38 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def batches(device: torch.device, count: int = 16, size: int = 256):
+def make_task(device: torch.device) -> ImageTask:
+    """MNIST-shaped random data, 16 batches' worth, behind the real task (batches, loss)."""
     generator = torch.Generator().manual_seed(0)
-    xs = torch.rand(count, size, 784, generator=generator).to(device)
-    ys = torch.randint(0, 10, (count, size), generator=generator).to(device)
-    return list(zip(xs, ys))
+    data = Split(torch.rand(BATCH * BATCHES, 784, generator=generator), torch.randint(0, 10, (BATCH * BATCHES,), generator=generator))
+    return ImageTask(data, data.head(BATCH), BATCH, device)
 
 
-def ours(stack: str, device: torch.device):
-    """A step function of our HyperStack on the MLP."""
-    model = MLP().to(device)
-    names = [n for n, _ in model.named_parameters()]
-    state = {"weights": [p.detach().clone() for p in model.parameters()]}
-    hyper = HyperStack(parse_stack(stack), state["weights"][0])
+def batches(task: ImageTask, seeds: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of batches for ``seeds`` seeds: [seeds, 256, 784] inputs, [seeds, 256] labels."""
+    return list(task.epoch([torch.Generator().manual_seed(seed) for seed in range(seeds)]))
+
+
+class CompiledLoss:
+    """The task's loss under torch.compile, on one template module (so it compiles once)."""
+
+    def __init__(self, task: ImageTask, device: torch.device):
+        self.template = MLP().to(device)
+        self.loss_of = torch.compile(lambda weights, batch: task.loss(self.template, weights, batch))
+
+    def loss(self, model, weights, batch):
+        return self.loss_of(weights, batch)
+
+
+def ours(stack: str, device: torch.device, task, seeds: int = 1):
+    """A step function of our training step; and its HyperStack."""
+    replicas = Replicas("mlp", list(range(seeds)), device)
+    hyper = HyperStack(parse_stack(stack), replicas.flat, seeds=seeds)
+    state = {"weights": [replicas.flat]}
 
     def step(x, y):
-        weights = [w.requires_grad_() for w in state["weights"]]
-        loss = F.nll_loss(torch.func.functional_call(model, dict(zip(names, weights)), (x,)), y)
-        grads = torch.autograd.grad(loss, weights)
-        state["weights"] = hyper.step(weights, list(grads))
+        _, grads = replicas.loss_and_grads(task, state["weights"][0], (x, y))
+        state["weights"] = hyper.step(state["weights"], [grads])
 
     return step, hyper
 
@@ -72,7 +93,7 @@ def torch_optim(name: str, device: torch.device):
 
     def step(x, y):
         optimizer.zero_grad(set_to_none=True)
-        F.nll_loss(model(x), y).backward()
+        F.nll_loss(model(x[0]), y[0]).backward()
         optimizer.step()
 
     return step
@@ -92,7 +113,7 @@ def reference(stack: str, device: torch.device):
 
     def step(x, y):
         wrapper.begin()
-        loss = F.nll_loss(wrapper.forward(x), y)
+        loss = F.nll_loss(wrapper.forward(x[0]), y[0])
         wrapper.zero_grad()
         loss.backward(create_graph=True)
         wrapper.step()
@@ -101,17 +122,22 @@ def reference(stack: str, device: torch.device):
 
 
 def time_methods(methods: dict, data, device: torch.device, steps: int, repetitions: int, warmup: int) -> dict[str, float]:
-    """Median over interleaved repetitions of the mean step time (ms) of each method."""
-    for step in methods.values():
-        for x, y in data[:warmup]:
+    """Median over interleaved repetitions of the mean step time (ms) of each method.
+
+    ``data``: one list of batches for every method, or a dict of them by method.
+    """
+    data_of = data if isinstance(data, dict) else {name: data for name in methods}
+    for name, step in methods.items():
+        for x, y in data_of[name][:warmup]:
             step(x, y)
     samples: dict[str, list[float]] = {name: [] for name in methods}
     for _ in range(repetitions):
         for name, step in methods.items():
+            own = data_of[name]
             synchronize(device)
             started = time.perf_counter()
             for i in range(steps):
-                x, y = data[i % len(data)]
+                x, y = own[i % len(own)]
                 step(x, y)
             synchronize(device)
             samples[name].append(1000 * (time.perf_counter() - started) / steps)
@@ -123,24 +149,29 @@ def tower(height: int) -> str:
 
 
 def run(device: torch.device, quick: bool) -> dict:
-    steps, repetitions, warmup = (20, 5, 5) if quick else (50, 15, 10)
-    data = batches(device)
+    steps, repetitions, warmup = (10, 15, 5) if quick else (20, 40, 10)  # many short repetitions: a burst of noise spoils few
+    task = make_task(device)
+    data = batches(task, 1)
+    compiled = CompiledLoss(task, device)
     methods = {"torch_sgd": torch_optim("sgd", device), "torch_adam": torch_optim("adam", device)}
     for key, stack in STACKS.items():
-        methods[f"ours_{key}"] = ours(stack, device)[0]
+        methods[f"ours_{key}"] = ours(stack, device, task)[0]
+        methods[f"ours_compiled_{key}"] = ours(stack, device, compiled)[0]
         methods[f"reference_{key}"] = reference(stack, device)
     times = time_methods(methods, data, device, steps, repetitions, warmup)
     heights = range(0, 11)
-    towers = {h: ours(tower(h), device) for h in heights}
+    towers = {h: ours(tower(h), device, task) for h in heights}
     tower_times = time_methods({h: step for h, (step, _) in towers.items()}, data, device, steps, repetitions, warmup)
     base = tower_times[0]
     per_level = statistics.median((tower_times[h] - tower_times[1]) / (h - 1) / base for h in heights if h >= 2)
     memory = {}
     for h, (step, hyper) in towers.items():
-        hyper.track_memory = True
         step(*data[0])
         step(*data[1])
         memory[h] = hyper.memory_bytes()
+    seed_steps = {s: ours(STACKS["sgd_sgd"], device, task, seeds=s)[0] for s in SEED_COUNTS}
+    seed_times = time_methods(seed_steps, {s: batches(task, s) for s in SEED_COUNTS}, device, steps, repetitions, warmup)
+    speedups = {s: s * seed_times[1] / seed_times[s] for s in SEED_COUNTS}
     return {
         "machine": f"{platform.node()} {platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads",
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
@@ -148,12 +179,15 @@ def run(device: torch.device, quick: bool) -> dict:
         "step_ms": times,
         "tower_step_ms": {str(h): t for h, t in tower_times.items()},
         "tower_stack_bytes": {str(h): b for h, b in memory.items()},
+        "seeds_step_ms": {str(s): t for s, t in seed_times.items()},
+        "seeds_speedup_vs_sequential": {str(s): v for s, v in speedups.items()},
         "sgd_sgd_vs_torch_sgd": times["ours_sgd_sgd"] / times["torch_sgd"],
         "adam_sgd_vs_torch_adam": times["ours_adam_sgd"] / times["torch_adam"],
+        "compiled_sgd_sgd_vs_torch_sgd": times["ours_compiled_sgd_sgd"] / times["torch_sgd"],
         "first_level_fraction": tower_times[1] / base - 1.0,
         "per_level_fraction": per_level,
         "speedup_vs_reference_min": min(times[f"reference_{k}"] / times[f"ours_{k}"] for k in STACKS),
-        "vmap8_speedup_vs_sequential": None,  # many-seeds-per-pass training is not built yet
+        "vmap8_speedup_vs_sequential": speedups[8],
     }
 
 
@@ -162,7 +196,9 @@ def print_table(result: dict) -> None:
     for name, ms in sorted(result["step_ms"].items()):
         print(f"  {name:<22} {ms:8.3f} ms")
     print("  tower heights 0..10:   " + " ".join(f"{float(t):.3f}" for t in result["tower_step_ms"].values()) + " ms")
-    for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "first_level_fraction", "per_level_fraction", "speedup_vs_reference_min", "vmap8_speedup_vs_sequential"):
+    print("  seeds per pass:        " + "  ".join(f"{s}: {t:.3f} ms ({result['seeds_speedup_vs_sequential'][s]:.2f}x)" for s, t in result["seeds_step_ms"].items()))
+    for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "compiled_sgd_sgd_vs_torch_sgd", "first_level_fraction", "per_level_fraction",
+                "speedup_vs_reference_min", "vmap8_speedup_vs_sequential"):
         value = result[key]
         print(f"  {key:<30} {'not measured' if value is None else f'{value:.3f}'}")
 

@@ -87,7 +87,6 @@ def train_seeds(
     on_epoch: Callable[[int, EpochRecord], None] | None = None,
     max_steps: int | None = None,
     progress: bool | None = None,
-    measure_memory: bool = False,
     checkpoint_every: int = 0,
     on_checkpoint: Callable[[dict], None] | None = None,
     resume: dict | None = None,
@@ -101,7 +100,6 @@ def train_seeds(
     ``hp_every``: sample every level's hyperparameters every this many steps.
     ``on_epoch(i, record)``: called as config i finishes an epoch.
     ``max_steps``: stop early (for dry runs). ``progress``: None = a bar on terminals only.
-    ``measure_memory``: account the storage of the graphs the stack keeps (slower).
     ``checkpoint_every``: hand ``on_checkpoint`` a checkpoint after every this many epochs
     (0: never); ``resume``: such a checkpoint, to carry on after its epoch (see
     ``training.checkpoint``). The records of the epochs before it are in the result again.
@@ -160,7 +158,6 @@ def train_seeds(
 
         for batch, data in enumerate(task.epoch(orders)):
             loss, grads = replicas.loss_and_grads(task, weights[0], data)
-            stack.track_memory = measure_memory and step == total - 1  # hooks only on the last step: they must not weigh on the timing
             chain = stack.hypergradients([grads])
             if checkpoint_every and epoch % checkpoint_every == 0 and batch == n_batches - 1:
                 snap = checkpoints.snapshot(weights, stack, chain, replicas.module)

@@ -22,13 +22,13 @@ The formulas, constants and the order of floating-point operations follow the
 reference so that float64 runs agree to rounding. Gradients and states are
 inputs (never differentiated), as in the reference, which detaches them.
 
-A hyper level's update runs under autograd (its graph, over a handful of
-numbers, carries hypergradients further up). The weight level's update does
-not: asked for ``tangents``, a rule also returns the derivative of its new
-targets with respect to each of its raw hyperparameters in closed form, as a
-few target-sized ``basis`` tensors and a ``pull`` that turns their inner
-products with the next weight gradient into dL/d(raw). That is the same first-order
-hypergradient autograd would give, without a graph through every weight.
+No update runs under autograd. Asked for ``tangents``, a rule also returns the
+derivative of its new targets with respect to each of its raw hyperparameters
+in closed form, as a few target-sized ``basis`` tensors and a ``pull`` that
+turns their inner products with the next gradient of those targets into
+dL/d(raw). That is the first-order hypergradient autograd would give through
+a kept graph of the update, without the graph (and so without a graph through
+every weight, or an autograd call per step).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from training.stackspec import LevelSpec
@@ -63,23 +64,13 @@ def unsquash(value: Tensor) -> Tensor:
     return ((1.0 + z) / (1.0 - z)).log() / 2.0
 
 
-def per_seed(value, like: Tensor):
-    """A per-seed hyperparameter (shape [*lead]) shaped to broadcast over a target ``like`` [*lead, ...].
-
-    Python floats (fixed hyperparameters) pass through.
-    """
-    if not isinstance(value, Tensor):
-        return value
-    return value.reshape(value.shape + (1,) * (like.dim() - value.dim()))
-
-
 @dataclass
 class Update:
     """What one rule's step produced.
 
     ``basis``: lists of tensors shaped like the targets; ``pull(dots)`` maps their inner
-    products with the next gradient, one [*lead] tensor per basis entry, to the
-    hypergradient [*lead, n_raw]. Both are None unless tangents were asked for.
+    products with the next gradient, one [*lead, 1] tensor per basis entry, to the
+    hypergradient [*lead, n_raw]. Both are empty unless tangents were asked for.
     """
 
     targets: list[Tensor]
@@ -90,7 +81,12 @@ class Update:
 
 @dataclass
 class Rule:
-    """The update rule of one level, with its fixed constants read off the spec."""
+    """The update rule of one level, with its fixed constants read off the spec.
+
+    Per-seed hyperparameters are read as columns ``[*lead, 1]`` of the raw vector,
+    which broadcast over targets ``[*lead, P]`` (one flat vector per seed) and, with
+    no seed dimension, over targets of any shape.
+    """
 
     spec: LevelSpec
 
@@ -110,9 +106,16 @@ class Rule:
         raise NotImplementedError
 
 
-def _columns(*columns: Tensor) -> Tensor:
-    """[*lead] tensors -> [*lead, n]: one hypergradient per raw hyperparameter."""
-    return torch.stack(columns, dim=-1)
+def _average(old: Tensor, new: Tensor, keep) -> Tensor:
+    """keep * old + (1 - keep) * new, for a fixed (float) or learned ([*lead, 1]) ``keep``."""
+    if isinstance(keep, Tensor):
+        return torch.addcmul(keep * old, new, 1.0 - keep)
+    return torch.add(old * keep, new, alpha=1.0 - keep)
+
+
+def _descend(targets: list[Tensor], directions: list[Tensor], alpha: Tensor) -> list[Tensor]:
+    """targets - alpha * directions, one fused operation per tensor."""
+    return [torch.addcmul(p, d, alpha, value=-1.0) for p, d in zip(targets, directions)]
 
 
 class SGD(Rule):
@@ -124,26 +127,25 @@ class SGD(Rule):
     """
 
     def update(self, targets, grads, state, raw, count, tangents=False):
-        alpha, mu = raw[..., 0], raw[..., 1]
+        alpha = raw.narrow(-1, 0, 1)
         momentum = self.spec.value("mu") != 0.0
-        directions, new_state = [], []
-        for g, buf in zip(grads, state or [None] * len(targets)):
-            if momentum:
-                g = g if buf is None else buf * per_seed(mu, buf) + g
-                new_state.append(g.detach())
-            directions.append(g)
-        new = [p - d * per_seed(alpha, d) for p, d in zip(targets, directions)]
+        directions = list(grads)
+        if momentum and state:
+            mu = raw.narrow(-1, 1, 1)
+            directions = [torch.addcmul(g, buf, mu) for g, buf in zip(grads, state)]
+        new_state = directions if momentum else []
+        new = _descend(targets, directions, alpha)
         if not tangents:
             return Update(new, new_state)
         if momentum and state:
-            return Update(new, new_state, [directions, list(state)], lambda dots: _columns(-dots[0], -alpha * dots[1]))
-        return Update(new, new_state, [directions], lambda dots: _columns(-dots[0], torch.zeros_like(dots[0])))
+            return Update(new, new_state, [directions, list(state)], lambda dots: torch.cat([-dots[0], -alpha * dots[1]], dim=-1))
+        return Update(new, new_state, [directions], lambda dots: F.pad(-dots[0], (0, 1)))  # mu: not used, so no gradient
 
 
 class SGDPerParam(Rule):
     """SGD with one step size per hyperparameter of the level below; the rest stay put.
 
-    Only ever a hyper level (it needs the level below), so it has no closed-form tangents.
+    Tangent: d new/d alpha_j = -g at the position of the j-th tuned name, 0 elsewhere.
     """
 
     def __init__(self, spec: LevelSpec, below: LevelSpec):
@@ -155,22 +157,26 @@ class SGDPerParam(Rule):
         index = torch.tensor(self.index, device=p.device)
         step_sizes = torch.zeros_like(p).index_copy(-1, index, raw)
         tuned = torch.zeros(p.shape[-1], dtype=torch.bool, device=p.device).index_fill(0, index, True)
-        return Update([torch.where(tuned, p - g * step_sizes, p)], state)
+        new = [torch.where(tuned, p - g * step_sizes, p)]
+        if not tangents:
+            return Update(new, state)
+        picks = torch.eye(p.shape[-1], dtype=p.dtype, device=p.device)[index]  # [n, m]: one row per tuned name
+        return Update(new, state, [[g * pick] for pick in picks], lambda dots: -torch.cat(dots, dim=-1))
 
 
 class AdaGrad(Rule):
     """Tangent: d new/d alpha = -g / sqrt(accumulated + eps)."""
 
     def update(self, targets, grads, state, raw, count, tangents=False):
-        alpha = raw[..., 0]
+        alpha = raw  # [*lead, 1]: alpha is its only hyperparameter
         if not state:
             state = [torch.zeros_like(p) + ADAGRAD_INITIAL_ACCUMULATOR for p in targets]
         new_state = [accumulated + torch.square(g) for g, accumulated in zip(grads, state)]
         directions = [g / torch.sqrt(accumulated + ADAGRAD_EPS) for g, accumulated in zip(grads, new_state)]
-        new = [p - per_seed(alpha, d) * d for p, d in zip(targets, directions)]
+        new = _descend(targets, directions, alpha)
         if not tangents:
             return Update(new, new_state)
-        return Update(new, new_state, [directions], lambda dots: _columns(-dots[0]))
+        return Update(new, new_state, [directions], lambda dots: -dots[0])
 
 
 class RMSProp(Rule):
@@ -191,32 +197,31 @@ class RMSProp(Rule):
         return torch.cat([torch.square(raw[..., :1]), squash(raw[..., 1:])], dim=-1)
 
     def update(self, targets, grads, state, raw, count, tangents=False):
-        root = raw[..., 0]
+        root = raw.narrow(-1, 0, 1)
         alpha = torch.square(root)
-        gamma = self.spec.value("gamma") if self.alpha_only else squash(raw[..., 1])
+        gamma = self.spec.value("gamma") if self.alpha_only else squash(raw.narrow(-1, 1, 1))
         if not state:
             state = [torch.zeros_like(p) for p in targets]
-        new_state, directions = [], []
-        for g, s in zip(grads, state):
-            gamma_ = per_seed(gamma, s)
-            new_s = gamma_ * s + (1.0 - gamma_) * torch.square(g)
-            new_state.append(new_s.detach())
-            directions.append(g / torch.sqrt(new_s + RMSPROP_EPS))
-        new = [p - per_seed(alpha, d) * d for p, d in zip(targets, directions)]
+        squares = [g * g for g in grads]
+        new_state = [_average(s, square, gamma) for s, square in zip(state, squares)]
+        denominators = [new_s + RMSPROP_EPS for new_s in new_state]
+        directions = [g / denominator.sqrt() for g, denominator in zip(grads, denominators)]
+        new = _descend(targets, directions, alpha)
         if not tangents:
             return Update(new, new_state)
         if self.alpha_only:
-            return Update(new, new_state, [directions], lambda dots: _columns(-2.0 * root * dots[0]))
-        gamma_parts = [d * (s - torch.square(g)) / (new_s + RMSPROP_EPS) for d, g, s, new_s in zip(directions, grads, state, new_state)]
-        slope = squash_slope(raw[..., 1])
+            return Update(new, new_state, [directions], lambda dots: -2.0 * root * dots[0])
+        gamma_parts = [(s - square).mul_(d).div_(denominator) for s, square, d, denominator in zip(state, squares, directions, denominators)]
+        slope = squash_slope(raw.narrow(-1, 1, 1))
         return Update(new, new_state, [directions, gamma_parts],
-                      lambda dots: _columns(-2.0 * root * dots[0], alpha / 2.0 * slope * dots[1]))
+                      lambda dots: torch.cat([-2.0 * root * dots[0], alpha / 2.0 * slope * dots[1]], dim=-1))
 
 
 class Adam(Rule):
     """Adam learning alpha and, unless ``alpha_only``, beta1 and beta2.
 
     v starts at eps (the reference's fudge factor that keeps sqrt differentiable).
+    Updates run under no_grad, so they may work in place on their own fresh temporaries.
     With c_i = 1 - beta_i^t, D = m_hat / (sqrt(v_hat) + eps), r = sqrt(v_hat) + eps:
     d new/d alpha = -D;  d new/d beta1 = -alpha/c1 * ((m - g)/r + t beta1^(t-1) D);
     d new/d beta2 = alpha/(2 c2) * D ((v - g^2) + t beta2^(t-1) v_hat) / (r sqrt(v_hat)).
@@ -233,42 +238,42 @@ class Adam(Rule):
         return torch.cat([raw[..., :1], squash(raw[..., 1:])], dim=-1)
 
     def update(self, targets, grads, state, raw, count, tangents=False):
-        alpha = raw[..., 0]
+        alpha = raw.narrow(-1, 0, 1)
+        t = float(count)
         if self.alpha_only:
             beta1, beta2 = self.spec.value("beta1"), self.spec.value("beta2")
+            c1, c2 = 1.0 - beta1**t, 1.0 - beta2**t
         else:
-            beta1, beta2 = squash(raw[..., 1]), squash(raw[..., 2])
+            betas = squash(raw.narrow(-1, 1, 2))  # both at once: on a few numbers, each operation is pure overhead
+            powers = betas ** (t - 1.0)
+            (beta1, beta2), (c1, c2) = betas.split(1, dim=-1), (1.0 - powers * betas).split(1, dim=-1)
         if not state:
             state = [(torch.zeros_like(p), torch.zeros_like(p) + ADAM_EPS) for p in targets]
-        t = float(count)
-        c1, c2 = 1.0 - beta1**t, 1.0 - beta2**t
         new, new_state, directions, parts1, parts2 = [], [], [], [], []
         for p, g, (m, v) in zip(targets, grads, state):
-            b1, b2 = per_seed(beta1, m), per_seed(beta2, v)
-            new_m = b1 * m + (1.0 - b1) * g
-            new_v = b2 * v + (1.0 - b2) * g * g
-            new_state.append((new_m.detach(), new_v.detach()))
-            m_hat = new_m / per_seed(c1, m)
-            v_hat = new_v / per_seed(c2, v)
-            root = v_hat**0.5
-            direction = m_hat / (root + ADAM_EPS)
-            new.append(p - per_seed(alpha, direction) * direction)
+            squared = g * g
+            new_m, new_v = _average(m, g, beta1), _average(v, squared, beta2)
+            new_state.append((new_m, new_v))
+            v_hat = new_v / c2
+            root = v_hat.sqrt()
+            denominator = root + ADAM_EPS
+            direction = new_m / c1 / denominator
+            new += _descend([p], [direction], alpha)
+            directions.append(direction)
             if tangents and not self.alpha_only:
-                directions.append(direction)
-                parts1.append((m - g) / (root + ADAM_EPS))
-                parts2.append(direction * ((v - g * g) + (t * b2 ** (t - 1.0)) * v_hat) / ((root + ADAM_EPS) * root))
-            elif tangents:
-                directions.append(direction)
+                parts1.append((m - g).div_(denominator))
+                part2 = (v - squared).addcmul_(v_hat, t * powers.narrow(-1, 1, 1))
+                parts2.append(part2.mul_(direction).div_(denominator.mul_(root)))
         if not tangents:
             return Update(new, new_state)
         if self.alpha_only:
-            return Update(new, new_state, [directions], lambda dots: _columns(-dots[0]))
-        slope1, slope2 = squash_slope(raw[..., 1]), squash_slope(raw[..., 2])
+            return Update(new, new_state, [directions], lambda dots: -dots[0])
+        slopes = squash_slope(raw.narrow(-1, 1, 2))
 
         def pull(dots: list[Tensor]) -> Tensor:
-            d_beta1 = -alpha / c1 * (dots[1] + t * beta1 ** (t - 1.0) * dots[0])
+            d_beta1 = -alpha / c1 * (dots[1] + t * powers.narrow(-1, 0, 1) * dots[0])
             d_beta2 = alpha / (2.0 * c2) * dots[2]
-            return _columns(-dots[0], slope1 * d_beta1, slope2 * d_beta2)
+            return torch.cat([-dots[0], slopes * torch.cat([d_beta1, d_beta2], dim=-1)], dim=-1)
 
         return Update(new, new_state, [directions, parts1, parts2], pull)
 

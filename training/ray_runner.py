@@ -80,7 +80,7 @@ class RayRunner:
         self.study, self.tags = study, tags
         return self
 
-    def completed(self, jobs: list[Job], in_process: bool = False, measure_memory: bool = False) -> Iterator[tuple]:
+    def completed(self, jobs: list[Job], in_process: bool = False) -> Iterator[tuple]:
         """Submit every job, yield each as it finishes; cancel what is left if the caller stops."""
         import ray
 

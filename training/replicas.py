@@ -52,10 +52,11 @@ class Replicas:
     def loss_and_grads(self, task, flat: Tensor, batch: tuple[Tensor, ...]) -> tuple[Tensor, Tensor]:
         """Per-seed losses [S] and gradients [S, P] at ``flat``; ``batch``: tensors with a leading seed dimension."""
         flat = flat.detach().requires_grad_()
-        if self.seeds == 1:
-            losses = task.loss(self.module, self.weights(flat[0]), tuple(part[0] for part in batch)).unsqueeze(0)
-        else:
-            losses = torch.func.vmap(lambda row, *data: task.loss(self.module, self.weights(row), data))(flat, *batch)
+        if self.seeds == 1:  # a view, not a select: its backward is free
+            loss = task.loss(self.module, self.weights(flat.view(-1)), tuple(part[0] for part in batch))
+            (grads,) = torch.autograd.grad(loss, flat)
+            return loss.detach().view(1), grads
+        losses = torch.func.vmap(lambda row, *data: task.loss(self.module, self.weights(row), data))(flat, *batch)
         (grads,) = torch.autograd.grad(losses.sum(), flat)
         return losses.detach(), grads
 

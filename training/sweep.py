@@ -59,10 +59,10 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def train_pass(configs: list[RunConfig], device: str, measure_memory: bool) -> list[RunResult]:
+def train_pass(configs: list[RunConfig], device: str) -> list[RunResult]:
     """Train the seeds of one config together (in a worker or in process) on its model's data."""
     train, test = sweep_data(configs[0].model)
-    return train_seeds(configs, train, test, torch.device(device), progress=False, measure_memory=measure_memory)
+    return train_seeds(configs, train, test, torch.device(device), progress=False)
 
 
 def group_passes(jobs: list[Job], per_pass: int, workers: int) -> list[list[Job]]:
@@ -176,15 +176,15 @@ class LocalRunner:
             self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
             self.pool = None
 
-    def completed(self, jobs: list[Job], in_process: bool = False, measure_memory: bool = False) -> Iterator[tuple]:
+    def completed(self, jobs: list[Job], in_process: bool = False) -> Iterator[tuple]:
         """A timing study (``in_process``) trains one seed per pass, so its clock times one run."""
         passes = group_passes(jobs, 1 if in_process else self.seeds_per_pass, self.workers)
         if in_process or self.workers == 1:
-            yield from self._in_process(passes, measure_memory)
+            yield from self._in_process(passes)
             return
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
-        pending: dict[Future, list[Job]] = {self.pool.submit(train_pass, [c for _, c in group], self.device, measure_memory): group for group in passes}
+        pending: dict[Future, list[Job]] = {self.pool.submit(train_pass, [c for _, c in group], self.device): group for group in passes}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -196,13 +196,13 @@ class LocalRunner:
             for future in pending:
                 future.cancel()
 
-    def _in_process(self, passes: list[list[Job]], measure_memory: bool) -> Iterator[tuple]:
+    def _in_process(self, passes: list[list[Job]]) -> Iterator[tuple]:
         previous = torch.get_num_threads()
         torch.set_num_threads(1)  # as in a worker, and steady for timing studies
         try:
             for group in passes:
                 try:
-                    results = train_pass([c for _, c in group], self.device, measure_memory)
+                    results = train_pass([c for _, c in group], self.device)
                 except Exception as error:  # one broken pass must not lose the sweep
                     yield from _outcomes(group, None, error)
                 else:
@@ -233,7 +233,7 @@ def run_study(study: Study, profile: str, runner: LocalRunner, seeds: int | None
     runner = runner.for_study(study.name, {"claims": ",".join(study.claims), **(extra_tags or {})})
     try:
         # a timing study runs alone and in process, so no other work perturbs its clock
-        for cell, config, result, error in runner.completed(todo, in_process=study.exclusive, measure_memory=study.exclusive):
+        for cell, config, result, error in runner.completed(todo, in_process=study.exclusive):
             if error is not None:
                 if runner.logs_runs:
                     _close_failed_attempts(study, config, error)
