@@ -95,5 +95,9 @@ def test_passes_group_seeds_of_one_config_and_keep_workers_busy():
     assert all(len({(c.label, config.stack) for c, config in p}) == 1 for p in passes)
     assert sorted(len(p) for p in group_passes(jobs[:10], per_pass=8, workers=2)) == [5, 5]  # one cell, two workers
     assert all(len(p) == 1 for p in group_passes(jobs, per_pass=1, workers=2))
+    five = [(Cell(f"c{c}", "sgd(0.01)", 1), make_config(stack="sgd(0.01)", epochs=1, profile="smoke", seed=s)) for c in range(5) for s in range(8)]
+    assert [len(p) for p in group_passes(five, per_pass=8, workers=2)] == [4] * 10  # not 5 passes of 8: the fifth would run alone
+    long = [(Cell("long", "sgd(0.01)", 9), make_config(stack="sgd(0.01)", epochs=9, profile="smoke", seed=s)) for s in range(2)]
+    assert group_passes(five[:2] + long, per_pass=8, workers=2)[0] == long  # the costliest pass starts first
     lstm = [(cell, make_config(model="charlstm", stack="adam(0.002)", epochs=1, profile="smoke", seed=s)) for s in range(3)]
     assert all(len(p) == 1 for p in group_passes(lstm, per_pass=8, workers=2))  # the LSTM trains one seed per pass

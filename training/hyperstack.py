@@ -33,14 +33,23 @@ from torch import Tensor
 from training.optimizers import Rule, Update, make_rule
 from training.stackspec import Stack, format_stack
 
+SMALL = 4096  # below this many numbers per seed, one batched operation beats a BLAS call per seed
+
 
 def inner(xs: list[Tensor], ys: list[Tensor], lead: int) -> Tensor:
-    """Sum over tensors of the inner products of ``xs`` and ``ys`` per seed: shape [*lead, 1]."""
+    """Sum over tensors of the inner products of ``xs`` and ``ys`` per seed: [seeds, 1], or [1] with no seed dimension.
+
+    Weight-sized vectors go through ``torch.dot`` row by row (it reads both once and
+    makes no temporary; batched matrix products of this shape are many times slower on
+    CPU); a hyper level's few numbers go through one ``vecdot``.
+    """
+    rows = xs[0].shape[0] if lead else 1
     total = None
-    for x, y in zip(xs, ys):  # as a matrix product: BLAS reads both once and makes no temporary
-        dot = (x.flatten(lead).unsqueeze(-2) @ y.flatten(lead).unsqueeze(-1)).squeeze(-1)
+    for x, y in zip(xs, ys):
+        x, y = x.reshape(rows, -1), y.reshape(rows, -1)
+        dot = torch.linalg.vecdot(x, y) if x.shape[1] < SMALL else torch.stack([torch.dot(a, b) for a, b in zip(x, y)])
         total = dot if total is None else total + dot
-    return total
+    return total.unsqueeze(-1) if lead else total
 
 
 class HyperStack:

@@ -28,6 +28,21 @@ def can_batch_seeds(model: str) -> bool:
     return model in BATCHED_MODELS
 
 
+def _stored(parameter: Tensor) -> Tensor:
+    """A parameter in the order its numbers take in the flat vector.
+
+    Matrices are stored transposed (input-major): a matrix product's gradient then
+    comes out of the (batched) backward in storage order, where the other layout
+    costs a strided copy of every weight gradient when several seeds are batched.
+    """
+    return parameter.T.contiguous() if parameter.dim() == 2 else parameter
+
+
+def _viewed(part: Tensor, shape: torch.Size) -> Tensor:
+    """Inverse of ``_stored`` on a slice of the flat vector: a view of the parameter's shape."""
+    return part.view(shape[1], shape[0]).T if len(shape) == 2 else part.view(shape)
+
+
 class Replicas:
     """The weights of S seeds of one model: ``flat`` [S, P], and the module that runs them."""
 
@@ -39,7 +54,7 @@ class Replicas:
         self.names = [name for name, _ in self.module.named_parameters()]
         self.shapes = [p.shape for p in self.module.parameters()]
         self.sizes = [p.numel() for p in self.module.parameters()]
-        self.flat = torch.stack([torch.cat([p.detach().reshape(-1) for p in m.parameters()]) for m in modules]).to(device)
+        self.flat = torch.stack([torch.cat([_stored(p.detach()).reshape(-1) for p in m.parameters()]) for m in modules]).to(device)
 
     @property
     def seeds(self) -> int:
@@ -47,7 +62,7 @@ class Replicas:
 
     def weights(self, row: Tensor) -> dict[str, Tensor]:
         """One seed's row [P] as the module's parameters (views, no copy)."""
-        return {name: part.view(shape) for name, part, shape in zip(self.names, row.split(self.sizes), self.shapes)}
+        return {name: _viewed(part, shape) for name, part, shape in zip(self.names, row.split(self.sizes), self.shapes)}
 
     def loss_and_grads(self, task, flat: Tensor, batch: tuple[Tensor, ...]) -> tuple[Tensor, Tensor]:
         """Per-seed losses [S] and gradients [S, P] at ``flat``; ``batch``: tensors with a leading seed dimension."""

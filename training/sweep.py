@@ -66,21 +66,24 @@ def train_pass(configs: list[RunConfig], device: str) -> list[RunResult]:
 
 
 def group_passes(jobs: list[Job], per_pass: int, workers: int) -> list[list[Job]]:
-    """Jobs grouped into training passes: seeds of one cell's config together, at most ``per_pass`` each.
+    """Jobs grouped into training passes, the costliest first: seeds of one cell's config together.
 
-    Only models that can batch seeds are grouped. When there are fewer groups than
-    workers, groups are cut further so that no worker idles.
+    Only models that can batch seeds are grouped. Passes hold at most ``per_pass`` seeds,
+    and are cut so that the sweep's passes fill every worker for as many rounds as the
+    work needs (5 cells of 8 seeds on 2 workers: 10 passes of 4, not 5 passes of 8, the last alone).
     """
     groups: dict[object, list[Job]] = {}
     for index, (cell, config) in enumerate(jobs):
         key = (cell.label, replace(config, seed=0)) if per_pass > 1 and can_batch_seeds(config.model) else index
         groups.setdefault(key, []).append((cell, config))
+    rounds = math.ceil(len(jobs) / (workers * per_pass)) if jobs else 0
+    size = max(1, math.ceil(len(jobs) / (workers * rounds))) if jobs else 1
     passes = []
     for group in groups.values():
-        count = max(math.ceil(len(group) / per_pass), min(len(group), math.ceil(workers / len(groups))))
-        size = math.ceil(len(group) / count)
-        passes += [group[start : start + size] for start in range(0, len(group), size)]
-    return passes
+        count = math.ceil(len(group) / size)
+        cut = math.ceil(len(group) / count)
+        passes += [group[start : start + cut] for start in range(0, len(group), cut)]
+    return sorted(passes, key=lambda p: -len(p) * p[0][1].epochs)
 
 
 def finished_hashes(experiment: str) -> set[str]:
