@@ -98,3 +98,17 @@ def test_untuned_momentum_stays_exactly_zero():
         (w,) = stack.step([w], [G * (k + 1) - 1])
     assert stack.raw[0][1].item() == 0.0
     assert stack.raw[0][0].item() != 0.1
+
+
+def test_compiled_rules_step_as_eager_ones():
+    """HyperStack(compiled=True) fuses the rules' arithmetic; the numbers stay those of the eager rules."""
+    generator = torch.Generator().manual_seed(0)
+    weights = torch.randn(2, 50, generator=generator)
+    text = "adam(alpha=0.01) / rmsprop(alpha=0.001) / adagrad(alpha=0.01)"
+    eager, compiled = HyperStack(parse_stack(text), weights, seeds=2), HyperStack(parse_stack(text), weights, seeds=2, compiled=True)
+    mine, theirs = [weights], [weights]
+    for _ in range(4):
+        grads = torch.randn(2, 50, generator=generator)
+        mine, theirs = eager.step(mine, [grads]), compiled.step(theirs, [grads])
+    torch.testing.assert_close(theirs[0], mine[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(compiled.hyperparameter_values(), eager.hyperparameter_values(), rtol=1e-5, atol=1e-7)

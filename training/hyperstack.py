@@ -59,9 +59,12 @@ class HyperStack:
     and computes their gradient however it likes.
     """
 
-    def __init__(self, stack: Stack, like: Tensor, seeds: int | None = None):
+    def __init__(self, stack: Stack, like: Tensor, seeds: int | None = None, compiled: bool = False):
+        """``compiled``: fuse each rule's elementwise arithmetic with torch.compile (worth it on long runs)."""
         self.stack = stack
         self.rules: list[Rule] = [make_rule(level, stack[depth - 1] if depth else None) for depth, level in enumerate(stack)]
+        for rule in self.rules if compiled else []:
+            rule.compile()
         self.raw: list[Tensor] = [rule.initial_raw(like.dtype, like.device) for rule in self.rules]
         if seeds is not None:
             self.raw = [raw.expand(seeds, -1).clone() for raw in self.raw]

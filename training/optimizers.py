@@ -105,6 +105,11 @@ class Rule:
     def update(self, targets: list[Tensor], grads: list[Tensor], state: list, raw: Tensor, count: int, tangents: bool = False) -> Update:
         raise NotImplementedError
 
+    def compile(self) -> None:
+        """Fuse the rule's elementwise arithmetic with torch.compile (rules of one operation have none)."""
+        if hasattr(self, "kernel"):
+            self.kernel = torch.compile(self.kernel)
+
 
 def _average(old: Tensor, new: Tensor, keep) -> Tensor:
     """keep * old + (1 - keep) * new, for a fixed (float) or learned ([*lead, 1]) ``keep``."""
@@ -113,9 +118,37 @@ def _average(old: Tensor, new: Tensor, keep) -> Tensor:
     return torch.add(old * keep, new, alpha=1.0 - keep)
 
 
-def _descend(targets: list[Tensor], directions: list[Tensor], alpha: Tensor) -> list[Tensor]:
-    """targets - alpha * directions, one fused operation per tensor."""
-    return [torch.addcmul(p, d, alpha, value=-1.0) for p, d in zip(targets, directions)]
+def adagrad_kernel(p: Tensor, g: Tensor, accumulated: Tensor, alpha: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """AdaGrad on one tensor: (new p, new accumulator, direction)."""
+    accumulated = accumulated + g * g
+    direction = g / torch.sqrt(accumulated + ADAGRAD_EPS)
+    return torch.addcmul(p, direction, alpha, value=-1.0), accumulated, direction
+
+
+def rmsprop_kernel(p: Tensor, g: Tensor, s: Tensor, alpha: Tensor, gamma, with_part: bool) -> tuple[Tensor, ...]:
+    """RMSProp on one tensor: (new p, new average, direction, gamma tangent part or None)."""
+    squared = g * g
+    new_s = _average(s, squared, gamma)
+    denominator = new_s + RMSPROP_EPS
+    direction = g / denominator.sqrt()
+    part = (s - squared).mul_(direction).div_(denominator) if with_part else None
+    return torch.addcmul(p, direction, alpha, value=-1.0), new_s, direction, part
+
+
+def adam_kernel(p: Tensor, g: Tensor, m: Tensor, v: Tensor, alpha: Tensor, beta1, beta2, c1, c2, slope2, with_parts: bool) -> tuple[Tensor, ...]:
+    """Adam on one tensor: (new p, new m, new v, direction, beta1 part, beta2 part; parts None without ``with_parts``)."""
+    squared = g * g
+    new_m, new_v = _average(m, g, beta1), _average(v, squared, beta2)
+    v_hat = new_v / c2
+    root = v_hat.sqrt()
+    denominator = root + ADAM_EPS
+    direction = new_m / c1 / denominator
+    new_p = torch.addcmul(p, direction, alpha, value=-1.0)
+    if not with_parts:
+        return new_p, new_m, new_v, direction, None, None
+    part1 = (m - g).div_(denominator)
+    part2 = (v - squared).addcmul_(v_hat, slope2).mul_(direction).div_(denominator.mul_(root))
+    return new_p, new_m, new_v, direction, part1, part2
 
 
 class SGD(Rule):
@@ -134,7 +167,7 @@ class SGD(Rule):
             mu = raw.narrow(-1, 1, 1)
             directions = [torch.addcmul(g, buf, mu) for g, buf in zip(grads, state)]
         new_state = directions if momentum else []
-        new = _descend(targets, directions, alpha)
+        new = [torch.addcmul(p, d, alpha, value=-1.0) for p, d in zip(targets, directions)]
         if not tangents:
             return Update(new, new_state)
         if momentum and state:
@@ -167,16 +200,16 @@ class SGDPerParam(Rule):
 class AdaGrad(Rule):
     """Tangent: d new/d alpha = -g / sqrt(accumulated + eps)."""
 
+    kernel = staticmethod(adagrad_kernel)
+
     def update(self, targets, grads, state, raw, count, tangents=False):
         alpha = raw  # [*lead, 1]: alpha is its only hyperparameter
         if not state:
             state = [torch.zeros_like(p) + ADAGRAD_INITIAL_ACCUMULATOR for p in targets]
-        new_state = [accumulated + torch.square(g) for g, accumulated in zip(grads, state)]
-        directions = [g / torch.sqrt(accumulated + ADAGRAD_EPS) for g, accumulated in zip(grads, new_state)]
-        new = _descend(targets, directions, alpha)
+        new, new_state, directions = zip(*(self.kernel(p, g, a, alpha) for p, g, a in zip(targets, grads, state)))
         if not tangents:
-            return Update(new, new_state)
-        return Update(new, new_state, [directions], lambda dots: -dots[0])
+            return Update(list(new), list(new_state))
+        return Update(list(new), list(new_state), [list(directions)], lambda dots: -dots[0])
 
 
 class RMSProp(Rule):
@@ -185,6 +218,8 @@ class RMSProp(Rule):
     With d = g / sqrt(s' + eps), s' = gamma s + (1 - gamma) g^2:
     d new/d sqrt(alpha) = -2 sqrt(alpha) d;  d new/d gamma = alpha/2 * d (s - g^2) / (s' + eps).
     """
+
+    kernel = staticmethod(rmsprop_kernel)
 
     def __init__(self, spec: LevelSpec, alpha_only: bool = False):
         super().__init__(spec)
@@ -202,16 +237,12 @@ class RMSProp(Rule):
         gamma = self.spec.value("gamma") if self.alpha_only else squash(raw.narrow(-1, 1, 1))
         if not state:
             state = [torch.zeros_like(p) for p in targets]
-        squares = [g * g for g in grads]
-        new_state = [_average(s, square, gamma) for s, square in zip(state, squares)]
-        denominators = [new_s + RMSPROP_EPS for new_s in new_state]
-        directions = [g / denominator.sqrt() for g, denominator in zip(grads, denominators)]
-        new = _descend(targets, directions, alpha)
+        with_part = tangents and not self.alpha_only
+        new, new_state, directions, gamma_parts = (list(x) for x in zip(*(self.kernel(p, g, s, alpha, gamma, with_part) for p, g, s in zip(targets, grads, state))))
         if not tangents:
             return Update(new, new_state)
         if self.alpha_only:
             return Update(new, new_state, [directions], lambda dots: -2.0 * root * dots[0])
-        gamma_parts = [(s - square).mul_(d).div_(denominator) for s, square, d, denominator in zip(state, squares, directions, denominators)]
         slope = squash_slope(raw.narrow(-1, 1, 1))
         return Update(new, new_state, [directions, gamma_parts],
                       lambda dots: torch.cat([-2.0 * root * dots[0], alpha / 2.0 * slope * dots[1]], dim=-1))
@@ -226,6 +257,8 @@ class Adam(Rule):
     d new/d alpha = -D;  d new/d beta1 = -alpha/c1 * ((m - g)/r + t beta1^(t-1) D);
     d new/d beta2 = alpha/(2 c2) * D ((v - g^2) + t beta2^(t-1) v_hat) / (r sqrt(v_hat)).
     """
+
+    kernel = staticmethod(adam_kernel)
 
     def __init__(self, spec: LevelSpec, alpha_only: bool = False):
         super().__init__(spec)
@@ -249,21 +282,11 @@ class Adam(Rule):
             (beta1, beta2), (c1, c2) = betas.split(1, dim=-1), (1.0 - powers * betas).split(1, dim=-1)
         if not state:
             state = [(torch.zeros_like(p), torch.zeros_like(p) + ADAM_EPS) for p in targets]
-        new, new_state, directions, parts1, parts2 = [], [], [], [], []
-        for p, g, (m, v) in zip(targets, grads, state):
-            squared = g * g
-            new_m, new_v = _average(m, g, beta1), _average(v, squared, beta2)
-            new_state.append((new_m, new_v))
-            v_hat = new_v / c2
-            root = v_hat.sqrt()
-            denominator = root + ADAM_EPS
-            direction = new_m / c1 / denominator
-            new += _descend([p], [direction], alpha)
-            directions.append(direction)
-            if tangents and not self.alpha_only:
-                parts1.append((m - g).div_(denominator))
-                part2 = (v - squared).addcmul_(v_hat, t * powers.narrow(-1, 1, 1))
-                parts2.append(part2.mul_(direction).div_(denominator.mul_(root)))
+        with_parts = tangents and not self.alpha_only
+        slope2 = t * powers.narrow(-1, 1, 1) if with_parts else None  # t beta2^(t-1) = d(beta2^t)/d beta2
+        outputs = [self.kernel(p, g, m, v, alpha, beta1, beta2, c1, c2, slope2, with_parts) for p, g, (m, v) in zip(targets, grads, state)]
+        new, new_m, new_v, directions, parts1, parts2 = (list(x) for x in zip(*outputs))
+        new_state = list(zip(new_m, new_v))
         if not tangents:
             return Update(new, new_state)
         if self.alpha_only:
