@@ -203,6 +203,7 @@ def log_to_mlflow(result: dict) -> None:
     now = int(time.time() * 1000)
     metrics = [Metric(k, v, now, 0) for k, v in result.items() if isinstance(v, float)]
     metrics += [Metric(f"step_ms.{k}", v, now, 0) for k, v in result["step_ms"].items()]
+    metrics += [Metric(f"seeds_step_ms.{k}", v, now, 0) for k, v in result["seeds_step_ms"].items()]
     tracking.log_batch(run_id, metrics=metrics, params=[Param("device", result["device"]), Param("machine", result["machine"][:500])])
     tracking.set_terminated(run_id, "FINISHED")
 
@@ -213,7 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions: under a minute on 2 CPU cores")
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log to the 'benchmarks' experiment")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's; a sweep worker uses 1)")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         print("error: --device cuda asked for, but no CUDA GPU is available", file=sys.stderr)
