@@ -43,13 +43,16 @@ def inner(xs: list[Tensor], ys: list[Tensor], lead: int) -> Tensor:
     makes no temporary; batched matrix products of this shape are many times slower on
     CPU); a hyper level's few numbers go through one ``vecdot``.
     """
-    rows = xs[0].shape[0] if lead else 1
     total = None
     for x, y in zip(xs, ys):
-        x, y = x.reshape(rows, -1), y.reshape(rows, -1)
-        dot = torch.linalg.vecdot(x, y) if x.shape[1] < SMALL else torch.stack([torch.dot(a, b) for a, b in zip(x, y)])
+        if x.dim() != lead + 1:  # one vector per seed (the training loop's weights already are)
+            x, y = x.flatten(lead), y.flatten(lead)
+        if x.shape[-1] < SMALL:
+            dot = torch.linalg.vecdot(x, y)
+        else:
+            dot = torch.stack([torch.dot(a, b) for a, b in zip(x, y)]) if lead else torch.dot(x, y)
         total = dot if total is None else total + dot
-    return total.unsqueeze(-1) if lead else total
+    return total.unsqueeze(-1)
 
 
 class HyperStack:

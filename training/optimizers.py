@@ -37,7 +37,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from training.stackspec import LevelSpec
@@ -159,9 +158,14 @@ class SGD(Rule):
     Tangents: d new/d alpha = -direction; d new/d mu = -alpha * previous buffer.
     """
 
+    def __init__(self, spec: LevelSpec):
+        super().__init__(spec)
+        self.momentum = spec.value("mu") != 0.0
+        self.only_alpha: Tensor | None = None  # [-1, 0]: the hypergradient's row when mu is not used
+
     def update(self, targets, grads, state, raw, count, tangents=False):
         alpha = raw.narrow(-1, 0, 1)
-        momentum = self.spec.value("mu") != 0.0
+        momentum = self.momentum
         directions = list(grads)
         if momentum and state:
             mu = raw.narrow(-1, 1, 1)
@@ -172,7 +176,9 @@ class SGD(Rule):
             return Update(new, new_state)
         if momentum and state:
             return Update(new, new_state, [directions, list(state)], lambda dots: torch.cat([-dots[0], -alpha * dots[1]], dim=-1))
-        return Update(new, new_state, [directions], lambda dots: F.pad(-dots[0], (0, 1)))  # mu: not used, so no gradient
+        if self.only_alpha is None or self.only_alpha.device != raw.device or self.only_alpha.dtype != raw.dtype:
+            self.only_alpha = torch.tensor([-1.0, 0.0], dtype=raw.dtype, device=raw.device)
+        return Update(new, new_state, [directions], lambda dots: dots[0] * self.only_alpha)  # mu not used: no gradient
 
 
 class SGDPerParam(Rule):
