@@ -68,7 +68,7 @@ def evaluate_e3(tables: RunTables) -> Evidence:
     per_level = (held[max(COST_HEIGHTS)] - held[1]) / (max(COST_HEIGHTS) - 1) / weights
     row = comparison(f"{MEMORY_PER_LEVEL:.0%} - bytes per level beyond the first / weight bytes", (MEMORY_PER_LEVEL - per_level).to_numpy(float))
     first = ((held[1] - held[0]) / weights).mean()
-    return all_of([row], "bytes the stack holds (hyperparameters, optimizer states, the one-update graphs it keeps), per level from height 1 to 10, "
+    return all_of([row], "bytes the stack holds (hyperparameters, optimizer states, the tangents of its last updates), per level from height 1 to 10, "
                   f"against {MEMORY_PER_LEVEL:.0%} of the weights; one-sided sign-flip test over seeds", "fraction of weight bytes",
                   f"{per_level.mean() * weights.mean():.0f} bytes per level beyond the first; the first level holds {first:.0%} of the weights' size (one gradient)")
 

@@ -12,5 +12,5 @@ def test_profile_pass_dry_run_splits_the_time_into_regions():
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "2 seeds x 5 steps" in out.stdout
-    for region in ("forward and backward of the network", "hypergradients", "updates of every level", "test-set evaluation", "matrix products"):
+    for region in ("drawing batches", "forward and backward of the network", "hypergradients", "updates of every level", "test-set evaluation", "the rest"):
         assert region in out.stdout

@@ -1,12 +1,13 @@
 """Checkpoints of a run in progress, and resuming from one with identical results.
 
-A HyperStack keeps, between steps, the graph of its last update (the next
-step's hypergradients flow back through it), and a graph cannot be saved. So
-a checkpoint is taken inside the last step of an epoch, after the gradients
-and hypergradients are known but before the update: it holds the weights,
-the stack's state and those gradients (the "chain"). Resuming restores them
-and replays the update, which rebuilds the same graph, then carries on with
-the next epoch: on CPU the resumed run is bitwise the uninterrupted one.
+A HyperStack keeps, between steps, each level's tangents of its last update
+(what the next step's hypergradients are made of), several weight-sized
+tensors. Rather than saving them, a checkpoint is taken inside the last step
+of an epoch, after the gradients and hypergradients are known but before the
+update: it holds the weights, the stack's state and those gradients (the
+"chain"). Resuming restores them and replays the update, which rebuilds the
+same tangents, then carries on with the next epoch: on CPU the resumed run is
+bitwise the uninterrupted one. Checkpoints are of one seed per pass.
 
 Also saved: batch-norm buffers, the data-order generator, the step counter
 and the epochs already recorded, so a new MLflow run can log them again.
