@@ -153,11 +153,15 @@ def run(device: torch.device, quick: bool) -> dict:
     tower_times = time_methods({h: step for h, (step, _) in towers.items()}, data, device, steps, repetitions, warmup)
     base = tower_times[0]
     per_level = statistics.median((tower_times[h] - tower_times[1]) / (h - 1) / base for h in heights if h >= 2)
-    memory = {}
+    memory, peaks = {}, {}
     for h, (step, hyper) in towers.items():
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         step(*data[0])
         step(*data[1])
         memory[h] = hyper.memory_bytes()
+        if device.type == "cuda":  # the whole step's peak: weights, activations, gradients, the stack
+            peaks[str(h)] = torch.cuda.max_memory_allocated(device)
     seed_steps = {s: ours(STACKS["sgd_sgd"], device, task, seeds=s)[0] for s in SEED_COUNTS}
     seed_times = time_methods(seed_steps, {s: batches(task, s) for s in SEED_COUNTS}, device, steps, repetitions, warmup)
     speedups = {s: s * seed_times[1] / seed_times[s] for s in SEED_COUNTS}
@@ -168,6 +172,7 @@ def run(device: torch.device, quick: bool) -> dict:
         "step_ms": times,
         "tower_step_ms": {str(h): t for h, t in tower_times.items()},
         "tower_stack_bytes": {str(h): b for h, b in memory.items()},
+        "tower_peak_gpu_bytes": peaks or None,
         "seeds_step_ms": {str(s): t for s, t in seed_times.items()},
         "seeds_speedup_vs_sequential": {str(s): v for s, v in speedups.items()},
         "sgd_sgd_vs_torch_sgd": times["ours_sgd_sgd"] / times["torch_sgd"],

@@ -14,13 +14,16 @@ package (gdtuo 1.0), which is what a level above learns:
     adam           [alpha, atanh-like(beta1), atanh-like(beta2)]
     adam_alpha     [alpha]                                 betas fixed
 
-Raw vectors may carry leading seed dimensions ([S, n] for S seeds trained in
-one pass); targets then carry the same leading dimensions and every
-hyperparameter applies to its own seed's slice.
+Raw vectors may carry a leading seed dimension ([S, n] for S seeds trained in
+one pass); targets are then [S, P] and every hyperparameter applies to its own
+seed's row.
 
-The formulas, constants and the order of floating-point operations follow the
-reference so that float64 runs agree to rounding. Gradients and states are
-inputs (never differentiated), as in the reference, which detaches them.
+The formulas and constants follow the reference; fused operations (addcmul)
+change only the rounding, and float64 runs agree with it to 1e-9
+(tests/test_oracle.py). Gradients and states are inputs (never differentiated),
+as in the reference, which detaches them. The elementwise arithmetic of the
+multi-operation rules is a pure function per tensor (``*_kernel``), which
+``Rule.compile`` can fuse with torch.compile.
 
 No update runs under autograd. Asked for ``tangents``, a rule also returns the
 derivative of its new targets with respect to each of its raw hyperparameters
