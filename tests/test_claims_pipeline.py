@@ -56,6 +56,16 @@ def test_claims_run_is_logged_with_every_verdict(smoke_job):
     assert "A1 " in done.stdout and "report: " in done.stdout
 
 
+def test_main_job_trains_the_seeds_of_a_config_together_each_as_its_own_run(smoke_job):
+    _, uri, _ = smoke_job
+    client = MlflowClient(uri)
+    table = client.search_runs([client.get_experiment_by_name("mlp_table1").experiment_id])
+    assert {run.data.tags["seeds_in_pass"] for run in table} == {"2"}  # smoke: 2 seeds, one pass per cell
+    assert len({run.data.tags["config_hash"] for run in table}) == len(table) and {run.data.tags["seed"] for run in table} == {"0", "1"}
+    cost = client.search_runs([client.get_experiment_by_name("mlp_cost").experiment_id])
+    assert {run.data.tags["seeds_in_pass"] for run in cost} == {"1"}  # the timing study times one run at a time
+
+
 def test_report_is_self_contained(smoke_job):
     folder, _, _ = smoke_job
     page = (folder / "reports" / "smoke" / "report.html").read_text()

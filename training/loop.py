@@ -50,6 +50,7 @@ class RunResult:
     stack_bytes: int  # memory the hyperoptimizer holds beyond the weights (see HyperStack.memory_bytes)
     weight_bytes: int
     metric: str = "test_error"  # the name of EpochRecord.test_value
+    seeds_in_pass: int = 1  # seeds trained together with this one (step_time_ms is the shared step's)
 
     @property
     def final_test_value(self) -> float:
@@ -205,4 +206,5 @@ def train_seeds(
     bar.close()
     weight_bytes = replicas.flat[0].numel() * replicas.flat.element_size()
     return [RunResult(records[seed], diverged=ended[seed] is not None, diverged_step=ended[seed], steps=step if ended[seed] is None else stopped[seed],
-                      stack_bytes=stack.memory_bytes() // seeds, weight_bytes=weight_bytes, metric=task.metric) for seed in range(seeds)]
+                      stack_bytes=stack.memory_bytes() // seeds, weight_bytes=weight_bytes, metric=task.metric, seeds_in_pass=seeds)
+            for seed in range(seeds)]

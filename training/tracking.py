@@ -121,7 +121,8 @@ class RunLogger:
 
     def finish(self, result: RunResult) -> None:
         """Record the outcome; a diverged run is still a FINISHED run."""
-        tags = {"diverged": str(result.diverged).lower(), "diverged_step": "" if result.diverged_step is None else str(result.diverged_step)}
+        tags = {"diverged": str(result.diverged).lower(), "diverged_step": "" if result.diverged_step is None else str(result.diverged_step),
+                "seeds_in_pass": str(result.seeds_in_pass)}
         now = int(time.time() * 1000)
         sizes = [Metric("stack_bytes", result.stack_bytes, now, 0), Metric("weight_bytes", result.weight_bytes, now, 0)]
         self.mlflow.log_batch(self.run_id, metrics=sizes, tags=[RunTag(k, v) for k, v in tags.items()])
