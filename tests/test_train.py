@@ -174,3 +174,23 @@ def test_resuming_restores_batch_norm_and_augmentation_order():
     resumed = train_run(config, images, images.head(40), resume=from_bytes(saved[0]))
     assert [r.train_loss for r in resumed.epochs] == [r.train_loss for r in whole.epochs]
     assert resumed.epochs[-1].hyperparameters == whole.epochs[-1].hyperparameters
+
+
+def test_a_lost_attempt_with_a_checkpoint_of_another_format_trains_again(store, tmp_path, monkeypatch):
+    """A retried run finds its lost attempt's checkpoint written by older code: noted, not resumed."""
+    import io
+
+    from training.remote import CHECKPOINT_PATH, earlier_attempt
+
+    monkeypatch.chdir(tmp_path)  # the store's artifacts go beside it
+    config = make_config(stack="sgd(0.01) / sgd(0.01)", epochs=2, profile="smoke", seed=0)
+    lost = RunLogger.open(config, "mlp_long")
+    old = tmp_path / "latest.pt"
+    buffer = io.BytesIO()
+    torch.save({"format": 1, "epoch": 1}, buffer)
+    old.write_bytes(buffer.getvalue())
+    store.log_artifact(lost.run_id, str(old), str(Path(CHECKPOINT_PATH).parent))
+    store.set_tag(lost.run_id, "checkpoint_epoch", "1")
+    assert earlier_attempt("mlp_long", config) == (None, None)
+    run = store.get_run(lost.run_id)
+    assert run.info.status == "KILLED" and "not resumed" in run.data.tags["mlflow.note.content"]

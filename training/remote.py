@@ -85,14 +85,22 @@ def close_running_attempts(study: str, config: RunConfig, status: str, note: str
 
 
 def earlier_attempt(study: str, config: RunConfig) -> tuple[str | None, dict | None]:
-    """Mark earlier attempts of ``config`` still RUNNING as KILLED; (newest such run id with a checkpoint, the checkpoint)."""
+    """Mark earlier attempts of ``config`` still RUNNING as KILLED; (newest such run id with a checkpoint, the checkpoint).
+
+    A checkpoint this code cannot resume (written by a version with another format) is
+    noted on the lost run and skipped: the run trains again from the start.
+    """
     lost = close_running_attempts(study, config, "KILLED", "attempt lost (worker or driver died); retried")
     run = next((run for run in lost if run.data.tags.get("checkpoint_epoch")), None)
     if run is None:
         return None, None
     with tempfile.TemporaryDirectory() as folder:
         path = client().download_artifacts(run.info.run_id, CHECKPOINT_PATH, folder)
-        return run.info.run_id, checkpoints.from_bytes(Path(path).read_bytes())
+        try:
+            return run.info.run_id, checkpoints.from_bytes(Path(path).read_bytes())
+        except ValueError as error:
+            client().set_tag(run.info.run_id, "mlflow.note.content", f"attempt lost; its checkpoint was not resumed ({error}): retried from the start")
+            return None, None
 
 
 def save_checkpoint(logger: RunLogger, checkpoint: dict) -> None:
