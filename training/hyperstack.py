@@ -41,18 +41,18 @@ def inner(xs: list[Tensor], ys: list[Tensor], lead: int) -> Tensor:
 
     Weight-sized vectors go through ``torch.dot`` row by row (it reads both once and
     makes no temporary; batched matrix products of this shape are many times slower on
-    CPU); a hyper level's few numbers go through one ``vecdot``.
+    CPU); a hyper level's few numbers through one multiply-and-sum.
     """
     total = None
     for x, y in zip(xs, ys):
         if x.dim() != lead + 1:  # one vector per seed (the training loop's weights already are)
             x, y = x.flatten(lead), y.flatten(lead)
         if x.shape[-1] < SMALL:
-            dot = torch.linalg.vecdot(x, y)
+            dot = (x * y).sum(-1, keepdim=True)
         else:
-            dot = torch.stack([torch.dot(a, b) for a, b in zip(x, y)]) if lead else torch.dot(x, y)
+            dot = (torch.stack([torch.dot(a, b) for a, b in zip(x, y)]) if lead else torch.dot(x, y)).unsqueeze(-1)
         total = dot if total is None else total + dot
-    return total.unsqueeze(-1)
+    return total
 
 
 class HyperStack:
