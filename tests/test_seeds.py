@@ -11,7 +11,7 @@ from training.loop import train_run, train_seeds
 from training.mnist import Split, load_mnist
 from training.stackspec import parse_stack
 from training.studies import Cell
-from training.sweep import group_passes
+from training.sweep import costliest_first, group_passes
 
 STACKS = [
     "sgd(alpha=0.1, mu=0.5) / sgd(alpha=0.01)",
@@ -95,9 +95,10 @@ def test_passes_group_seeds_of_one_config_and_keep_workers_busy():
     assert all(len({(c.label, config.stack) for c, config in p}) == 1 for p in passes)
     assert sorted(len(p) for p in group_passes(jobs[:10], per_pass=8, workers=2)) == [5, 5]  # one cell, two workers
     assert all(len(p) == 1 for p in group_passes(jobs, per_pass=1, workers=2))
+    assert [p[0] for p in group_passes(jobs, per_pass=1, workers=2)] == jobs  # a timing study keeps its planned order
     five = [(Cell(f"c{c}", "sgd(0.01)", 1), make_config(stack="sgd(0.01)", epochs=1, profile="smoke", seed=s)) for c in range(5) for s in range(8)]
     assert [len(p) for p in group_passes(five, per_pass=8, workers=2)] == [4] * 10  # not 5 passes of 8: the fifth would run alone
     long = [(Cell("long", "sgd(0.01)", 9), make_config(stack="sgd(0.01)", epochs=9, profile="smoke", seed=s)) for s in range(2)]
-    assert group_passes(five[:2] + long, per_pass=8, workers=2)[0] == long  # the costliest pass starts first
+    assert costliest_first(group_passes(five[:2] + long, per_pass=8, workers=2))[0] == long  # the costliest pass starts first
     lstm = [(cell, make_config(model="charlstm", stack="adam(0.002)", epochs=1, profile="smoke", seed=s)) for s in range(3)]
     assert all(len(p) == 1 for p in group_passes(lstm, per_pass=8, workers=2))  # the LSTM trains one seed per pass

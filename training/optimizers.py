@@ -168,16 +168,15 @@ class SGD(Rule):
 
     def update(self, targets, grads, state, raw, count, tangents=False):
         alpha = raw.narrow(-1, 0, 1)
-        momentum = self.momentum
         directions = list(grads)
-        if momentum and state:
+        if self.momentum and state:
             mu = raw.narrow(-1, 1, 1)
             directions = [torch.addcmul(g, buf, mu) for g, buf in zip(grads, state)]
-        new_state = directions if momentum else []
+        new_state = directions if self.momentum else []
         new = [torch.addcmul(p, d, alpha, value=-1.0) for p, d in zip(targets, directions)]
         if not tangents:
             return Update(new, new_state)
-        if momentum and state:
+        if self.momentum and state:
             return Update(new, new_state, [directions, list(state)], lambda dots: torch.cat([-dots[0], -alpha * dots[1]], dim=-1))
         if self.only_alpha is None or self.only_alpha.device != raw.device or self.only_alpha.dtype != raw.dtype:
             self.only_alpha = torch.tensor([-1.0, 0.0], dtype=raw.dtype, device=raw.device)
@@ -215,10 +214,10 @@ class AdaGrad(Rule):
         alpha = raw  # [*lead, 1]: alpha is its only hyperparameter
         if not state:
             state = [torch.zeros_like(p) + ADAGRAD_INITIAL_ACCUMULATOR for p in targets]
-        new, new_state, directions = zip(*(self.kernel(p, g, a, alpha) for p, g, a in zip(targets, grads, state)))
+        new, new_state, directions = (list(x) for x in zip(*(self.kernel(p, g, a, alpha) for p, g, a in zip(targets, grads, state))))
         if not tangents:
-            return Update(list(new), list(new_state))
-        return Update(list(new), list(new_state), [list(directions)], lambda dots: -dots[0])
+            return Update(new, new_state)
+        return Update(new, new_state, [directions], lambda dots: -dots[0])
 
 
 class RMSProp(Rule):

@@ -94,12 +94,13 @@ def earlier_attempt(study: str, config: RunConfig) -> tuple[str | None, dict | N
     run = next((run for run in lost if run.data.tags.get("checkpoint_epoch")), None)
     if run is None:
         return None, None
+    tracking = client()
     with tempfile.TemporaryDirectory() as folder:
-        path = client().download_artifacts(run.info.run_id, CHECKPOINT_PATH, folder)
+        path = tracking.download_artifacts(run.info.run_id, CHECKPOINT_PATH, folder)
         try:
             return run.info.run_id, checkpoints.from_bytes(Path(path).read_bytes())
         except ValueError as error:
-            client().set_tag(run.info.run_id, "mlflow.note.content", f"attempt lost; its checkpoint was not resumed ({error}): retried from the start")
+            tracking.set_tag(run.info.run_id, "mlflow.note.content", f"attempt lost; its checkpoint was not resumed ({error}): retried from the start")
             return None, None
 
 

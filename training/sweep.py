@@ -66,7 +66,7 @@ def train_pass(configs: list[RunConfig], device: str) -> list[RunResult]:
 
 
 def group_passes(jobs: list[Job], per_pass: int, workers: int) -> list[list[Job]]:
-    """Jobs grouped into training passes, the costliest first: seeds of one cell's config together.
+    """Jobs grouped into training passes, in the jobs' order: seeds of one cell's config together.
 
     Only models that can batch seeds are grouped. Passes hold at most ``per_pass`` seeds,
     and are cut so that the sweep's passes fill every worker for as many rounds as the
@@ -83,6 +83,11 @@ def group_passes(jobs: list[Job], per_pass: int, workers: int) -> list[list[Job]
         count = math.ceil(len(group) / size)
         cut = math.ceil(len(group) / count)
         passes += [group[start : start + cut] for start in range(0, len(group), cut)]
+    return passes
+
+
+def costliest_first(passes: list[list[Job]]) -> list[list[Job]]:
+    """Passes ordered for a pool of workers: the longest (seeds x epochs) start first, the short ones fill in."""
     return sorted(passes, key=lambda p: -len(p) * p[0][1].epochs)
 
 
@@ -187,7 +192,7 @@ class LocalRunner:
             return
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
-        pending: dict[Future, list[Job]] = {self.pool.submit(train_pass, [c for _, c in group], self.device): group for group in passes}
+        pending: dict[Future, list[Job]] = {self.pool.submit(train_pass, [c for _, c in group], self.device): group for group in costliest_first(passes)}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

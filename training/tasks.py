@@ -84,14 +84,14 @@ class ImageTask:
         """(inputs, labels) batches of one epoch, [S, B, ...] and [S, B]: seed s in generator s's order."""
         n = len(self.train)
         draws = [self._draw(n, generator) for generator in generators]
-        order = torch.stack([order for order, _, _ in draws])
+        # every seed's draws side by side, once per epoch: order [S, n], offsets [S, n, 2], flips [S, n]
+        order, offsets, flips = (None if parts[0] is None else torch.stack(parts) for parts in zip(*draws))
         for start in range(0, n, self.batch_size):
-            index = order[:, start : start + self.batch_size]
+            batch = slice(start, start + self.batch_size)
+            index = order[:, batch]
             images = self.train.images[index]
             if self.augment:
-                offsets = torch.stack([o[start : start + self.batch_size] for _, o, _ in draws])
-                flips = torch.stack([f[start : start + self.batch_size] for _, _, f in draws])
-                images = augment(images.flatten(0, 1), offsets.flatten(0, 1), flips.flatten(0, 1)).view(images.shape)
+                images = augment(images.flatten(0, 1), offsets[:, batch].flatten(0, 1), flips[:, batch].flatten(0, 1)).view(images.shape)
             yield self.prepare(images), self.train.labels[index]
 
     def _draw(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None, Tensor | None]:
