@@ -10,6 +10,7 @@ training loop's own step (``Replicas.loss_and_grads`` then ``HyperStack.step``);
 S seeds in one pass (each on its own batch) against S single-seed steps.
 
     python benchmarks/hyperstep.py --quick --json results.json
+    python benchmarks/hyperstep.py --dry-run --no-mlflow     # one step of everything: checks the script
     python benchmarks/hyperstep.py --device cuda
 
 Needs the test extra (the authors' package) for the reference rows.
@@ -138,8 +139,11 @@ def tower(height: int) -> str:
     return " / ".join(["sgd(alpha=0.01)"] * (height + 1))
 
 
-def run(device: torch.device, quick: bool) -> dict:
-    steps, repetitions, warmup = (10, 15, 5) if quick else (20, 40, 10)  # many short repetitions: a burst of noise spoils few
+REPEATS = {"full": (20, 40, 10), "quick": (10, 15, 5), "dry-run": (1, 1, 1)}  # steps, repetitions, warm-up steps
+
+
+def run(device: torch.device, mode: str) -> dict:
+    steps, repetitions, warmup = REPEATS[mode]  # many short repetitions: a burst of noise spoils few
     task = make_task(device)
     data = batches(task, 1)
     methods = {"torch_sgd": torch_optim("sgd", device), "torch_adam": torch_optim("adam", device)}
@@ -217,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions: under a minute on 2 CPU cores")
+    parser.add_argument("--dry-run", action="store_true", help="one step of everything: checks the script, measures nothing")
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log to the 'benchmarks' experiment")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's; a sweep worker uses 1)")
@@ -227,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     if device.type == "cuda" and not torch.cuda.is_available():
         print("error: --device cuda asked for, but no CUDA GPU is available", file=sys.stderr)
         return 2
-    result = run(device, args.quick)
+    result = run(device, "dry-run" if args.dry_run else "quick" if args.quick else "full")
     print_table(result)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
