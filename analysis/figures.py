@@ -13,14 +13,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from analysis import figures_large  # noqa: E402
-from analysis.runs import RunTables  # noqa: E402
 from claims.evidence import published  # noqa: E402
-from training.studies import (  # noqa: E402
-    COST_HEIGHTS,
-    DEPTH_SCHEMES,
-    TABLE1_PANELS,
-    TOWER_ALPHAS,
-)
+from training.studies import labels  # noqa: E402
+from training.studies.labels import MLP_COST, MLP_DEPTH, MLP_LONG, MLP_RERUNS, MLP_TABLE1, MLP_TOWERS  # noqa: E402
+from training.studies.mlp import COST_HEIGHTS, DEPTH_SCHEMES, TABLE1_PANELS, TOWER_ALPHAS  # noqa: E402
+from training.tracking.runs import RunTables  # noqa: E402
 
 DATASET_NOTE = "MLP on MNIST"
 
@@ -34,18 +31,18 @@ def _dots(ax, x: float, ys, color: str) -> None:
 
 
 def table1(tables: RunTables):
-    if not tables.has("mlp_table1"):
+    if not tables.has(MLP_TABLE1):
         return None
     fig, axes = plt.subplots(1, 4, figsize=(15, 4.2))
     for ax, (panel, (baseline, stacks)) in zip(axes, TABLE1_PANELS.items()):
-        labels = [baseline] + list(stacks)
-        cells = [f"baseline:{panel}"] + [f"stack:{panel}:{i}" for i in range(len(stacks))]
+        names = [baseline] + list(stacks)
+        cells = [labels.baseline(panel)] + [labels.stack(panel, i) for i in range(len(stacks))]
         for x, cell in enumerate(cells):
-            _dots(ax, x, tables.cell("mlp_table1", cell).test_error.dropna(), "tab:red" if x == 0 else "tab:blue")
-            rerun = tables.cell("mlp_reruns", cell.replace("stack:", "rerun:")) if x else None
+            _dots(ax, x, tables.cell(MLP_TABLE1, cell).test_error.dropna(), "tab:red" if x == 0 else "tab:blue")
+            rerun = tables.cell(MLP_RERUNS, labels.rerun_of(cell)) if x else None
             if rerun is not None and not rerun.empty:
                 _dots(ax, x + 0.35, rerun.test_error.dropna(), "tab:green")
-        ax.set_xticks(range(len(labels)), [lab.replace(" / ", "/\n") for lab in labels], fontsize=6, rotation=30, ha="right")
+        ax.set_xticks(range(len(names)), [lab.replace(" / ", "/\n") for lab in names], fontsize=6, rotation=30, ha="right")
         ax.set_title(f"{panel} panel")
         ax.set_ylabel("final test error (%)")
     fig.suptitle(f"[P] Table 1 rerun: red baseline, blue hyperoptimized, green plain re-run from learned values ({DATASET_NOTE})")
@@ -54,12 +51,12 @@ def table1(tables: RunTables):
 
 
 def long_training(tables: RunTables):
-    if not tables.has("mlp_long"):
+    if not tables.has(MLP_LONG):
         return None
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, panel in zip(axes, ("adam", "rmsprop")):
         for role, color in (("baseline", "tab:red"), ("stack", "tab:blue")):
-            cell = tables.cell("mlp_long", f"long:{panel}:{role}")
+            cell = tables.cell(MLP_LONG, labels.long_run(panel, role))
             curves = [tables.history(run_id, "test_error") for run_id in cell.run_id]
             for curve in curves:
                 ax.plot(curve.index, curve.values, color=color, alpha=0.25, lw=0.8)
@@ -75,11 +72,11 @@ def long_training(tables: RunTables):
 
 
 def trajectories(tables: RunTables):
-    if not tables.has("mlp_table1"):
+    if not tables.has(MLP_TABLE1):
         return None
     fig, ax = plt.subplots(figsize=(7, 4))
     for index, (stack, color) in enumerate(zip(TABLE1_PANELS["sgd"][1], ("tab:blue", "tab:orange", "tab:green", "tab:purple"))):
-        cell = tables.cell("mlp_table1", f"stack:sgd:{index}")
+        cell = tables.cell(MLP_TABLE1, labels.stack("sgd", index))
         for k, run_id in enumerate(cell.run_id):
             path = tables.history(run_id, "hp.0.alpha")
             ax.plot(path.index, path.values, color=color, alpha=0.5, lw=0.8, label=stack if k == 0 else None)
@@ -93,13 +90,13 @@ def trajectories(tables: RunTables):
 
 
 def convergence(tables: RunTables):
-    if not tables.has("mlp_towers"):
+    if not tables.has(MLP_TOWERS):
         return None
     fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(TOWER_ALPHAS)))
     for ax, height in zip(axes, (1, 2, 3)):
         for alpha, color in zip(TOWER_ALPHAS, colors):
-            for k, run_id in enumerate(tables.cell("mlp_towers", f"tower:h{height}:a{alpha:g}").run_id):
+            for k, run_id in enumerate(tables.cell(MLP_TOWERS, labels.tower(height, alpha)).run_id):
                 path = tables.history(run_id, "hp.0.alpha")
                 ax.plot(path.index, np.abs(path.values), color=color, alpha=0.6, lw=0.8, label=f"alpha0 = {alpha:g}" if k == 0 else None)
         ax.set_yscale("log")
@@ -112,13 +109,13 @@ def convergence(tables: RunTables):
 
 
 def depth(tables: RunTables):
-    if not tables.has("mlp_depth"):
+    if not tables.has(MLP_DEPTH):
         return None
     fig, (ax, gain_ax) = plt.subplots(1, 2, figsize=(13, 4.5))
-    plain = tables.cell("mlp_depth", "depth:plain:h0:a0.01").test_error
+    plain = tables.cell(MLP_DEPTH, labels.depth(labels.DEPTH_PLAIN, 0, 0.01)).test_error
     for scheme, color in zip(DEPTH_SCHEMES, ("tab:red", "tab:blue", "tab:green")):
         by_height = {0: plain}
-        while not (cell := tables.cell("mlp_depth", f"depth:{scheme}:h{len(by_height)}:a0.01")).empty:
+        while not (cell := tables.cell(MLP_DEPTH, labels.depth(scheme, len(by_height), 0.01))).empty:
             by_height[len(by_height)] = cell.test_error
         heights = list(by_height)
         for h in heights[1:]:
@@ -148,11 +145,11 @@ def depth(tables: RunTables):
 
 
 def cost(tables: RunTables):
-    if not tables.has("mlp_cost"):
+    if not tables.has(MLP_COST):
         return None
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    times = [tables.cell("mlp_cost", f"cost:h{h}").step_time_ms.dropna() for h in COST_HEIGHTS]
-    held = [tables.cell("mlp_cost", f"cost:h{h}").stack_bytes.dropna() for h in COST_HEIGHTS]
+    times = [tables.cell(MLP_COST, labels.cost(h)).step_time_ms.dropna() for h in COST_HEIGHTS]
+    held = [tables.cell(MLP_COST, labels.cost(h)).stack_bytes.dropna() for h in COST_HEIGHTS]
     for h, t in zip(COST_HEIGHTS, times):
         left.scatter(np.full(len(t), h), t, color="tab:blue", s=10)
     left.plot(COST_HEIGHTS, [t.mean() for t in times], color="tab:blue")

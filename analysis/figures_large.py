@@ -14,43 +14,44 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from analysis.runs import RunTables  # noqa: E402
-from training.large_studies import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS  # noqa: E402
-from training.studies import TOWER_HEIGHTS  # noqa: E402
+from training.studies import labels  # noqa: E402
+from training.studies.base import TOWER_HEIGHTS  # noqa: E402
+from training.studies.labels import CHARLSTM_GRID, RESNET_GRID, RESNET_SCHEDULE, TOWER_METRICS  # noqa: E402
+from training.studies.large import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS  # noqa: E402
+from training.tracking.runs import RunTables  # noqa: E402
 
-TOWER_METRICS = {"mlp_towers": "test_error", "resnet_towers": "test_error", "charlstm_towers": "test_perplexity"}
 HEIGHT_COLORS = ("tab:red", "tab:orange", "tab:green", "tab:blue")
 
 
 def dataset_of(tables: RunTables, study: str) -> str:
     """The dataset label the study's runs recorded (e.g. 'CIFAR-10 (JPEG q75 copy)')."""
-    labels = tables.runs[tables.runs.study == study].dataset.dropna().unique()
-    return ", ".join(sorted(labels)) or "unknown data"
+    names = tables.runs[tables.runs.study == study].dataset.dropna().unique()
+    return ", ".join(sorted(names)) or "unknown data"
 
 
 def grid(tables: RunTables):
     """C1 / B4: final error of baseline and hyperoptimizer in every (alpha, mu) cell; learned mu."""
-    if not tables.has("resnet_grid"):
+    if not tables.has(RESNET_GRID):
         return None
     fig, (ax, mu_ax) = plt.subplots(1, 2, figsize=(13, 4.5))
-    labels, x = [], 0
+    ticks, x = [], 0
     for alpha in RESNET_ALPHAS:
         for mu in RESNET_MUS:
             for offset, kind, color in ((-0.18, "baseline", "tab:red"), (0.18, "hyper", "tab:blue")):
-                errors = tables.cell("resnet_grid", f"grid:{kind}:a{alpha:g}:m{mu:g}").test_error.dropna()
+                errors = tables.cell(RESNET_GRID, labels.grid(kind, alpha, mu)).test_error.dropna()
                 ax.scatter(np.full(len(errors), x + offset), errors, color=color, s=12, label=kind if x == 0 else None)
                 if len(errors):
                     ax.hlines(errors.mean(), x + offset - 0.12, x + offset + 0.12, color="black")
-            learned = tables.cell("resnet_grid", f"grid:hyper:a{alpha:g}:m{mu:g}")
+            learned = tables.cell(RESNET_GRID, labels.grid("hyper", alpha, mu))
             if "hp.0.mu" in learned:
                 mu_ax.scatter(np.full(len(learned), x), mu - learned["hp.0.mu"], color="tab:blue", s=12)
-            labels.append(f"{alpha:g}/{mu:g}")
+            ticks.append(f"{alpha:g}/{mu:g}")
             x += 1
     for axis in (ax, mu_ax):
-        axis.set_xticks(range(len(labels)), labels, rotation=45)
+        axis.set_xticks(range(len(ticks)), ticks, rotation=45)
         axis.set_xlabel("initial alpha / mu")
     ax.set_ylabel("final test error (%)")
-    ax.set_title(f"C1: ResNet-20, {dataset_of(tables, 'resnet_grid')}")
+    ax.set_title(f"C1: ResNet-20, {dataset_of(tables, RESNET_GRID)}")
     ax.legend()
     mu_ax.set_ylabel("mu_init - learned mu")
     mu_ax.set_title("B4: how much the hyperoptimizer lowered mu")
@@ -60,19 +61,19 @@ def grid(tables: RunTables):
 
 def schedule(tables: RunTables):
     """B2: the learned alpha next to He et al.'s step schedule, and the final errors."""
-    if not tables.has("resnet_schedule"):
+    if not tables.has(RESNET_SCHEDULE):
         return None
     fig, (ax, err_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for cell, color in (("schedule:he", "tab:red"), ("schedule:hyper", "tab:blue")):
-        rows = tables.cell("resnet_schedule", cell)
+    for cell, color in ((labels.schedule("he"), "tab:red"), (labels.schedule("hyper"), "tab:blue")):
+        rows = tables.cell(RESNET_SCHEDULE, cell)
         for run_id in rows.run_id:
             path = tables.history(run_id, "hp.0.alpha")
             ax.plot(path.index, path.to_numpy(), color=color, alpha=0.6, lw=1, label=cell if run_id == rows.run_id.iloc[0] else None)
-        err_ax.scatter(np.full(len(rows), 0 if cell.endswith("he") else 1), rows.test_error, color=color, s=14)
+        err_ax.scatter(np.full(len(rows), 0 if cell == labels.schedule("he") else 1), rows.test_error, color=color, s=14)
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("alpha")
-    ax.set_title(f"B2: learned alpha vs He et al.'s schedule, ResNet-20, {dataset_of(tables, 'resnet_schedule')}")
+    ax.set_title(f"B2: learned alpha vs He et al.'s schedule, ResNet-20, {dataset_of(tables, RESNET_SCHEDULE)}")
     ax.legend()
     err_ax.set_xticks([0, 1], ["He schedule", "hyperoptimized"])
     err_ax.set_ylabel("final test error (%)")
@@ -82,13 +83,13 @@ def schedule(tables: RunTables):
 
 def lstm(tables: RunTables):
     """C4 / B7: test perplexity by initial alpha, baseline vs hyperoptimized; learned alpha over training."""
-    if not tables.has("charlstm_grid"):
+    if not tables.has(CHARLSTM_GRID):
         return None
     fig, (ax, path_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
     for kind, color, offset in (("baseline", "tab:red", -0.1), ("hyper", "tab:blue", 0.1)):
         means = []
         for i, alpha in enumerate(LSTM_ALPHAS):
-            rows = tables.cell("charlstm_grid", f"lstm:{kind}:a{alpha:g}")
+            rows = tables.cell(CHARLSTM_GRID, labels.lstm(kind, alpha))
             ax.scatter(np.full(len(rows), i + offset), rows.test_perplexity, color=color, s=12)
             means.append(rows.test_perplexity.mean() if len(rows) else np.nan)
             if kind == "hyper":
@@ -100,7 +101,7 @@ def lstm(tables: RunTables):
     ax.set_xticks(range(len(LSTM_ALPHAS)), [f"{a:g}" for a in LSTM_ALPHAS])
     ax.set_xlabel("initial alpha (Adam)")
     ax.set_ylabel("test perplexity")
-    ax.set_title(f"C4: char-LSTM, {dataset_of(tables, 'charlstm_grid')}")
+    ax.set_title(f"C4: char-LSTM, {dataset_of(tables, CHARLSTM_GRID)}")
     ax.legend()
     path_ax.set_xlabel("step")
     path_ax.set_ylabel("learned alpha")
@@ -118,12 +119,11 @@ def sensitivity(tables: RunTables):
     fig, axes = plt.subplots(1, len(studies), figsize=(6.5 * len(studies), 4.5), squeeze=False)
     for ax, study in zip(axes[0], studies):
         metric = TOWER_METRICS[study]
-        labels = tables.runs[tables.runs.study == study].cell
-        alphas = sorted({float(label.rsplit(":a", 1)[1]) for label in labels})
+        alphas = sorted({labels.tower_alpha(label) for label in tables.runs[tables.runs.study == study].cell})
         for height, color in zip(TOWER_HEIGHTS, HEIGHT_COLORS):
             means = []
             for alpha in alphas:
-                found = tables.cell(study, f"tower:h{height}:a{alpha:g}")[metric].dropna()
+                found = tables.cell(study, labels.tower(height, alpha))[metric].dropna()
                 ax.scatter(np.full(len(found), alpha), found, color=color, s=8, alpha=0.5)
                 means.append(found.mean() if len(found) else np.nan)
             ax.plot(alphas, means, color=color, lw=2, label=f"height {height}")

@@ -2,30 +2,29 @@
 
 Follows the ML Reproducibility Challenge headings: scope, methodology,
 results (a summary table, then one section per claim), what was easy and
-what was hard. The HTML embeds its figures, so it reads offline.
-
-    python -m analysis.report --profile cpu      # rebuild from tracked runs, no training
+what was hard, one function per section. The HTML embeds its figures, so it
+reads offline. ``python -m pipeline.claims_job --no-sweep`` rebuilds it from
+tracked runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import datetime
 import html
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
 from analysis.figures import FIGURES, figure_name
-from analysis.runs import RunTables
 from claims.verdict import ALPHA, NOT_RUN, Verdict
-from training.studies import REDUCTIONS, STUDIES
-from training.tasks import UNSTATED_CHOICES
-from training.tracking import code_version
+from training.core.config import PROFILES
+from training.core.tasks import UNSTATED_CHOICES
+from training.studies import STUDIES, build_study, reductions
+from training.tracking.runs import RunTables
+from training.tracking.store import code_version
 
 VERDICT_COLOURS = {"SUPPORTED": "#1b7837", "REFUTED": "#b2182b", "INCONCLUSIVE": "#b35806", "NOT_RUN": "#555555"}
 
@@ -117,26 +116,29 @@ def summary_rows(verdicts: list[Verdict]) -> list[list[str]]:
     return [[v.claim.id + (" (headline)" if v.claim.headline else ""), v.claim.source, v.claim.published, ours_with_ci(v), v.verdict] for v in verdicts]
 
 
-def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folder: Path) -> Report:
-    """Write report.md, report.html and figures/ under ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    figures = _draw_figures(tables, verdicts, folder / "figures")
-    w = _Writer()
+def _header(w: _Writer, profile: str, tables: RunTables, verdicts: list[Verdict]) -> None:
     counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_COLOURS}
     w.heading("Reproducibility verdicts: Gradient Descent: The Ultimate Optimizer", 1)
     w.paragraph(f"Profile {profile}; {len(tables.runs)} finished runs used; generated {datetime.datetime.now().isoformat(timespec='seconds')} "
                 f"from code {code_version()}. " + ", ".join(f"{k}: {n}" for k, n in counts.items()) + ".")
-    if profile == "smoke":
-        w.paragraph("The smoke profile trains on a 2,048-image slice for one epoch with two seeds: it checks the pipeline and cannot decide any claim.")
+    if profile != "paper":
+        w.paragraph(f"The {profile} profile ({PROFILES[profile].description}) departs from the published protocol: "
+                    "its verdicts speak to the reduced setting listed under Methodology.")
 
+
+def _summary(w: _Writer, verdicts: list[Verdict]) -> None:
     w.heading("Summary")
     w.table(summary_rows(verdicts), ["claim", "source", "published", "ours: effect [95% bootstrap CI]", "verdict"])
 
+
+def _scope(w: _Writer) -> None:
     w.heading("Scope of reproducibility")
     w.paragraph("Every claim of Chandra et al. (NeurIPS 2022, [P]) and of the reproduction by Sanati, Edgar and Powell (2023, [R]) is restated "
                 "as a test over seeds with a hypothesis declared in code before any run. Headline claims: robustness to the initial step size (C2, C3), "
                 "diminishing returns of taller stacks (D1, D2), convergence of learned hyperparameters (B5).")
 
+
+def _methodology(w: _Writer, profile: str, tables: RunTables) -> None:
     w.heading("Methodology")
     w.bullets([
         "Hyperoptimizers: our own first-order implementation, checked number for number (float64, 1e-9 relative) against the authors' package 1.0.",
@@ -155,40 +157,43 @@ def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folde
     ])
     w.paragraph("Studies at this profile:")
     rows = []
-    for name, build in STUDIES.items():
-        study = build(profile)
+    for name in STUDIES:
+        study = build_study(name, profile)
         epochs = sorted({c.epochs for c in study.cells})
         used = tables.runs[tables.runs.study == name] if len(tables.runs) else tables.runs
         rows.append([name, ", ".join(study.claims), str(len(study.cells)), str(study.seeds), "/".join(map(str, epochs)), str(len(used))])
     w.table(rows, ["study", "claims", "cells", "seeds", "epochs", "finished runs"])
-    if profile in REDUCTIONS:
+    cuts = reductions(profile)
+    if cuts:
         w.paragraph("Deviations from the published protocol at this profile (reduced scale; verdicts speak to the reduced setting):")
-        w.bullets(list(REDUCTIONS[profile]))
+        w.bullets(cuts)
 
-    w.heading("Results")
-    for v in verdicts:
-        c = v.claim
-        w.heading(f"{c.id}: {c.statement}", 3)
-        w.paragraph(f"Source: {c.source}. Published: {c.published}.")
-        w.paragraph(f"Pre-declared hypothesis: {c.hypothesis}.")
-        if v.evidence is None:
-            w.paragraph(f"Not run: {v.reason}.")
-            w.verdict(v.verdict)
-            continue
-        e = v.evidence
-        w.paragraph(f"Test: {e.test}. {e.unit.capitalize()}: {e.n}. Ours: {e.ours}.")
-        w.paragraph(f"Effect: {ours_with_ci(v).split(';')[0]}. One-sided p (support) {_number(e.p_support)}, Holm-adjusted {_number(v.p_support_adjusted)}; "
-                    f"p (refute) {_number(e.p_refute)}, Holm-adjusted {_number(v.p_refute_adjusted)}. {v.reason}.")
-        if e.notes:
-            w.bullets(e.notes)
-        if e.table:
-            keys = list(e.table[0])
-            w.table([[_number(r[k]) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in keys] for r in e.table], keys)
-        name = figure_name(c.figure) if c.figure else None
-        if name in figures:
-            w.figure(figures[name], f"{c.id}: {name}")
+
+def _claim_section(w: _Writer, v: Verdict, figures: dict[str, Path]) -> None:
+    c = v.claim
+    w.heading(f"{c.id}: {c.statement}", 3)
+    w.paragraph(f"Source: {c.source}. Published: {c.published}.")
+    w.paragraph(f"Pre-declared hypothesis: {c.hypothesis}.")
+    if v.evidence is None:
+        w.paragraph(f"Not run: {v.reason}.")
         w.verdict(v.verdict)
+        return
+    e = v.evidence
+    w.paragraph(f"Test: {e.test}. {e.unit.capitalize()}: {e.n}. Ours: {e.ours}.")
+    w.paragraph(f"Effect: {ours_with_ci(v).split(';')[0]}. One-sided p (support) {_number(e.p_support)}, Holm-adjusted {_number(v.p_support_adjusted)}; "
+                f"p (refute) {_number(e.p_refute)}, Holm-adjusted {_number(v.p_refute_adjusted)}. {v.reason}.")
+    if e.notes:
+        w.bullets(e.notes)
+    if e.table:
+        keys = list(e.table[0])
+        w.table([[_number(r[k]) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in keys] for r in e.table], keys)
+    name = figure_name(c.figure) if c.figure else None
+    if name in figures:
+        w.figure(figures[name], f"{c.id}: {name}")
+    w.verdict(v.verdict)
 
+
+def _lessons(w: _Writer, verdicts: list[Verdict]) -> None:
     w.heading("What was easy, what was hard")
     w.bullets([
         "Easy: the authors' package is small and deterministic, so an exact oracle test of every optimizer and of mixed stacks was straightforward.",
@@ -197,23 +202,24 @@ def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folde
         "Hard: a decision needs seeds. An exact one-sided test cannot go below 1/2^n, so Holm within a family of m claims needs at least log2(m/alpha) seeds.",
         "Not yet run here: " + (", ".join(v.claim.id for v in verdicts if v.verdict == NOT_RUN) or "nothing") + ".",
     ])
+
+
+def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folder: Path) -> Report:
+    """Write report.md, report.html and figures/ under ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = _draw_figures(tables, verdicts, folder / "figures")
+    w = _Writer()
+    _header(w, profile, tables, verdicts)
+    _summary(w, verdicts)
+    _scope(w)
+    _methodology(w, profile, tables)
+    w.heading("Results")
+    for verdict in verdicts:
+        _claim_section(w, verdict, figures)
+    _lessons(w, verdicts)
     markdown = folder / "report.md"
     markdown.write_text("\n".join(w.md))
     page = folder / "report.html"
     page.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>hyperclaims verdicts ({profile})</title>"
                     f"<style>{STYLE}</style></head><body>{''.join(w.html)}</body></html>")
     return Report(markdown, page, list(figures.values()))
-
-
-def main(argv: list[str] | None = None) -> int:
-    from claims.cli import report_only
-
-    parser = argparse.ArgumentParser(prog="python -m analysis.report", description="Rebuild the verdict report from tracked runs, without training.")
-    parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--out", default="reports")
-    args = parser.parse_args(argv)
-    return report_only(args.profile, Path(args.out))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

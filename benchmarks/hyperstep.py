@@ -29,14 +29,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from training.data import Split  # noqa: E402
-from training.hyperstack import HyperStack  # noqa: E402
-from training.models import MLP  # noqa: E402
-from training.replicas import Replicas  # noqa: E402
-from training.stackspec import parse_stack  # noqa: E402
-from training.tasks import ImageTask  # noqa: E402
+from training.core.loop import train_step
+from training.core.models import MLP
+from training.core.replicas import Replicas
+from training.core.tasks import ImageTask
+from training.data import Split
+from training.hyper.stack import HyperStack
+from training.hyper.stackspec import parse_stack
 
 STACKS = {
     "sgd_sgd": "sgd(alpha=0.01) / sgd(alpha=0.01)",
@@ -72,8 +71,7 @@ def ours(stack: str, device: torch.device, task, seeds: int = 1, compiled: bool 
     state = {"weights": [replicas.flat]}
 
     def step(x, y):
-        _, grads = replicas.loss_and_grads(task, state["weights"][0], (x, y))
-        state["weights"] = hyper.step(state["weights"], [grads])
+        _, state["weights"] = train_step(replicas, task, hyper, state["weights"], (x, y))
 
     return step, hyper
 
@@ -91,10 +89,9 @@ def torch_optim(name: str, device: torch.device):
 
 
 def reference(stack: str, device: torch.device):
-    from gradient_descent_the_ultimate_optimizer import gdtuo
+    from gradient_descent_the_ultimate_optimizer import gdtuo  # the test extra: imported only when the reference is timed
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from reference_oracle import build_reference
+    from training.hyper.reference import build_reference
 
     if device.type == "cuda":
         torch.set_default_device(device)  # gdtuo creates its tensors on the default device
@@ -205,7 +202,7 @@ def print_table(result: dict) -> None:
 def log_to_mlflow(result: dict) -> None:
     from mlflow.entities import Metric, Param
 
-    from training.tracking import client, experiment_id
+    from training.tracking.writer import client, experiment_id
 
     tracking = client()
     run_id = tracking.create_run(experiment_id(tracking, "benchmarks"), run_name=f"hyperstep {result['device']}").info.run_id

@@ -1,6 +1,6 @@
 """Seconds per epoch and memory of ResNet-20 and the char-LSTM, plain and hyperoptimized.
 
-Times the real training step of ``training.loop`` (task batches, functional
+Times the real training step of ``training.core.loop`` (task batches, functional
 model, HyperStack) for a number of steps after warm-up, then scales to a full
 epoch of the paper profile (ResNet-20: 391 steps of 128 images; char-LSTM:
 1,152 steps of 50 x 50 characters). Data are random tensors of the real
@@ -21,14 +21,13 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from training.data import Split  # noqa: E402
-from training.hyperstack import HyperStack  # noqa: E402
-from training.large_studies import lstm_hyper, resnet_baseline, resnet_hyper  # noqa: E402
-from training.replicas import Replicas  # noqa: E402
-from training.stackspec import parse_stack  # noqa: E402
-from training.tasks import make_task  # noqa: E402
+from training.core.loop import train_step
+from training.core.replicas import Replicas
+from training.core.tasks import make_task
+from training.data import Split
+from training.hyper.stack import HyperStack
+from training.hyper.stackspec import parse_stack
+from training.studies.large import lstm_hyper, resnet_baseline, resnet_hyper
 
 CASES = {
     "resnet20_plain": ("resnet20", resnet_baseline(0.1, 0.9), 391),
@@ -65,8 +64,7 @@ def time_case(model: str, stack: str, steps: int, warmup: int, device: torch.dev
             started = time.perf_counter()
         if index == warmup + steps:
             break
-        _, grads = replicas.loss_and_grads(task, weights[0], batch)
-        weights = stack.step(weights, [grads])
+        _, weights = train_step(replicas, task, stack, weights, batch)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = (time.perf_counter() - started) / steps

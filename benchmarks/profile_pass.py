@@ -16,19 +16,16 @@ import argparse
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from training.config import make_config  # noqa: E402
-from training.data import load_dataset  # noqa: E402
-from training.hyperstack import HyperStack  # noqa: E402
-from training.loop import train_seeds  # noqa: E402
-from training.replicas import Replicas  # noqa: E402
-from training.tasks import ImageTask  # noqa: E402
+from training.core.config import make_config
+from training.core.loop import train_seeds
+from training.core.replicas import Replicas
+from training.core.tasks import ImageTask
+from training.data import load_dataset
+from training.hyper.stack import HyperStack
 
 REGIONS = {  # method -> what it does in a step
     (Replicas, "loss_and_grads"): "forward and backward of the network",

@@ -8,15 +8,16 @@ if any one comparison goes significantly the other way (Bonferroni over them).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis.runs import RunTables
 from claims.stats import bootstrap_ci, sign_flip_test
 from claims.verdict import Evidence, NotRun
+from training.tracking.runs import RunTables
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 
@@ -46,47 +47,74 @@ def paired(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, np.ndarray]
     return first.loc[common].to_numpy(float), second.loc[common].to_numpy(float)
 
 
-def comparison(label: str, diffs: np.ndarray, shift: float = 0.0, **extra) -> dict:
-    """One row of a claim's table: the per-seed differences, their mean, CI and one-sided p's."""
-    low, high = bootstrap_ci(diffs)
-    return {
-        "comparison": label,
-        "n": len(diffs),
-        "mean_diff": float(np.mean(diffs)) if len(diffs) else float("nan"),
-        "ci_low": low,
-        "ci_high": high,
-        "p_greater": sign_flip_test(diffs, "greater", shift) if len(diffs) else float("nan"),
-        "p_less": sign_flip_test(diffs, "less", shift) if len(diffs) else float("nan"),
-        "_diffs": np.asarray(diffs, float),
-        "_shift": shift,
-        **extra,
-    }
+@dataclass(frozen=True)
+class Comparison:
+    """One row of a claim's table: per-seed differences (shape [n]), their mean and bootstrap CI,
+    and the one-sided p-values of both directions (against ``shift``)."""
+
+    label: str
+    diffs: np.ndarray
+    mean: float
+    ci: tuple[float, float]
+    p_greater: float
+    p_less: float
+    shift: float = 0.0
+    extra: dict = field(default_factory=dict)  # columns for the report (means, learned values)
+
+    @property
+    def n(self) -> int:
+        return len(self.diffs)
+
+    def with_p(self, greater: float, less: float) -> "Comparison":
+        """The same row decided by another test (e.g. TOST), whose p-values replace the sign-flip ones."""
+        return replace(self, p_greater=greater, p_less=less)
+
+    def row(self) -> dict:
+        """The row as the report's table shows it."""
+        return {"comparison": self.label, "n": self.n, "mean_diff": self.mean, "ci_low": self.ci[0], "ci_high": self.ci[1],
+                "p_greater": self.p_greater, "p_less": self.p_less, **self.extra}
 
 
-def all_of(rows: list[dict], test: str, effect_label: str, ours: str, direction: str = "greater", notes=None) -> Evidence:
+def comparison(label: str, diffs: np.ndarray, shift: float = 0.0, **extra) -> Comparison:
+    """Per-seed differences ``diffs`` [n] as a Comparison: mean, CI and exact one-sided sign-flip p's."""
+    diffs = np.asarray(diffs, float)
+    empty = len(diffs) == 0
+    return Comparison(
+        label=label,
+        diffs=diffs,
+        mean=float("nan") if empty else float(np.mean(diffs)),
+        ci=bootstrap_ci(diffs),
+        p_greater=float("nan") if empty else sign_flip_test(diffs, "greater", shift),
+        p_less=float("nan") if empty else sign_flip_test(diffs, "less", shift),
+        shift=shift,
+        extra=extra,
+    )
+
+
+def all_of(rows: list[Comparison], test: str, effect_label: str, ours: str, direction: str = "greater", notes=None) -> Evidence:
     """Intersection-union evidence: supported only if every row goes the claimed way.
 
     ``direction`` is the claimed side of each row's differences ('greater' or 'less').
     The headline effect is the weakest row's (the one with the largest support p).
     """
-    if not rows or any(row["n"] == 0 for row in rows):
+    if not rows or any(row.n == 0 for row in rows):
         raise NotRun("a comparison has no paired seeds")
-    opposite = "less" if direction == "greater" else "greater"
-    support = [row[f"p_{direction}"] for row in rows]
+    support = [row.p_greater if direction == "greater" else row.p_less for row in rows]
+    opposite = [row.p_less if direction == "greater" else row.p_greater for row in rows]
     weakest = rows[int(np.argmax(support))]
-    p_refute = min(1.0, min(row[f"p_{opposite}"] for row in rows) * len(rows))
+    sign = 1.0 if direction == "greater" else -1.0
     return Evidence(
         p_support=float(max(support)),
-        p_refute=float(p_refute),
-        effect=weakest["mean_diff"],
-        ci=(weakest["ci_low"], weakest["ci_high"]),
-        effect_label=f"{effect_label} (weakest: {weakest['comparison']})",
+        p_refute=float(min(1.0, min(opposite) * len(rows))),
+        effect=weakest.mean,
+        ci=weakest.ci,
+        effect_label=f"{effect_label} (weakest: {weakest.label})",
         ours=ours,
-        n=min(row["n"] for row in rows),
+        n=min(row.n for row in rows),
         test=test,
-        diffs=weakest["_diffs"] if direction == "greater" else -weakest["_diffs"],
-        shift=weakest["_shift"] if direction == "greater" else -weakest["_shift"],
-        table=[{k: v for k, v in row.items() if not k.startswith("_")} for row in rows],
+        diffs=sign * weakest.diffs,
+        shift=sign * weakest.shift,
+        table=[row.row() for row in rows],
         notes=list(notes or []),
     )
 

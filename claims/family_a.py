@@ -5,30 +5,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.runs import RunTables
-from claims.evidence import (
-    all_of,
-    comparison,
-    fmt_mean,
-    paired,
-    paper_table1,
-    published,
-    values,
-)
+from claims.evidence import Comparison, all_of, comparison, fmt_mean, paired, paper_table1, published, values
 from claims.stats import binomial_p, bootstrap_ci
 from claims.verdict import Claim, Evidence, NotRun
-from training.studies import TABLE1_PANELS
+from training.studies import labels
+from training.studies.labels import MLP_LONG as LONG
+from training.studies.labels import MLP_RERUNS as RERUNS
+from training.studies.labels import MLP_TABLE1 as TABLE1
+from training.studies.mlp import TABLE1_PANELS
+from training.tracking.runs import RunTables
 
-TABLE1, RERUNS, LONG = "mlp_table1", "mlp_reruns", "mlp_long"
 A6_MARGIN = 0.25  # percentage points: "similar" final error
 ONE_SIDED = "exact one-sided paired sign-flip test over seeds on (baseline - stack) test error; every comparison must hold (intersection-union)"
 
 
-def _beats_baseline(tables: RunTables, panel: str) -> list[dict]:
-    base = values(tables, TABLE1, f"baseline:{panel}")
+def _beats_baseline(tables: RunTables, panel: str) -> list[Comparison]:
+    base = values(tables, TABLE1, labels.baseline(panel))
     rows = []
     for i, stack in enumerate(TABLE1_PANELS[panel][1]):
-        b, s = paired(base, values(tables, TABLE1, f"stack:{panel}:{i}"))
+        b, s = paired(base, values(tables, TABLE1, labels.stack(panel, i)))
         rows.append(comparison(stack, b - s, baseline_mean=float(np.mean(b)), stack_mean=float(np.mean(s))))
     return rows
 
@@ -42,7 +37,7 @@ def _published_panel(panel: str) -> str:
 
 def _panel_evidence(tables: RunTables, panel: str) -> Evidence:
     rows = _beats_baseline(tables, panel)
-    ours = f"baseline {fmt_mean(values(tables, TABLE1, f'baseline:{panel}'))}; stacks " + ", ".join(f"{r['stack_mean']:.2f}%" for r in rows)
+    ours = f"baseline {fmt_mean(values(tables, TABLE1, labels.baseline(panel)))}; stacks " + ", ".join(f"{r.extra['stack_mean']:.2f}%" for r in rows)
     return all_of(rows, ONE_SIDED, "baseline - stack error, pp", ours)
 
 
@@ -61,10 +56,10 @@ def evaluate_a3(tables: RunTables) -> Evidence:
 def evaluate_a4(tables: RunTables) -> Evidence:
     rows = _beats_baseline(tables, "rmsprop")
     for alpha_only, full in ((0, 1), (2, 3)):
-        a, f = paired(values(tables, TABLE1, f"stack:rmsprop:{alpha_only}"), values(tables, TABLE1, f"stack:rmsprop:{full}"))
+        a, f = paired(values(tables, TABLE1, labels.stack("rmsprop", alpha_only)), values(tables, TABLE1, labels.stack("rmsprop", full)))
         rows.append(comparison(f"gamma tuned too: {TABLE1_PANELS['rmsprop'][1][full]} vs {TABLE1_PANELS['rmsprop'][1][alpha_only]}", a - f,
                                baseline_mean=float(np.mean(a)), stack_mean=float(np.mean(f))))
-    ours = f"baseline {fmt_mean(values(tables, TABLE1, 'baseline:rmsprop'))}; stacks " + ", ".join(f"{r['stack_mean']:.2f}%" for r in rows[:4])
+    ours = f"baseline {fmt_mean(values(tables, TABLE1, labels.baseline('rmsprop')))}; stacks " + ", ".join(f"{r.extra['stack_mean']:.2f}%" for r in rows[:4])
     return all_of(rows, ONE_SIDED + "; plus learning gamma beats learning alpha alone, for both hyperoptimizers", "error difference, pp", ours)
 
 
@@ -73,9 +68,9 @@ def evaluate_a5(tables: RunTables) -> Evidence:
         raise NotRun("no re-runs: the Table 1 stacks have not finished, or every learned alpha left its domain")
     rows = []
     for panel, (_, stacks) in TABLE1_PANELS.items():
-        base = values(tables, TABLE1, f"baseline:{panel}")
+        base = values(tables, TABLE1, labels.baseline(panel))
         for i, stack in enumerate(stacks):
-            rerun = tables.cell(RERUNS, f"rerun:{panel}:{i}")
+            rerun = tables.cell(RERUNS, labels.rerun(panel, i))
             if rerun.empty:
                 continue
             b, r = paired(base, rerun.test_error.dropna())
@@ -98,18 +93,18 @@ def _epoch_error(tables: RunTables, label: str, epoch: int | None) -> pd.Series:
 def evaluate_a6(tables: RunTables) -> Evidence:
     rows = []
     for panel in ("adam", "rmsprop"):
-        b1, s1 = paired(_epoch_error(tables, f"long:{panel}:baseline", 1), _epoch_error(tables, f"long:{panel}:stack", 1))
+        b1, s1 = paired(_epoch_error(tables, labels.long_run(panel, "baseline"), 1), _epoch_error(tables, labels.long_run(panel, "stack"), 1))
         rows.append(comparison(f"{panel}: hyperoptimized ahead after epoch 1", b1 - s1))
-        bE, sE = paired(_epoch_error(tables, f"long:{panel}:baseline", None), _epoch_error(tables, f"long:{panel}:stack", None))
+        bE, sE = paired(_epoch_error(tables, labels.long_run(panel, "baseline"), None), _epoch_error(tables, labels.long_run(panel, "stack"), None))
         # claimed: the stack's final advantage (baseline - stack) stays below the margin
         rows.append(comparison(f"{panel}: {A6_MARGIN} pp - final (baseline - stack)", A6_MARGIN - (bE - sE)))
-    epochs = int(tables.cell(LONG, "long:adam:baseline").epochs.iloc[0])
+    epochs = int(tables.cell(LONG, labels.long_run("adam", "baseline")).epochs.iloc[0])
     return all_of(rows, f"early: one-sided sign-flip test of (baseline - stack) error after epoch 1 > 0; end (epoch {epochs}): "
                   f"one-sided non-superiority, (baseline - stack) < {A6_MARGIN} pp", "pp", f"trained {epochs} epochs")
 
 
 def evaluate_a7(tables: RunTables) -> Evidence:
-    rows = tables.cell(TABLE1, "stack:adam:2")
+    rows = tables.cell(TABLE1, labels.stack("adam", 2))
     if rows.empty:
         raise NotRun("no adam/adam runs")
     diverged = rows.diverged.to_numpy(bool)

@@ -1,39 +1,41 @@
-"""Family B: what the learned hyperparameters do (MLP runs here; ResNet-20 / char-LSTM in family_large)."""
+"""Family B: what the learned hyperparameters do (MLP, ResNet-20 and char-LSTM runs).
+
+Margins are fixed here, before any run.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from analysis.runs import RunTables
-from claims.evidence import all_of, comparison, values
-from claims.family_large import (
-    GRID,
-    LSTM,
-    LSTM_ALPHAS,
-    SCHEDULE,
-    evaluate_b2,
-    evaluate_b4,
-    evaluate_b7,
-    lstm_label,
-)
-from claims.stats import bootstrap_ci, sign_flip_test, tost_equivalence
+from claims.evidence import Comparison, all_of, comparison, paired, values
+from claims.stats import bootstrap_ci, page_trend, sign_flip_test, tost_equivalence
 from claims.verdict import Claim, Evidence, NotRun
-from training.studies import TABLE1_PANELS, TOWER_ALPHAS
+from training.studies import labels
+from training.studies.labels import CHARLSTM_GRID as LSTM
+from training.studies.labels import MLP_TABLE1 as TABLE1
+from training.studies.labels import MLP_TOWERS as TOWERS
+from training.studies.labels import RESNET_GRID as GRID
+from training.studies.labels import RESNET_SCHEDULE as SCHEDULE
+from training.studies.large import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS
+from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
+from training.tracking.runs import RunTables
 
-TABLE1, TOWERS = "mlp_table1", "mlp_towers"
 BETA2_MARGIN = 5e-4  # "practically unchanged": |beta2 - 0.999| below this
 PEAK_RISE, COME_BACK = 2.0, 1.25  # B3: peak >= 2x the start, end >= 1.25x below the peak
 NARROW = 0.5  # B5: final spread of log10(alpha) at most half the initial spread
 B5_ALPHAS = tuple(a for a in TOWER_ALPHAS if a <= 1.0)  # alpha = 100 fails at every height (C5)
 B5_HEIGHTS = (1, 2, 3)
+B2_MARGIN_PP = 1.0  # "matches" He et al.'s schedule: no worse by more than this many points of error
+OSCILLATION_FLOOR = 0.2  # B7: share of direction changes of alpha late in training above which it "keeps oscillating"
+MIN_LATE_MOVES = 3
 
 
 def evaluate_b1(tables: RunTables) -> Evidence:
     rows, notes = [], []
     for index in (0, 2):  # adam/sgd(1e-5), adam/adam
         stack = TABLE1_PANELS["adam"][1][index]
-        cell = tables.cell(TABLE1, f"stack:adam:{index}")
+        cell = tables.cell(TABLE1, labels.stack("adam", index))
         if cell.empty:
             raise NotRun(f"no runs of {stack}")
         finite = cell[~cell.diverged]
@@ -45,8 +47,8 @@ def evaluate_b1(tables: RunTables) -> Evidence:
         tost = tost_equivalence(beta2 - 0.999, BETA2_MARGIN)
         changed = sign_flip_test(np.abs(beta2 - 0.999) - BETA2_MARGIN, "greater")
         row = comparison(f"{stack}: |beta2 - 0.999| < {BETA2_MARGIN}", BETA2_MARGIN - np.abs(beta2 - 0.999), final=float(np.median(beta2)))
-        rows.append({**row, "p_greater": tost, "p_less": changed})
-    ours = "; ".join(f"{stack}: median final alpha {a['final']:.4g}, beta1 {b['final']:.4f}, beta2 {c['final']:.5f}"
+        rows.append(row.with_p(tost, changed))
+    ours = "; ".join(f"{stack}: median final alpha {a.extra['final']:.4g}, beta1 {b.extra['final']:.4f}, beta2 {c.extra['final']:.5f}"
                      for stack, (a, b, c) in zip((TABLE1_PANELS["adam"][1][0], TABLE1_PANELS["adam"][1][2]), (rows[:3], rows[3:])))
     return all_of(rows, "one-sided sign-flip tests on the final learned alpha and beta1; TOST equivalence (statsmodels) for beta2", "see table", ours, notes=notes)
 
@@ -55,11 +57,11 @@ def _trajectory(tables: RunTables, run_id: str, level: int = 0) -> pd.Series:
     return tables.history(run_id, f"hp.{level}.alpha")
 
 
-def jump_and_return(tables: RunTables, study: str, labels: list[str], what: str) -> dict:
+def jump_and_return(tables: RunTables, study: str, cells: list[str], what: str) -> Comparison:
     """One comparison row: per seed, the mean over ``labels``' runs of
     min(log peak/start - log PEAK_RISE, log peak/end - log COME_BACK) of the learned alpha."""
     per_seed: dict[int, list[float]] = {}
-    for label in labels:
+    for label in cells:
         cell = tables.cell(study, label)
         if cell.empty:
             raise NotRun(f"no runs of {study}/{label}")
@@ -77,11 +79,11 @@ def jump_and_return(tables: RunTables, study: str, labels: list[str], what: str)
 
 def evaluate_b3(tables: RunTables) -> Evidence:
     """On the MLP's SGD-panel stacks, and on the hyperoptimized char-LSTM runs when they ran ([R]'s case)."""
-    rows = [jump_and_return(tables, TABLE1, [f"stack:sgd:{i}" for i in range(len(TABLE1_PANELS["sgd"][1]))], "MLP SGD-panel stacks")]
+    rows = [jump_and_return(tables, TABLE1, [labels.stack("sgd", i) for i in range(len(TABLE1_PANELS["sgd"][1]))], "MLP SGD-panel stacks")]
     if tables.has(LSTM):
-        rows.append(jump_and_return(tables, LSTM, [lstm_label("hyper", a) for a in LSTM_ALPHAS], "char-LSTM Adam stacks"))
+        rows.append(jump_and_return(tables, LSTM, [labels.lstm("hyper", a) for a in LSTM_ALPHAS], "char-LSTM Adam stacks"))
     return all_of(rows, "one-sided sign-flip tests over seeds of the mean jump-and-return score of the learned alpha, on each benchmark that ran "
-                  "(intersection-union)", "log-score", "; ".join(f"{row['comparison'].split(':')[0]}: mean score {row['mean_diff']:.3f}" for row in rows))
+                  "(intersection-union)", "log-score", "; ".join(f"{row.label.split(':')[0]}: mean score {row.mean:.3f}" for row in rows))
 
 
 def evaluate_b5(tables: RunTables) -> Evidence:
@@ -90,7 +92,7 @@ def evaluate_b5(tables: RunTables) -> Evidence:
     for height in B5_HEIGHTS:
         finals = {}
         for alpha in B5_ALPHAS:
-            cell = tables.cell(TOWERS, f"tower:h{height}:a{alpha:g}")
+            cell = tables.cell(TOWERS, labels.tower(height, alpha))
             if cell.empty:
                 raise NotRun(f"no tower runs at height {height}, alpha {alpha:g}")
             for seed, run in cell.iterrows():
@@ -116,12 +118,86 @@ def evaluate_b5(tables: RunTables) -> Evidence:
 
 
 def evaluate_b6(tables: RunTables) -> Evidence:
-    cell = values(tables, TABLE1, "stack:adagrad:1", "hp.0.alpha")
+    cell = values(tables, TABLE1, labels.stack("adagrad", 1), "hp.0.alpha")
     logs = np.log10(np.clip(cell.to_numpy(float), 1e-30, None) / 0.01)
     row = comparison("adagrad/adagrad: log10(final alpha / 0.01)", logs, final=float(np.median(cell)))
     low, high = bootstrap_ci(cell.to_numpy(float))
     return all_of([row], "one-sided sign-flip test over seeds of log10(final alpha / initial alpha) > 0", "decades",
                   f"median final alpha {np.median(cell):.4g} (95% CI of mean {low:.4g}..{high:.4g})")
+
+
+def evaluate_b2(tables: RunTables) -> Evidence:
+    he, hyper = paired(values(tables, SCHEDULE, labels.schedule("he")), values(tables, SCHEDULE, labels.schedule("hyper")))
+    learned = values(tables, SCHEDULE, labels.schedule("hyper"), "hp.0.alpha")
+    if (learned <= 0).any():
+        decay = np.full(len(learned), -np.inf)  # a step size driven through zero did not decay like a schedule
+    else:
+        decay = np.log(0.1 / learned.to_numpy(float))
+    rows = [
+        comparison("log(0.1 / learned alpha at the end)", decay),
+        comparison(f"He schedule error - hyper error + {B2_MARGIN_PP} pp", he - hyper + B2_MARGIN_PP),
+    ]
+    return all_of(rows, "one-sided sign-flip tests over seeds (intersection-union): the learned alpha ends below its start, and the final error "
+                  f"is no worse than He et al.'s step schedule by more than {B2_MARGIN_PP} pp", "see table",
+                  f"learned alpha at the end {np.median(learned):.3g} (median); error: He schedule {he.mean():.2f}%, hyper {hyper.mean():.2f}%")
+
+
+def final_mu_reduction(tables: RunTables) -> np.ndarray:
+    """mu_init - learned mu of the hyperoptimized grid runs, shape [seeds x mus, alphas] (blocks x ordered treatments)."""
+    blocks = []
+    for mu in RESNET_MUS:
+        columns = [values(tables, GRID, labels.grid("hyper", alpha, mu), "hp.0.mu") for alpha in RESNET_ALPHAS]
+        frame = pd.concat(columns, axis=1).dropna()
+        blocks.append(mu - frame.to_numpy(float))
+    return np.concatenate(blocks)
+
+
+def evaluate_b4(tables: RunTables) -> Evidence:
+    blocks = final_mu_reduction(tables)
+    if len(blocks) < 2:
+        raise NotRun("B4 needs at least two (seed, mu) blocks of finished hyperoptimized runs")
+    largest_minus_smallest = blocks[:, -1] - blocks[:, 0]
+    row = comparison(f"mu reduction at alpha {RESNET_ALPHAS[-1]:g} - at {RESNET_ALPHAS[0]:g}", largest_minus_smallest)
+    means = blocks.mean(axis=0)
+    return Evidence(
+        p_support=page_trend(blocks, increasing=True), p_refute=page_trend(blocks, increasing=False),
+        effect=row.mean, ci=row.ci, effect_label=row.label,
+        ours="mean mu_init - learned mu by alpha_init: " + ", ".join(f"{a:g}: {m:.2e}" for a, m in zip(RESNET_ALPHAS, means)),
+        n=len(blocks), test="Page's L trend test, blocks = (seed, mu_init), that the reduction of mu grows with alpha_init 0.01 < 0.1 < 1",
+        diffs=largest_minus_smallest, table=[{"alpha_init": a, "mean_mu_reduction": float(m)} for a, m in zip(RESNET_ALPHAS, means)],
+    )
+
+
+def late_oscillation(path: np.ndarray) -> float:
+    """Share of direction changes among successive moves of a trajectory's second half, in [0, 1].
+
+    NaN when the second half has fewer than MIN_LATE_MOVES non-zero moves (too short to say).
+    """
+    moves = np.diff(path[len(path) // 2 :])
+    moves = moves[moves != 0]
+    if len(moves) < MIN_LATE_MOVES:
+        return float("nan")
+    return float(np.mean(np.sign(moves[1:]) != np.sign(moves[:-1])))
+
+
+def evaluate_b7(tables: RunTables) -> Evidence:
+    scores, negative, runs = [], 0, 0
+    for alpha in LSTM_ALPHAS:
+        cell = tables.cell(LSTM, labels.lstm("hyper", alpha))
+        for run_id in cell[~cell.diverged].run_id:
+            path = tables.history(run_id, "hp.0.alpha").to_numpy(float)
+            share = late_oscillation(path)
+            if np.isnan(share):
+                continue
+            scores.append(share - OSCILLATION_FLOOR)
+            negative += bool((path < 0).any())
+            runs += 1
+    if not runs:
+        raise NotRun(f"no hyperoptimized char-LSTM run with {MIN_LATE_MOVES}+ sampled moves of alpha in its second half")
+    row = comparison(f"share of direction changes of alpha in the second half - {OSCILLATION_FLOOR}", np.array(scores))
+    return all_of([row], f"one-sided sign-flip test over runs (seeds x initial alphas) that alpha changes direction in more than {OSCILLATION_FLOOR:.0%} "
+                  "of its sampled moves in the second half of training", "share",
+                  f"mean share {np.mean(scores) + OSCILLATION_FLOOR:.2f}; alpha went negative in {negative} of {runs} runs")
 
 
 CLAIMS = [

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.runs import RunTables
 from claims.evidence import all_of, comparison, published
 from claims.verdict import Claim, Evidence, NotRun
-from training.studies import COST_HEIGHTS
+from training.studies import labels
+from training.studies.labels import MLP_COST as COST
+from training.studies.mlp import COST_HEIGHTS
+from training.tracking.runs import RunTables
 
-COST = "mlp_cost"
 IMPLEMENTATION_NOTE = ("These timings measure hyperclaims' own implementation on this machine (the MLP, one CPU thread, "
                        "the whole training loop), not the authors' code: see benchmarks/RESULTS.md for step-level ratios.")
 QUADRATIC_SHARE = 0.10  # E1: at most this share of the growth to height 10 may be curvature
@@ -22,7 +23,7 @@ def cost_table(tables: RunTables, column: str) -> pd.DataFrame:
     """``column`` by seed (rows) and height 0..10 (columns)."""
     columns = {}
     for height in COST_HEIGHTS:
-        cell = tables.cell(COST, f"cost:h{height}")
+        cell = tables.cell(COST, labels.cost(height))
         if cell.empty:
             raise NotRun(f"no cost runs at height {height}")
         columns[height] = cell[column]

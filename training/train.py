@@ -14,11 +14,12 @@ import argparse
 import os
 import sys
 
-from training.config import PROFILES, ConfigError, make_config
+from training.core.config import PROFILES, ConfigError, make_config
+from training.core.loop import RunResult, resolve_device, train_run
+from training.core.models import MODELS
 from training.data import DataError, load_dataset
-from training.loop import RunResult, resolve_device, train_run
-from training.models import MODELS
-from training.tracking import RunLogger, client, run_params
+from training.tracking import schema
+from training.tracking.writer import RunLogger, note_launcher, run_params
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,9 +47,7 @@ def _fail(message: str) -> int:
     (it has no config_hash, so no sweep or claim ever counts it).
     """
     print(f"error: {message}", file=sys.stderr)
-    launcher_run = os.environ.get("MLFLOW_RUN_ID")
-    if launcher_run:
-        client().set_tag(launcher_run, "mlflow.note.content", f"rejected before training: {message}")
+    note_launcher(schema.NOTE, f"rejected before training: {message}")
     return 2
 
 
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         config = make_config(args.model, args.stack, args.epochs, args.seed, args.profile, args.batch_size, args.schedule)
         device = resolve_device(args.device)
         train, test = load_dataset(config.model, args.data_dir)
-    except (ConfigError, DataError, ValueError, RuntimeError) as error:
+    except (ConfigError, DataError) as error:
         return _fail(str(error))
 
     if args.dry_run:
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     logger = RunLogger.open(config, args.experiment or config.model, run_params(config, str(device), len(train), train.label),
-                            parent_run_id=os.environ.get("MLFLOW_RUN_ID"))
+                            parent_run_id=os.environ.get(schema.LAUNCHER_ENV))
     try:
         result: RunResult = train_run(config, train, test, device, on_epoch=logger.log_epoch)
     except KeyboardInterrupt:

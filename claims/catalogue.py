@@ -1,0 +1,65 @@
+"""The catalogue: every claim of CLAIMS.md, and its evaluation over run tables, family by family.
+
+Pure: run tables in, verdicts out. Training the runs is the main job's
+business (``pipeline.claims_job``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from claims import family_a, family_b, family_c, family_d, family_e
+from claims.verdict import Claim, NotRun, Verdict, decide_family
+from training.studies import STUDIES, build_study
+from training.tracking.runs import RunTables
+
+CATALOGUE: list[Claim] = family_a.CLAIMS + family_b.CLAIMS + family_c.CLAIMS + family_d.CLAIMS + family_e.CLAIMS
+FAMILIES = ("A", "B", "C", "D", "E")
+
+
+def _evidence(claim: Claim, tables: RunTables):
+    """(evidence, '') or (None, the reason it was not run)."""
+    if not claim.studies:
+        return None, claim.hypothesis
+    missing = [s for s in claim.studies if not tables.has(s)]
+    if missing:
+        hint = "" if all(s.startswith("mlp_") for s in missing) else " (the ResNet-20 and char-LSTM studies train with --benchmarks all)"
+        return None, f"no finished runs of {', '.join(missing)} at this profile{hint}"
+    try:
+        return claim.evaluate(tables), ""
+    except NotRun as reason:
+        return None, str(reason)
+    except Exception as error:  # a broken claim must not take the other verdicts down; it is named, not hidden
+        print(f"warning: claim {claim.id} could not be evaluated: {error!r}", file=sys.stderr)
+        return None, f"evaluation failed: {error!r}"
+
+
+def evaluate(tables: RunTables, families: tuple[str, ...] = FAMILIES) -> list[Verdict]:
+    """A verdict for every claim of ``families``, in catalogue order."""
+    verdicts: dict[str, Verdict] = {}
+    for family in families:
+        entries = [(claim, *_evidence(claim, tables)) for claim in CATALOGUE if claim.family == family]
+        for verdict in decide_family(entries):
+            verdicts[verdict.claim.id] = verdict
+    return [verdicts[c.id] for c in CATALOGUE if c.id in verdicts]
+
+
+def drop_stale(tables: RunTables, profile: str) -> RunTables:
+    """Leave out runs of a cell whose definition has changed since they ran (another stack or epoch count).
+
+    They stay in the store, and in the report's count of what was excluded, but a verdict
+    must not mix two versions of a study.
+    """
+    runs = tables.runs
+    if runs.empty:
+        return tables
+    planned = {}
+    for name in STUDIES:
+        for cell, config in build_study(name, profile).configs(profile, seeds=1):
+            planned[(name, cell.label)] = (config.stack, config.epochs)
+    current = [planned.get((row.study, row.cell), (row.stack, row.epochs)) == (row.stack, row.epochs) for row in runs.itertuples()]
+    stale = len(runs) - sum(current)
+    if stale:
+        tables.excluded["stale (cell redefined since)"] = stale
+        tables.runs = runs[current].reset_index(drop=True)
+    return tables

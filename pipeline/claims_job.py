@@ -1,0 +1,166 @@
+"""The main job: run the sweeps the claims need, decide every claim, log and report.
+
+    python -m pipeline.claims_job --profile cpu                   # what `mlflow run . -e claims` runs (MLP claims)
+    python -m pipeline.claims_job --profile cpu --benchmarks all  # + ResNet-20 and char-LSTM (30 to 40 more minutes)
+    python -m pipeline.claims_job --profile cpu --no-sweep        # decide from the runs already tracked (`-e report`)
+
+Logs one run in experiment ``claims``: tags ``verdict.<ID>``, metrics per claim
+(effect, CI, p-values, seeds), the verdict table, and the report under
+``report/``. Prints the verdict table and the report's path. This module sits
+above every other: it trains (training), decides (claims) and reports (analysis).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.report import write_report
+from claims.catalogue import CATALOGUE, drop_stale, evaluate
+from claims.verdict import Verdict
+from training.core.config import PROFILES, ConfigError, parse_count
+from training.core.loop import resolve_device
+from training.data import DataError
+from training.runners import choice
+from training.runners.base import Runner
+from training.runners.local import sweep_data
+from training.studies import ALL_STUDIES, DERIVED, build_study, labels, parse_benchmarks, studies_for
+from training.studies.mlp import reruns
+from training.sweep import SweepSummary, run_study
+from training.tracking import schema
+from training.tracking.runs import RunTables, load_runs
+from training.tracking.store import redact, tracking_uri
+from training.tracking.writer import log_claims_run
+
+
+def learned_hyperparameters(tables: RunTables) -> list[tuple[str, int, str, dict[str, float]]]:
+    """(cell, seed, stack, {name: final value at level 0}) of every finished, non-diverged Table 1 stack run."""
+    runs = tables.runs
+    stacks = runs[(runs.study == labels.MLP_TABLE1) & runs.cell.map(labels.is_stack) & ~runs.diverged]
+    prefix = schema.hp_metric("0.")
+    out = []
+    for _, run in stacks.iterrows():
+        learned = {key.removeprefix(prefix): float(run[key]) for key in run.index if key.startswith(prefix) and np.isfinite(run[key])}
+        out.append((run.cell, int(run.seed), run["stack"], learned))
+    return out
+
+
+def run_sweeps(profile: str, runner: Runner, seeds: int | None = None, extra_tags: dict[str, str] | None = None,
+               benchmarks: tuple[str, ...] = ("mlp",)) -> list[SweepSummary]:
+    """Train every study of ``benchmarks`` the catalogue needs at ``profile`` with an entered runner; the timing study last, alone."""
+    summaries = []
+    for name in studies_for(benchmarks, profile):
+        summaries.append(run_study(build_study(name, profile), profile, runner, seeds, extra_tags))
+        if name == DERIVED[labels.MLP_RERUNS]:
+            learned = learned_hyperparameters(load_runs([name], profile))
+            summaries.append(run_study(reruns(profile, learned), profile, runner, None, extra_tags))
+    for summary in summaries:
+        print(f"  {summary.line()}", file=sys.stderr)
+    return summaries
+
+
+def evaluate_profile(profile: str) -> tuple[RunTables, list[Verdict]]:
+    tables = drop_stale(load_runs(list(ALL_STUDIES), profile), profile)
+    return tables, evaluate(tables)
+
+
+def verdict_frame(verdicts: list[Verdict]) -> pd.DataFrame:
+    rows = []
+    for v in verdicts:
+        e = v.evidence
+        rows.append({
+            "claim": v.claim.id, "family": v.claim.family, "source": v.claim.source, "published": v.claim.published,
+            "verdict": v.verdict, "effect": e.effect if e else None, "ci_low": e.ci[0] if e else None, "ci_high": e.ci[1] if e else None,
+            "effect_label": e.effect_label if e else "", "p_support_holm": v.p_support_adjusted, "p_refute_holm": v.p_refute_adjusted,
+            "seeds": e.n if e else 0, "seeds_needed": v.seeds_needed, "ours": e.ours if e else "", "reason": v.reason,
+        })
+    return pd.DataFrame(rows)
+
+
+def claim_metrics(verdicts: list[Verdict]) -> dict[str, float]:
+    """The claims run's metrics: effect, interval, p-values and seeds of every claim that ran."""
+    metrics = {}
+    for v in verdicts:
+        e = v.evidence
+        if e is None:
+            continue
+        for key, value in (("effect", e.effect), ("ci_low", e.ci[0]), ("ci_high", e.ci[1]), ("p_support", e.p_support),
+                           ("p_support_holm", v.p_support_adjusted), ("p_refute_holm", v.p_refute_adjusted), ("seeds", e.n)):
+            metrics[schema.claim_metric(v.claim.id, key)] = float(value)
+    return metrics
+
+
+def print_verdicts(verdicts: list[Verdict]) -> None:
+    width = max(len(v.verdict) for v in verdicts)
+    for v in verdicts:
+        e = v.evidence
+        detail = f"effect {e.effect:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}], p_holm {v.p_support_adjusted:.3g}, n={e.n}" if e else v.reason
+        print(f"{v.claim.id:<4} {v.verdict:<{width}}  {detail}")
+
+
+def decide_and_report(profile: str, out: Path, params: dict[str, str]) -> int:
+    tables, verdicts = evaluate_profile(profile)
+    assert [v.claim.id for v in verdicts] == [c.id for c in CATALOGUE]
+    folder = out / profile
+    report = write_report(profile, tables, verdicts, folder)
+    run_id = log_claims_run(profile, params, {v.claim.id: v.verdict for v in verdicts}, claim_metrics(verdicts), verdict_frame(verdicts), folder)
+    print_verdicts(verdicts)
+    print(f"report: {report.html.resolve()} (and report.md); claims run {run_id} in experiment '{schema.CLAIMS_EXPERIMENT}' at {redact(tracking_uri())}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.claims_job",
+                                     description="Run the sweeps the claims need, decide every claim, write the verdict report.")
+    parser.add_argument("--profile", default="cpu", help="smoke (seconds, tests), cpu (default, about 15 minutes on 2 cores), paper (the published protocol)")
+    parser.add_argument("--seeds", default=None, help="override every study's seed count")
+    parser.add_argument("--workers", default="2", help="worker processes for training (default 2)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--out", default="reports", help="folder for the report (default reports/)")
+    parser.add_argument("--benchmarks", default="mlp", help="which benchmarks to train: mlp (default), all, or a comma list of mlp, resnet20, charlstm; "
+                        "claims of benchmarks not trained are decided from tracked runs, or NOT_RUN")
+    parser.add_argument("--no-sweep", action="store_true", help="train nothing; decide from tracked runs and rebuild the report")
+    choice.add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.profile not in PROFILES:
+            raise ConfigError(f"unknown profile {args.profile!r}; expected one of {', '.join(PROFILES)}")
+        if args.no_sweep:
+            return decide_and_report(args.profile, Path(args.out), {"profile": args.profile, "trained": "false"})
+        seeds = parse_count("seeds", args.seeds, 2)
+        workers = parse_count("workers", args.workers, 1) or 2
+        device = str(resolve_device(args.device))
+        try:
+            benchmarks = parse_benchmarks(args.benchmarks)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        runner = choice.make_runner(args, workers, device)
+        for model in benchmarks:
+            sweep_data(model)  # checks the data up front; the sweeps reuse what it loaded
+    except (ConfigError, DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    tags = {schema.CLAIMS_LAUNCHER: os.environ[schema.LAUNCHER_ENV]} if schema.LAUNCHER_ENV in os.environ else {}
+    code = choice.run_guarded(runner, lambda r: run_sweeps(args.profile, r, seeds, tags, benchmarks))
+    if code is not None:
+        return code
+    params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "executor": args.executor, "seeds": str(seeds or "default"),
+              "workers": str(workers), "device": device, "trained": "true"}
+    code = decide_and_report(args.profile, Path(args.out), params)
+    print(f"total {time.perf_counter() - started:.0f}s")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""The benchmark scripts' smoke paths run (their timings are never asserted)."""
+
+import json
+import subprocess
+import sys
+
+from support.cli import REPO
+
+
+def test_profile_pass_dry_run_splits_the_time_into_regions():
+    out = subprocess.run([sys.executable, "benchmarks/profile_pass.py", "--dry-run", "--seeds", "2"], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "2 seeds x 5 steps" in out.stdout
+    for region in ("drawing batches", "forward and backward of the network", "hypergradients", "updates of every level", "test-set evaluation", "the rest"):
+        assert region in out.stdout
+
+
+def test_hyperstep_dry_run_reports_every_key_of_the_issue(tmp_path):
+    out = subprocess.run([sys.executable, "benchmarks/hyperstep.py", "--dry-run", "--no-mlflow", "--json", str(tmp_path / "r.json")], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads((tmp_path / "r.json").read_text())
+    for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "per_level_fraction", "vmap8_speedup_vs_sequential", "speedup_vs_reference_min"):
+        assert isinstance(result[key], float) and result[key] == result[key], key  # measured, not NaN or missing
+    assert set(result["seeds_step_ms"]) == {"1", "4", "8", "16"} and len(result["tower_step_ms"]) == 11
+    assert {"ours_compiled_adam_sgd", "reference_rmsprop_sgd", "torch_adam"} <= set(result["step_ms"])

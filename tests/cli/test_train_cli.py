@@ -1,0 +1,69 @@
+"""`python -m training.train` and `mlflow run -e train` as a user runs them."""
+
+import subprocess
+import sys
+
+import pytest
+from mlflow.entities import ViewType
+from mlflow.tracking import MlflowClient
+from support.cli import REPO, environment
+
+from training.core.config import make_config
+
+
+def cli(*args, cwd, uri):
+    return subprocess.run([sys.executable, "-m", "training.train", *args], cwd=cwd, env=environment(uri), capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "vgg"], "error: unknown model 'vgg'; expected one of mlp"),
+        (["--profile", "huge"], "error: unknown profile 'huge'"),
+        (["--epochs", "0"], "error: epochs must be at least 1, got 0"),
+        (["--epochs", "many"], "error: epochs must be a whole number"),
+        (["--stack", "sgd(0.1"], "error: bad stack 'sgd(0.1' at column 8"),
+        (["--data-dir", "/nonexistent"], "error: MNIST file train-images-idx3-ubyte not found"),
+    ],
+)
+def test_bad_input_is_one_line_and_no_run(tmp_path, store, args, message):
+    done = cli("--profile", "smoke", *args, cwd=tmp_path, uri=store)
+    tracking = MlflowClient(store)
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith(message)
+    assert "Traceback" not in done.stderr
+    assert tracking.search_experiments() == [] or tracking.search_runs([e.experiment_id for e in tracking.search_experiments()], run_view_type=ViewType.ALL) == []
+
+
+def test_dry_run_trains_two_steps_and_logs_nothing(tmp_path, store):
+    done = cli("--profile", "smoke", "--dry-run", "--stack", "adam / adam", cwd=tmp_path, uri=store)
+    tracking = MlflowClient(store)
+    assert done.returncode == 0, done.stderr
+    assert "dry run ok" in done.stdout and "2 steps" in done.stdout
+    assert not (tmp_path / "mlflow.db").exists() and tracking.search_experiments() in ([], None) or all(
+        not tracking.search_runs([e.experiment_id]) for e in tracking.search_experiments()
+    )
+
+
+def test_help_lists_the_options(tmp_path, store):
+    done = cli("--help", cwd=tmp_path, uri=store)
+    assert done.returncode == 0 and "--stack" in done.stdout and "--dry-run" in done.stdout
+
+
+def test_mlflow_run_train_entry_point(tmp_path, store):
+    """The entry-point contract every later study relies on, through the real `mlflow run`."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mlflow", "run", str(REPO), "-e", "train", "-P", "model=mlp",
+         "-P", "stack=sgd(alpha=0.01)/sgd(alpha=0.01)", "-P", "epochs=1", "-P", "seed=0", "-P", "profile=smoke",
+         "--env-manager", "local"],
+        cwd=tmp_path, env=environment(store), capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    runs = MlflowClient(store).search_runs(["0"])
+    assert len(runs) == 2  # mlflow's launcher run with the -P values, and ours nested in it
+    (run,) = [r for r in runs if "config_hash" in r.data.tags]
+    (launcher,) = [r for r in runs if "config_hash" not in r.data.tags]
+    assert run.data.tags["mlflow.parentRunId"] == launcher.info.run_id
+    assert run.info.status == launcher.info.status == "FINISHED"
+    assert run.data.tags["config_hash"] == make_config(stack="sgd(alpha=0.01)/sgd(alpha=0.01)", epochs=1, profile="smoke").config_hash
+    assert "test_error" in run.data.metrics and "hp.0.alpha" in run.data.metrics

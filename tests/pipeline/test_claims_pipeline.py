@@ -1,0 +1,173 @@
+"""The whole claims job at the smoke profile, through `mlflow run`, on a real SQLite store."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+from support.cli import REPO, environment
+
+from claims.catalogue import CATALOGUE
+from training.core.config import make_config
+from training.core.loop import train_run
+from training.studies import ALL_STUDIES
+from training.tracking.runs import load_runs
+from training.tracking.writer import RunLogger
+
+
+@pytest.fixture(scope="module")
+def smoke_job(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("claims")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    done = subprocess.run(
+        [sys.executable, "-m", "mlflow", "run", str(REPO), "-e", "claims", "-P", "profile=smoke", "-P", f"out={folder / 'reports'}", "--env-manager", "local"],
+        cwd=folder, env=environment(uri), capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder, uri, done
+
+
+def claims_runs(client: MlflowClient):
+    experiment = client.get_experiment_by_name("claims")
+    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+
+
+def test_claims_run_is_logged_with_every_verdict(smoke_job):
+    folder, uri, done = smoke_job
+    client = MlflowClient(uri)
+    (run,) = claims_runs(client)
+    verdict_tags = {k.split(".", 1)[1]: v for k, v in run.data.tags.items() if k.startswith("verdict.")}
+    assert sorted(verdict_tags) == sorted(c.id for c in CATALOGUE)
+    assert set(verdict_tags.values()) <= {"SUPPORTED", "REFUTED", "INCONCLUSIVE", "NOT_RUN"}
+    assert {"A1.effect", "A1.ci_low", "A1.ci_high", "A1.p_support_holm", "A1.seeds"} <= set(run.data.metrics)
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)} | {a.path for a in client.list_artifacts(run.info.run_id, "report")}
+    assert {"verdicts.json", "report/report.html", "report/report.md", "report/figures"} <= artifacts
+    # the table and the report path are printed
+    assert "A1 " in done.stdout and "report: " in done.stdout
+
+
+def test_main_job_trains_the_seeds_of_a_config_together_each_as_its_own_run(smoke_job):
+    _, uri, _ = smoke_job
+    client = MlflowClient(uri)
+    table = client.search_runs([client.get_experiment_by_name("mlp_table1").experiment_id])
+    assert {run.data.tags["seeds_in_pass"] for run in table} == {"2"}  # smoke: 2 seeds, one pass per cell
+    assert len({run.data.tags["config_hash"] for run in table}) == len(table) and {run.data.tags["seed"] for run in table} == {"0", "1"}
+    cost = client.search_runs([client.get_experiment_by_name("mlp_cost").experiment_id])
+    assert {run.data.tags["seeds_in_pass"] for run in cost} == {"1"}  # the timing study times one run at a time
+
+
+def test_report_is_self_contained(smoke_job):
+    folder, _, _ = smoke_job
+    page = (folder / "reports" / "smoke" / "report.html").read_text()
+    assert "<h2>Summary</h2>" in page and 'src="data:image/png;base64,' in page
+    assert "src=\"http" not in page and "src='http" not in page
+    markdown = (folder / "reports" / "smoke" / "report.md").read_text()
+    for heading in ("## Scope of reproducibility", "## Methodology", "## Results", "## What was easy, what was hard"):
+        assert heading in markdown
+    assert "evaluation failed" not in markdown  # no claim crashed
+
+
+def test_second_run_trains_nothing_and_duplicates_nothing(smoke_job):
+    folder, uri, _ = smoke_job
+    before = len(load_runs(list(ALL_STUDIES), "smoke", MlflowClient(uri)).runs)
+    done = subprocess.run([sys.executable, "-m", "pipeline.claims_job", "--profile", "smoke", "--out", str(folder / "again")],
+                          cwd=REPO, env=environment(uri), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert " 0 trained" in done.stderr and "already finished" in done.stderr
+    tables = load_runs(list(ALL_STUDIES), "smoke", MlflowClient(uri))
+    assert len(tables.runs) == before and "duplicate" not in tables.excluded
+    first, second = claims_runs(MlflowClient(uri))
+    assert {k: v for k, v in first.data.tags.items() if k.startswith("verdict.")} == {k: v for k, v in second.data.tags.items() if k.startswith("verdict.")}
+
+
+def test_report_entry_point_rebuilds_without_training(smoke_job):
+    folder, uri, _ = smoke_job
+    done = subprocess.run([sys.executable, "-m", "mlflow", "run", str(REPO), "-e", "report", "-P", "profile=smoke", "-P", f"out={folder / 'rebuilt'}",
+                           "--env-manager", "local"], cwd=folder, env=environment(uri), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (folder / "rebuilt" / "smoke" / "report.html").exists()
+    assert "trained" not in done.stderr
+
+
+def test_verdict_table_artifact(smoke_job):
+    folder, uri, _ = smoke_job
+    client = MlflowClient(uri)
+    run = claims_runs(client)[0]
+    path = client.download_artifacts(run.info.run_id, "verdicts.json", str(folder))
+    table = json.loads(Path(path).read_text())
+    assert set(table["columns"]) >= {"claim", "verdict", "effect", "ci_low", "ci_high", "p_support_holm", "seeds"}
+    assert len(table["data"]) == len(CATALOGUE)
+
+
+def test_partial_store_counts_each_config_once(store, mnist):
+    train, test = mnist
+    config = make_config(stack="sgd(0.01) / sgd(0.01)", epochs=1, profile="smoke")
+    result = train_run(config, train, test)
+    for status in ("FINISHED", "FINISHED", "FAILED"):  # a retried run, and a dead attempt
+        logger = RunLogger.open(config, "mlp_table1", tags={"study": "mlp_table1", "cell": "stack:sgd:0"})
+        for record in result.epochs:
+            logger.log_epoch(record)
+        logger.finish(result) if status == "FINISHED" else logger.fail(status)
+    tables = load_runs(["mlp_table1", "mlp_towers"], "smoke")
+    assert len(tables.runs) == 1
+    assert tables.excluded == {"FAILED": 1, "duplicate": 1}
+
+
+def test_tracking_server_shows_the_runs(smoke_job):
+    """What `mlflow ui` shows: a real server on loopback over the same store."""
+    import socket
+    import time
+    import urllib.request
+
+    folder, uri, _ = smoke_job
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)],
+                              cwd=folder, env=environment(uri), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/search?max_results=100", timeout=5) as reply:
+                    experiments = {e["name"] for e in json.loads(reply.read())["experiments"]}
+                break
+            except OSError:
+                assert time.time() < deadline, "tracking server did not come up"
+                time.sleep(1)
+        assert {"claims", "mlp_table1", "mlp_towers", "mlp_depth", "mlp_cost"} <= experiments
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path):
+    import signal
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    command = [sys.executable, "-m", "training.sweep", "--study", "mlp_towers", "--profile", "smoke"]
+    # its own process group, so that the signal reaches the workers too, as Ctrl-C in a terminal does; and
+    # SIGINT at its default, as in a terminal (a test run started in the background inherits it ignored)
+    sweep = subprocess.Popen(command, cwd=REPO, env=environment(uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # the first progress line comes after a tenth of the runs were logged: interrupt right then
+    line = ""
+    for line in sweep.stderr:
+        if "runs, " in line:
+            break
+    os.killpg(sweep.pid, signal.SIGINT)
+    client = MlflowClient(uri)  # only now: two processes creating a new store's tables at once collide
+    _, rest = sweep.communicate(timeout=120)
+    stderr = line + rest
+    assert sweep.returncode == 130, stderr[-2000:]
+    assert "interrupted: every finished run is kept" in stderr and "Traceback" not in stderr
+    kept = len(load_runs(["mlp_towers"], "smoke", client).runs)
+    assert 3 <= kept < 48
+    done = subprocess.run(command, cwd=REPO, env=environment(uri), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{kept} already finished, {48 - kept} trained" in done.stdout
+    tables = load_runs(["mlp_towers"], "smoke", client)
+    assert len(tables.runs) == 48 and "duplicate" not in tables.excluded

@@ -1,0 +1,162 @@
+"""Sweeps through a real Ray cluster into a real MLflow server, on 127.0.0.1: landing, SIGKILL, server loss."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+from support.cli import environment as cli_environment
+from support.cluster import FAST_FAILING, LOOPBACK, MlflowServer, RayHead, free_port, wait_for
+
+from claims.catalogue import evaluate
+from training.tracking.runs import load_runs
+
+pytestmark = pytest.mark.distributed
+
+
+def environment(uri: str) -> dict:
+    return cli_environment(uri, **LOOPBACK, **FAST_FAILING)
+
+
+def sweep_command(study: str, profile: str, seeds: int, executor: str, address: str = "auto") -> list[str]:
+    return [sys.executable, "-m", "training.sweep", "--study", study, "--profile", profile, "--seeds", str(seeds),
+            "--executor", executor, "--ray-address", address, "--checkpoint-every", "1"]
+
+
+@pytest.fixture(scope="module")
+def ray_head():
+    head = RayHead(cpus=2).start()
+    yield head
+    head.stop()
+    assert not head.processes()
+
+
+@pytest.fixture
+def server(tmp_path):
+    server = MlflowServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+def local_store(tmp_path: Path, study: str, profile: str, seeds: int) -> str:
+    """The same study trained by the local executor into its own SQLite store.
+
+    One seed per pass, as a Ray task trains: the numbers are then the same to the last bit
+    (batched seeds agree within float tolerance, see test_seeds.py).
+    """
+    uri = f"sqlite:///{tmp_path / 'local.db'}"
+    command = sweep_command(study, profile, seeds, "local") + ["--seeds-per-pass", "1"]
+    done = subprocess.run(command, cwd=tmp_path, env=environment(uri), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return uri
+
+
+def finished(uri: str, study: str) -> dict[str, list]:
+    """config_hash -> the FINISHED runs of it."""
+    tracking = MlflowClient(uri)
+    runs = tracking.search_runs([tracking.get_experiment_by_name(study).experiment_id], "attributes.status = 'FINISHED'")
+    by_hash = {}
+    for run in runs:
+        by_hash.setdefault(run.data.tags["config_hash"], []).append(run)
+    return by_hash
+
+
+def verdicts(uri: str, studies: list[str], profile: str) -> list[tuple]:
+    found = evaluate(load_runs(studies, profile, MlflowClient(uri)), families=("A",))
+    return [(v.claim.id, v.verdict, None if v.evidence is None else round(v.evidence.effect, 9)) for v in found]
+
+
+def test_ray_sweep_lands_every_run_once_and_decides_like_the_local_one(ray_head, server, tmp_path):
+    done = subprocess.run(sweep_command("mlp_long", "smoke", 4, "ray", ray_head.address), cwd=tmp_path, env=environment(server.uri),
+                          capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stderr[-3000:]
+    landed = finished(server.uri, "mlp_long")
+    assert len(landed) == 16 and all(len(runs) == 1 for runs in landed.values())  # 4 cells x 4 seeds, each exactly once
+    assert all({"test_error", "train_loss", "hp.0.alpha"} <= set(runs[0].data.metrics) for runs in landed.values())
+    assert all(runs[0].data.tags["executor"] == "ray" for runs in landed.values())
+    local = local_store(tmp_path, "mlp_long", "smoke", 4)
+    assert verdicts(server.uri, ["mlp_long"], "smoke") == verdicts(local, ["mlp_long"], "smoke")
+    # and the same numbers, run by run
+    local_runs = finished(local, "mlp_long")
+    assert {h: r[0].data.metrics["test_error"] for h, r in landed.items()} == {h: r[0].data.metrics["test_error"] for h, r in local_runs.items()}
+
+
+def test_a_worker_killed_mid_run_is_retried_from_its_checkpoint(ray_head, server, tmp_path):
+    # 3 epochs of full MNIST per run: long enough to kill one after its first checkpoint
+    driver = subprocess.Popen(sweep_command("mlp_long", "cpu", 1, "ray", ray_head.address), cwd=tmp_path, env=environment(server.uri),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        tracking = MlflowClient(server.uri)
+
+        def checkpointed_running_run():
+            experiment = tracking.get_experiment_by_name("mlp_long")
+            if experiment is None:
+                return None
+            runs = tracking.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING' and tags.checkpoint_epoch = '1'")
+            return runs[0] if runs else None
+
+        victim = wait_for(checkpointed_running_run, 240, "a running run with a checkpoint")
+        workers = ray_head.workers_running("_run_remote")
+        assert workers, "no Ray worker is running a task"
+        for worker in workers:  # we cannot tell which worker holds the victim: kill every busy one
+            os.kill(worker.pid, signal.SIGKILL)
+        out, err = driver.communicate(timeout=400)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    assert driver.returncode == 0, err[-3000:]
+    landed = finished(server.uri, "mlp_long")
+    assert len(landed) == 4 and all(len(runs) == 1 for runs in landed.values())
+    assert tracking.get_run(victim.info.run_id).info.status == "KILLED"
+    retried = landed[victim.data.tags["config_hash"]][0]
+    assert retried.data.tags["resumed_from_run"] == victim.info.run_id and retried.data.tags["resumed_after_epoch"] == "1"
+    # resumed from the checkpoint, the run ends exactly where an uninterrupted one does
+    local_uri = local_store(tmp_path, "mlp_long", "cpu", 1)
+    local = finished(local_uri, "mlp_long")
+    assert {h: r[0].data.metrics["test_error"] for h, r in landed.items()} == {h: r[0].data.metrics["test_error"] for h, r in local.items()}
+    assert verdicts(server.uri, ["mlp_long"], "cpu") == verdicts(local_uri, ["mlp_long"], "cpu")
+    assert [m.step for m in tracking.get_metric_history(retried.info.run_id, "test_error")] == [1, 2, 3]
+
+
+def test_server_lost_mid_sweep_is_reported_and_a_rerun_completes_without_duplicates(ray_head, server, tmp_path):
+    command = sweep_command("mlp_long", "smoke", 4, "ray", ray_head.address)
+    driver = subprocess.Popen(command, cwd=tmp_path, env=environment(server.uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        tracking = MlflowClient(server.uri)
+        wait_for(lambda: tracking.get_experiment_by_name("mlp_long") and tracking.search_runs(
+            [tracking.get_experiment_by_name("mlp_long").experiment_id], "attributes.status = 'RUNNING'"), 240, "a run in progress", every=0.2)
+        server.stop()
+        out, err = driver.communicate(timeout=300)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    assert driver.returncode == 3, err[-3000:]
+    assert "stopped answering" in err and "resumes" in err
+    server.start()  # the same database and artifacts, the same port
+    again = subprocess.run(command, cwd=tmp_path, env=environment(server.uri), capture_output=True, text=True, timeout=400)
+    assert again.returncode == 0, again.stderr[-3000:]
+    landed = finished(server.uri, "mlp_long")
+    assert len(landed) == 16 and all(len(runs) == 1 for runs in landed.values())
+
+
+def test_a_local_store_or_a_silent_server_is_refused_before_anything_is_submitted(tmp_path):
+    done = subprocess.run(sweep_command("mlp_long", "smoke", 2, "ray"), cwd=tmp_path, env=environment(f"sqlite:///{tmp_path / 'x.db'}"),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "local store that workers on other machines cannot see" in done.stderr
+    silent = f"http://user:secret@127.0.0.1:{free_port()}"  # nothing listens there
+    done = subprocess.run(sweep_command("mlp_long", "smoke", 2, "ray"), cwd=tmp_path, env=environment(silent), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "does not answer" in done.stderr
+    assert "secret" not in done.stderr  # credentials in the URI are never printed
+
+
+def test_services_the_tests_start_listen_on_loopback_only(ray_head, server):
+    import psutil
+
+    pids = {p.pid for p in ray_head.processes()} | {server.process.pid} | {c.pid for c in psutil.Process(server.process.pid).children(recursive=True)}
+    listening = [c for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.pid in pids]
+    assert listening, "found no listening sockets of the Ray head or the MLflow server"
+    assert {c.laddr.ip for c in listening} <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, listening

@@ -1,0 +1,164 @@
+"""What determines a run: its config, validated once, hashed, and logged with it.
+
+A run is fully determined by (model, stack, epochs, batch size, seed, profile,
+data slice, step-size schedule). The device and the tracking destination are recorded but are not
+part of the identity: the same config on another device is the same
+experiment, repeated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from functools import cached_property
+
+from training.core.models import MODELS
+from training.hyper.stackspec import Stack, StackSpecError, format_stack, parse_stack
+
+
+class ConfigError(ValueError):
+    """A user's mistake in a run's settings; the message is one line, for the command line."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much of each model's data a profile uses: {model: (train, test)}, None = all.
+
+    Sizes count images, or characters for the char-LSTM.
+    """
+
+    name: str
+    sizes: dict[str, tuple[int | None, int | None]]
+    description: str
+
+
+PROFILES = {
+    "smoke": Profile("smoke", {"mlp": (2048, 1000), "resnet20": (128, 100), "charlstm": (10_000, 5_000)},
+                     "seconds: slices of the data (MLP 2,048 training images), for tests"),
+    "cpu": Profile("cpu", {"mlp": (None, None), "resnet20": (2_560, 1_000), "charlstm": (375_000, 20_000)},
+                   "sized for 2 CPU cores: full MNIST; ResNet-20 on 2,560 training / 1,000 test images; "
+                   "char-LSTM on the first 375,000 training / 20,000 test characters"),
+    "paper": Profile("paper", {"mlp": (None, None), "resnet20": (None, None), "charlstm": (None, None)},
+                     "the published protocol in full"),
+}
+
+# [P] trains the SGD and AdaGrad families for 30 epochs, Adam and RMSProp for 5 (MLP);
+# ResNet-20 200 epochs; the char-LSTM 50,000 steps = 44 passes of 1,152 steps over the training text.
+_PAPER_EPOCHS = {"sgd": 30, "adagrad": 30, "adam": 5, "adam_alpha": 5, "rmsprop": 5, "rmsprop_alpha": 5}
+_PAPER_EPOCHS_BY_MODEL = {"resnet20": 200, "charlstm": 44}
+BATCH_SIZE = {"mlp": 256, "resnet20": 128, "charlstm": 50}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    model: str
+    stack: str
+    epochs: int
+    batch_size: int
+    seed: int
+    profile: str
+    train_size: int | None
+    test_size: int | None
+    schedule: str = ""  # a hand-made step-size schedule ("step:100,150"), height-0 stacks only
+
+    @cached_property
+    def levels(self) -> Stack:
+        """The parsed stack (parsed once per config: ``make_config`` seeds it)."""
+        return parse_stack(self.stack)
+
+    def identity(self) -> dict:
+        """The fields that determine the run's results.
+
+        An unset schedule is left out, so configs without one keep the hashes
+        they had before schedules existed (finished runs stay finished).
+        """
+        fields = asdict(self)
+        if not self.schedule:
+            del fields["schedule"]
+        return fields
+
+    @property
+    def config_hash(self) -> str:
+        """A stable 16-hex-digit digest of ``identity()``."""
+        text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_params(self) -> dict[str, str]:
+        """MLflow params: every field as text (None as 'all')."""
+        return {key: "all" if value is None else str(value) for key, value in self.identity().items()}
+
+
+def parse_number(name: str, value, minimum: float, whole: bool = True) -> int | float:
+    """A user's number (text or number), checked: ConfigError naming ``name`` otherwise."""
+    try:
+        number = int(str(value).strip()) if whole else float(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a {'whole ' if whole else ''}number, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {number:g}")
+    return number
+
+
+def parse_count(name: str, value: str | None, minimum: int) -> int | None:
+    """A whole number >= minimum, or None for '' / 'default'."""
+    return None if value in (None, "", "default") else parse_number(name, value, minimum)
+
+
+def default_epochs(profile: str, model: str, levels: Stack) -> int:
+    """Epochs when the user says 'auto': 1 for smoke, else the paper's count."""
+    if profile == "smoke":
+        return 1
+    return _PAPER_EPOCHS_BY_MODEL.get(model) or _PAPER_EPOCHS[levels[0].optimizer]
+
+
+def parse_schedule(text: str, levels: Stack) -> str:
+    """Canonical ``step:E1,E2,...`` (alpha divided by 10 after each listed epoch), or ''."""
+    text = (text or "").strip()
+    if not text or text == "none":
+        return ""
+    kind, _, rest = text.partition(":")
+    try:
+        epochs = sorted(int(part) for part in rest.split(","))
+    except ValueError:
+        epochs = []
+    if kind != "step" or not epochs or epochs[0] < 1:
+        raise ConfigError(f"schedule must look like 'step:100,150' (divide alpha by 10 after those epochs), got {text!r}")
+    if len(levels) > 1 or "alpha" not in levels[0].tuned:
+        raise ConfigError("a schedule applies to a plain optimizer with a step size alpha (a stack of height 0)")
+    return "step:" + ",".join(map(str, epochs))
+
+
+def schedule_factor(schedule: str, epoch: int) -> float:
+    """Multiplier of the initial alpha during ``epoch`` (1-based) under a 'step:...' schedule."""
+    passed = sum(1 for boundary in schedule.partition(":")[2].split(",") if epoch > int(boundary))
+    return 0.1**passed
+
+
+def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int | str = "auto", seed: int | str = 0,
+                profile: str = "cpu", batch_size: int | str | None = None, schedule: str = "") -> RunConfig:
+    """A validated RunConfig from user-facing values; raises ConfigError naming what is wrong."""
+    if model not in MODELS:
+        raise ConfigError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    try:
+        levels = parse_stack(stack)
+    except StackSpecError as error:
+        raise ConfigError(str(error)) from None
+    epochs = default_epochs(profile, model, levels) if str(epochs).strip() == "auto" else parse_number("epochs", epochs, 1)
+    batch = BATCH_SIZE[model] if batch_size in (None, "", "auto") else parse_number("batch_size", batch_size, 1)
+    train_size, test_size = PROFILES[profile].sizes[model]
+    config = RunConfig(
+        model=model,
+        stack=format_stack(levels),
+        epochs=epochs,
+        batch_size=batch,
+        seed=parse_number("seed", seed, 0),
+        profile=profile,
+        train_size=train_size,
+        test_size=test_size,
+        schedule=parse_schedule(schedule, levels),
+    )
+    config.__dict__["levels"] = levels  # the cached parse: the canonical text parses to the same levels
+    return config

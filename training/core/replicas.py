@@ -1,0 +1,81 @@
+"""S seeds of one model as one flat weight tensor, and their loss and gradient in one pass.
+
+The optimizer sees the weights of seed s as row s of one [S, P] tensor (P
+parameters, in ``named_parameters`` order), so every update is a handful of
+large operations whatever the number of parameter tensors. The model sees
+views of a row, shaped as its parameters.
+
+With one seed the loss is the task's own; with several, ``torch.func.vmap``
+runs the task's loss over the seed dimension, each seed on its own batch
+([S, B, ...] inputs). Seeds never mix: the gradient of the summed loss with
+respect to row s is seed s's own gradient. Models with batch-norm buffers or
+a carried hidden state (ResNet-20, char-LSTM) keep that state in the module,
+which one module cannot hold for several seeds: they train one seed per pass.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from training.core.models import build_model
+from training.core.tasks import Task
+
+BATCHED_MODELS = ("mlp",)  # models whose forward holds no state between calls: several seeds per pass
+
+
+def can_batch_seeds(model: str) -> bool:
+    """Whether ``model`` trains several seeds in one pass."""
+    return model in BATCHED_MODELS
+
+
+def _stored(parameter: Tensor) -> Tensor:
+    """A parameter in the order its numbers take in the flat vector.
+
+    Matrices are stored transposed (input-major): a matrix product's gradient then
+    comes out of the (batched) backward in storage order, where the other layout
+    costs a strided copy of every weight gradient when several seeds are batched.
+    """
+    return parameter.T.contiguous() if parameter.dim() == 2 else parameter
+
+
+def _viewed(part: Tensor, shape: torch.Size) -> Tensor:
+    """Inverse of ``_stored`` on a slice of the flat vector: a view of the parameter's shape."""
+    return part.view(shape[1], shape[0]).T if len(shape) == 2 else part.view(shape)
+
+
+class Replicas:
+    """The weights of S seeds of one model: ``flat`` [S, P], and the module that runs them."""
+
+    def __init__(self, model: str, seeds: list[int], device: torch.device, **sizes):
+        if len(seeds) > 1 and not can_batch_seeds(model):
+            raise ValueError(f"{model} trains one seed per pass (its module keeps state between calls)")
+        modules = [build_model(model, seed, **sizes) for seed in seeds]
+        self.module = modules[0].to(device)  # the template functional_call runs; holds the buffers
+        self.names = [name for name, _ in self.module.named_parameters()]
+        self.shapes = [p.shape for p in self.module.parameters()]
+        self.sizes = [p.numel() for p in self.module.parameters()]
+        self.flat = torch.stack([torch.cat([_stored(p.detach()).reshape(-1) for p in m.parameters()]) for m in modules]).to(device)
+
+    @property
+    def seeds(self) -> int:
+        return self.flat.shape[0]
+
+    def weights(self, row: Tensor) -> dict[str, Tensor]:
+        """One seed's row [P] as the module's parameters (views, no copy)."""
+        return {name: _viewed(part, shape) for name, part, shape in zip(self.names, row.split(self.sizes), self.shapes)}
+
+    def loss_and_grads(self, task: Task, flat: Tensor, batch: tuple[Tensor, ...]) -> tuple[Tensor, Tensor]:
+        """Per-seed losses [S] and gradients [S, P] at ``flat``; ``batch``: tensors with a leading seed dimension."""
+        flat = flat.detach().requires_grad_()
+        if self.seeds == 1:  # a view, not a select: its backward is free
+            loss = task.loss(self.module, self.weights(flat.view(-1)), tuple(part[0] for part in batch))
+            (grads,) = torch.autograd.grad(loss, flat)
+            return loss.detach().view(1), grads
+        losses = torch.func.vmap(lambda row, *data: task.loss(self.module, self.weights(row), data))(flat, *batch)
+        (grads,) = torch.autograd.grad(losses.sum(), flat)
+        return losses.detach(), grads
+
+    def evaluate(self, task: Task, flat: Tensor) -> list[float]:
+        """The task's test metric for every seed."""
+        return [task.evaluate(self.module, self.weights(row)) for row in flat.detach()]

@@ -1,0 +1,71 @@
+"""MNIST from the standard IDX files, offline, checked, whole in memory.
+
+Looks in a data directory (default: the repository's own copy in
+``data/mnist``) for the four IDX files, gzip'ed or not, either directly or in
+torchvision's ``MNIST/raw`` layout. Every file is checked against the MD5 of
+the canonical uncompressed content, so a truncated or altered copy is caught
+whatever its packaging.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.data.files import DataError, Split, default_data_dir, find_first, read_maybe_gzipped
+
+# MD5 of the uncompressed files as published with MNIST (torchvision checks the same content).
+MNIST_FILES = {
+    "train_images": ("train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb"),
+    "train_labels": ("train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624"),
+    "test_images": ("t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea"),
+    "test_labels": ("t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637"),
+}
+_IDX_MAGIC = {2049: 1, 2051: 3}  # labels: 1-d, images: 3-d (unsigned bytes)
+
+
+def _candidates(data_dir: Path, stem: str) -> list[Path]:
+    folders = [data_dir, data_dir / "mnist", data_dir / "MNIST" / "raw"]
+    return [folder / (stem + suffix) for folder in folders for suffix in (".gz", "")]
+
+
+def _read_checked(data_dir: Path, stem: str, md5: str | None) -> bytes:
+    path = find_first(_candidates(data_dir, stem), f"MNIST file {stem}", "Supply the four standard IDX files (gzip'ed or not) in one of those places.")
+    raw = read_maybe_gzipped(path, "MNIST")
+    if md5 is not None and hashlib.md5(raw).hexdigest() != md5:
+        raise DataError(f"MNIST file {path} is damaged: its content does not have the canonical MD5 {md5}; replace it with a good copy.")
+    return raw
+
+
+def parse_idx(raw: bytes) -> np.ndarray:
+    """Decode an IDX file of unsigned bytes (MNIST's format) into an array."""
+    magic = int.from_bytes(raw[:4], "big")
+    if magic not in _IDX_MAGIC:
+        raise DataError(f"not an IDX file of unsigned bytes (magic number {magic})")
+    ndim = _IDX_MAGIC[magic]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    offset = 4 + 4 * ndim
+    if len(raw) - offset != int(np.prod(shape)):
+        raise DataError(f"IDX file holds {len(raw) - offset} bytes of data, expected {int(np.prod(shape))} for shape {shape}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+def _split(images: np.ndarray, labels: np.ndarray) -> Split:
+    if len(images) != len(labels):
+        raise DataError(f"{len(images)} images but {len(labels)} labels")
+    flat = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
+    return Split(flat, torch.from_numpy(labels.astype(np.int64)), "MNIST")
+
+
+def load_mnist(data_dir: Path | str | None = None, verify: bool = True) -> tuple[Split, Split]:
+    """(train, test) splits of MNIST: 60,000 and 10,000 examples.
+
+    ``verify=False`` skips the MD5 check (for other IDX data in MNIST's layout);
+    the IDX structure is checked either way.
+    """
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    arrays = {key: parse_idx(_read_checked(folder, stem, md5 if verify else None)) for key, (stem, md5) in MNIST_FILES.items()}
+    return _split(arrays["train_images"], arrays["train_labels"]), _split(arrays["test_images"], arrays["test_labels"])

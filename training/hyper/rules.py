@@ -1,0 +1,324 @@
+"""Update rules of the optimizers a stack is built from, as pure functions.
+
+Each rule maps (targets, gradients, state, hyperparameters) to (new targets,
+new state). Targets are the model weights for the weight level, or the raw
+hyperparameter vector of the level below for a hyper level. Hyperparameters
+arrive as one raw tensor per level, in the parametrisation of the authors'
+package (gdtuo 1.0), which is what a level above learns:
+
+    sgd            [alpha, mu]
+    sgd_per_param  [alpha_<name> for each tuned name of the level below]
+    adagrad        [alpha]
+    rmsprop        [sqrt(alpha), atanh-like(gamma)]        gamma = (tanh(x) + 1) / 2
+    rmsprop_alpha  [sqrt(alpha)]                           gamma fixed
+    adam           [alpha, atanh-like(beta1), atanh-like(beta2)]
+    adam_alpha     [alpha]                                 betas fixed
+
+Raw vectors may carry a leading seed dimension ([S, n] for S seeds trained in
+one pass); targets are then [S, P] and every hyperparameter applies to its own
+seed's row.
+
+The formulas and constants follow the reference; fused operations (addcmul)
+change only the rounding, and float64 runs agree with it to 1e-9
+(tests/test_oracle.py). Gradients and states are inputs (never differentiated),
+as in the reference, which detaches them. The elementwise arithmetic of the
+multi-operation rules is a pure function per tensor (``*_kernel``), which
+``Rule.compile`` can fuse with torch.compile.
+
+No update runs under autograd. Asked for ``tangents``, a rule also returns the
+derivative of its new targets with respect to each of its raw hyperparameters
+in closed form, as a few target-sized ``basis`` tensors and a ``pull`` that
+turns their inner products with the next gradient of those targets into
+dL/d(raw). That is the first-order hypergradient autograd would give through
+a kept graph of the update, without the graph (and so without a graph through
+every weight, or an autograd call per step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from training.hyper.stackspec import LevelSpec
+
+ADAM_EPS = 10.0**-8.0
+RMSPROP_EPS = 1e-8
+ADAGRAD_EPS = 1e-10
+ADAGRAD_INITIAL_ACCUMULATOR = 1e-1
+
+
+def squash(raw: Tensor) -> Tensor:
+    """Map the real line onto (0, 1): how betas and gamma are kept in their domain."""
+    return (raw.tanh() + 1.0) / 2.0
+
+
+def squash_slope(raw: Tensor) -> Tensor:
+    """d squash / d raw."""
+    return (1.0 - raw.tanh().square()) / 2.0
+
+
+def unsquash(value: Tensor) -> Tensor:
+    """Inverse of ``squash``, computed as the reference does."""
+    z = value * 2.0 - 1.0
+    return ((1.0 + z) / (1.0 - z)).log() / 2.0
+
+
+@dataclass
+class Update:
+    """What one rule's step produced.
+
+    ``basis``: lists of tensors shaped like the targets; ``pull(dots)`` maps their inner
+    products with the next gradient, one [*lead, 1] tensor per basis entry, to the
+    hypergradient [*lead, n_raw]. Both are empty unless tangents were asked for.
+    """
+
+    targets: list[Tensor]
+    state: list
+    basis: list[list[Tensor]] = field(default_factory=list)
+    pull: Callable[[list[Tensor]], Tensor] | None = None
+
+
+@dataclass
+class Rule:
+    """The update rule of one level, with its fixed constants read off the spec.
+
+    Per-seed hyperparameters are read as columns ``[*lead, 1]`` of the raw vector,
+    which broadcast over targets ``[*lead, P]`` (one flat vector per seed) and, with
+    no seed dimension, over targets of any shape.
+    """
+
+    spec: LevelSpec
+
+    def initial_raw(self, dtype: torch.dtype, device: torch.device) -> Tensor:
+        """The raw hyperparameter vector, shape [len(spec.tuned)]."""
+        values = [torch.tensor(self.spec.value(name), dtype=dtype, device=device) for name in self.spec.tuned]
+        return torch.stack([self.to_raw(name, value) for name, value in zip(self.spec.tuned, values)]) if values else torch.zeros(0, dtype=dtype, device=device)
+
+    def to_raw(self, name: str, value: Tensor) -> Tensor:
+        return value
+
+    def effective(self, raw: Tensor) -> Tensor:
+        """Hyperparameters as a user reads them (alpha, beta1, ...), shape of ``raw``."""
+        return raw
+
+    def update(self, targets: list[Tensor], grads: list[Tensor], state: list, raw: Tensor, count: int, tangents: bool = False) -> Update:
+        raise NotImplementedError
+
+    def compile(self) -> None:
+        """Fuse the rule's elementwise arithmetic with torch.compile (rules of one operation have none)."""
+        if hasattr(self, "kernel"):
+            self.kernel = torch.compile(self.kernel)
+
+
+def _average(old: Tensor, new: Tensor, keep) -> Tensor:
+    """keep * old + (1 - keep) * new, for a fixed (float) or learned ([*lead, 1]) ``keep``."""
+    if isinstance(keep, Tensor):
+        return torch.addcmul(keep * old, new, 1.0 - keep)
+    return torch.add(old * keep, new, alpha=1.0 - keep)
+
+
+def adagrad_kernel(p: Tensor, g: Tensor, accumulated: Tensor, alpha: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """AdaGrad on one tensor: (new p, new accumulator, direction)."""
+    accumulated = accumulated + g * g
+    direction = g / torch.sqrt(accumulated + ADAGRAD_EPS)
+    return torch.addcmul(p, direction, alpha, value=-1.0), accumulated, direction
+
+
+def rmsprop_kernel(p: Tensor, g: Tensor, s: Tensor, alpha: Tensor, gamma, with_part: bool) -> tuple[Tensor, ...]:
+    """RMSProp on one tensor: (new p, new average, direction, gamma tangent part or None)."""
+    squared = g * g
+    new_s = _average(s, squared, gamma)
+    denominator = new_s + RMSPROP_EPS
+    direction = g / denominator.sqrt()
+    part = (s - squared).mul_(direction).div_(denominator) if with_part else None
+    return torch.addcmul(p, direction, alpha, value=-1.0), new_s, direction, part
+
+
+def adam_kernel(p: Tensor, g: Tensor, m: Tensor, v: Tensor, alpha: Tensor, beta1, beta2, c1, c2, slope2, with_parts: bool) -> tuple[Tensor, ...]:
+    """Adam on one tensor: (new p, new m, new v, direction, beta1 part, beta2 part; parts None without ``with_parts``)."""
+    squared = g * g
+    new_m, new_v = _average(m, g, beta1), _average(v, squared, beta2)
+    v_hat = new_v / c2
+    root = v_hat.sqrt()
+    denominator = root + ADAM_EPS
+    direction = new_m / c1 / denominator
+    new_p = torch.addcmul(p, direction, alpha, value=-1.0)
+    if not with_parts:
+        return new_p, new_m, new_v, direction, None, None
+    part1 = (m - g).div_(denominator)
+    part2 = (v - squared).addcmul_(v_hat, slope2).mul_(direction).div_(denominator.mul_(root))
+    return new_p, new_m, new_v, direction, part1, part2
+
+
+class SGD(Rule):
+    """Plain SGD, with heavy-ball momentum when the initial mu is non-zero.
+
+    As in the reference, momentum is switched on by the *initial* mu: a stack
+    that starts at mu = 0 never uses momentum and never learns mu.
+    Tangents: d new/d alpha = -direction; d new/d mu = -alpha * previous buffer.
+    """
+
+    def __init__(self, spec: LevelSpec):
+        super().__init__(spec)
+        self.momentum = spec.value("mu") != 0.0
+        self.only_alpha: Tensor | None = None  # [-1, 0]: the hypergradient's row when mu is not used
+
+    def update(self, targets, grads, state, raw, count, tangents=False):
+        alpha = raw.narrow(-1, 0, 1)
+        directions = list(grads)
+        if self.momentum and state:
+            mu = raw.narrow(-1, 1, 1)
+            directions = [torch.addcmul(g, buf, mu) for g, buf in zip(grads, state)]
+        new_state = directions if self.momentum else []
+        new = [torch.addcmul(p, d, alpha, value=-1.0) for p, d in zip(targets, directions)]
+        if not tangents:
+            return Update(new, new_state)
+        if self.momentum and state:
+            return Update(new, new_state, [directions, list(state)], lambda dots: torch.cat([-dots[0], -alpha * dots[1]], dim=-1))
+        if self.only_alpha is None or self.only_alpha.device != raw.device or self.only_alpha.dtype != raw.dtype:
+            self.only_alpha = torch.tensor([-1.0, 0.0], dtype=raw.dtype, device=raw.device)
+        return Update(new, new_state, [directions], lambda dots: dots[0] * self.only_alpha)  # mu not used: no gradient
+
+
+class SGDPerParam(Rule):
+    """SGD with one step size per hyperparameter of the level below; the rest stay put.
+
+    Tangent: d new/d alpha_j = -g at the position of the j-th tuned name, 0 elsewhere.
+    """
+
+    def __init__(self, spec: LevelSpec, below: LevelSpec):
+        super().__init__(spec)
+        self.index = [below.tuned.index(name) for name in spec.tuned]
+
+    def update(self, targets, grads, state, raw, count, tangents=False):
+        (p,), (g,) = targets, grads
+        index = torch.tensor(self.index, device=p.device)
+        step_sizes = torch.zeros_like(p).index_copy(-1, index, raw)
+        tuned = torch.zeros(p.shape[-1], dtype=torch.bool, device=p.device).index_fill(0, index, True)
+        new = [torch.where(tuned, p - g * step_sizes, p)]
+        if not tangents:
+            return Update(new, state)
+        picks = torch.eye(p.shape[-1], dtype=p.dtype, device=p.device)[index]  # [n, m]: one row per tuned name
+        return Update(new, state, [[g * pick] for pick in picks], lambda dots: -torch.cat(dots, dim=-1))
+
+
+class AdaGrad(Rule):
+    """Tangent: d new/d alpha = -g / sqrt(accumulated + eps)."""
+
+    kernel = staticmethod(adagrad_kernel)
+
+    def update(self, targets, grads, state, raw, count, tangents=False):
+        alpha = raw  # [*lead, 1]: alpha is its only hyperparameter
+        if not state:
+            state = [torch.zeros_like(p) + ADAGRAD_INITIAL_ACCUMULATOR for p in targets]
+        new, new_state, directions = (list(x) for x in zip(*(self.kernel(p, g, a, alpha) for p, g, a in zip(targets, grads, state))))
+        if not tangents:
+            return Update(new, new_state)
+        return Update(new, new_state, [directions], lambda dots: -dots[0])
+
+
+class RMSProp(Rule):
+    """RMSProp learning sqrt(alpha) and, unless ``alpha_only``, gamma.
+
+    With d = g / sqrt(s' + eps), s' = gamma s + (1 - gamma) g^2:
+    d new/d sqrt(alpha) = -2 sqrt(alpha) d;  d new/d gamma = alpha/2 * d (s - g^2) / (s' + eps).
+    """
+
+    kernel = staticmethod(rmsprop_kernel)
+
+    def __init__(self, spec: LevelSpec, alpha_only: bool = False):
+        super().__init__(spec)
+        self.alpha_only = alpha_only
+
+    def to_raw(self, name, value):
+        return torch.sqrt(value) if name == "alpha" else unsquash(value)
+
+    def effective(self, raw):
+        return torch.cat([torch.square(raw[..., :1]), squash(raw[..., 1:])], dim=-1)
+
+    def update(self, targets, grads, state, raw, count, tangents=False):
+        root = raw.narrow(-1, 0, 1)
+        alpha = torch.square(root)
+        gamma = self.spec.value("gamma") if self.alpha_only else squash(raw.narrow(-1, 1, 1))
+        if not state:
+            state = [torch.zeros_like(p) for p in targets]
+        with_part = tangents and not self.alpha_only
+        new, new_state, directions, gamma_parts = (list(x) for x in zip(*(self.kernel(p, g, s, alpha, gamma, with_part) for p, g, s in zip(targets, grads, state))))
+        if not tangents:
+            return Update(new, new_state)
+        if self.alpha_only:
+            return Update(new, new_state, [directions], lambda dots: -2.0 * root * dots[0])
+        slope = squash_slope(raw.narrow(-1, 1, 1))
+        return Update(new, new_state, [directions, gamma_parts],
+                      lambda dots: torch.cat([-2.0 * root * dots[0], alpha / 2.0 * slope * dots[1]], dim=-1))
+
+
+class Adam(Rule):
+    """Adam learning alpha and, unless ``alpha_only``, beta1 and beta2.
+
+    v starts at eps (the reference's fudge factor that keeps sqrt differentiable).
+    Updates run under no_grad, so they may work in place on their own fresh temporaries.
+    With c_i = 1 - beta_i^t, D = m_hat / (sqrt(v_hat) + eps), r = sqrt(v_hat) + eps:
+    d new/d alpha = -D;  d new/d beta1 = -alpha/c1 * ((m - g)/r + t beta1^(t-1) D);
+    d new/d beta2 = alpha/(2 c2) * D ((v - g^2) + t beta2^(t-1) v_hat) / (r sqrt(v_hat)).
+    """
+
+    kernel = staticmethod(adam_kernel)
+
+    def __init__(self, spec: LevelSpec, alpha_only: bool = False):
+        super().__init__(spec)
+        self.alpha_only = alpha_only
+
+    def to_raw(self, name, value):
+        return value if name == "alpha" else unsquash(value)
+
+    def effective(self, raw):
+        return torch.cat([raw[..., :1], squash(raw[..., 1:])], dim=-1)
+
+    def update(self, targets, grads, state, raw, count, tangents=False):
+        alpha = raw.narrow(-1, 0, 1)
+        t = float(count)
+        if self.alpha_only:
+            beta1, beta2 = self.spec.value("beta1"), self.spec.value("beta2")
+            c1, c2 = 1.0 - beta1**t, 1.0 - beta2**t
+        else:
+            betas = squash(raw.narrow(-1, 1, 2))  # both at once: on a few numbers, each operation is pure overhead
+            powers = betas ** (t - 1.0)
+            (beta1, beta2), (c1, c2) = betas.split(1, dim=-1), (1.0 - powers * betas).split(1, dim=-1)
+        if not state:
+            state = [(torch.zeros_like(p), torch.zeros_like(p) + ADAM_EPS) for p in targets]
+        with_parts = tangents and not self.alpha_only
+        slope2 = t * powers.narrow(-1, 1, 1) if with_parts else None  # t beta2^(t-1) = d(beta2^t)/d beta2
+        outputs = [self.kernel(p, g, m, v, alpha, beta1, beta2, c1, c2, slope2, with_parts) for p, g, (m, v) in zip(targets, grads, state)]
+        new, new_m, new_v, directions, parts1, parts2 = (list(x) for x in zip(*outputs))
+        new_state = list(zip(new_m, new_v))
+        if not tangents:
+            return Update(new, new_state)
+        if self.alpha_only:
+            return Update(new, new_state, [directions], lambda dots: -dots[0])
+        slopes = squash_slope(raw.narrow(-1, 1, 2))
+
+        def pull(dots: list[Tensor]) -> Tensor:
+            d_beta1 = -alpha / c1 * (dots[1] + t * powers.narrow(-1, 0, 1) * dots[0])
+            d_beta2 = alpha / (2.0 * c2) * dots[2]
+            return torch.cat([-dots[0], slopes * torch.cat([d_beta1, d_beta2], dim=-1)], dim=-1)
+
+        return Update(new, new_state, [directions, parts1, parts2], pull)
+
+
+def make_rule(spec: LevelSpec, below: LevelSpec | None) -> Rule:
+    """The rule for ``spec``; ``below`` is the level it tunes (None for the weight level)."""
+    if spec.optimizer == "sgd":
+        return SGD(spec)
+    if spec.optimizer == "sgd_per_param":
+        return SGDPerParam(spec, below)
+    if spec.optimizer == "adagrad":
+        return AdaGrad(spec)
+    if spec.optimizer in ("rmsprop", "rmsprop_alpha"):
+        return RMSProp(spec, alpha_only=spec.optimizer == "rmsprop_alpha")
+    if spec.optimizer in ("adam", "adam_alpha"):
+        return Adam(spec, alpha_only=spec.optimizer == "adam_alpha")
+    raise ValueError(f"no update rule for optimizer {spec.optimizer!r}")

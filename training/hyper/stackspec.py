@@ -1,0 +1,274 @@
+"""Hyperoptimizer stacks written like the paper: ``adam(alpha=0.001) / sgd(1e-5)``.
+
+A stack is read bottom-up: the leftmost level updates the model weights, each
+level to its right updates the hyperparameters of the level to its left. This
+module only turns text into validated data and back; the arithmetic lives in
+``training.hyper.rules`` and ``training.hyper.stack``.
+
+Grammar (white space is free)::
+
+    stack  := level ("/" level)*
+    level  := NAME [ "(" [ arg ("," arg)* ] ")" ]
+    arg    := NUMBER | NAME "=" NUMBER        (positional args come first)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+
+class StackSpecError(ValueError):
+    """A stack specification that cannot be read; the message names the culprit."""
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    """What the parser must know of one optimizer.
+
+    ``tuned`` are the hyperparameters the level above may learn, in positional
+    order; ``fixed`` are constants that a level above leaves alone.
+    """
+
+    name: str
+    tuned: tuple[str, ...]
+    fixed: tuple[str, ...]
+    defaults: dict[str, float]
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        return self.tuned + self.fixed
+
+
+# Defaults are those of the reference package (gdtuo 1.0).
+OPTIMIZERS: dict[str, OptimizerInfo] = {
+    info.name: info
+    for info in (
+        OptimizerInfo("sgd", ("alpha", "mu"), (), {"alpha": 0.01, "mu": 0.0}),
+        OptimizerInfo("sgd_per_param", (), (), {}),
+        OptimizerInfo("adagrad", ("alpha",), (), {"alpha": 0.01}),
+        OptimizerInfo("rmsprop", ("alpha", "gamma"), (), {"alpha": 0.01, "gamma": 0.99}),
+        OptimizerInfo("rmsprop_alpha", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99}),
+        OptimizerInfo("adam", ("alpha", "beta1", "beta2"), (), {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999}),
+        OptimizerInfo("adam_alpha", ("alpha",), ("beta1", "beta2"), {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999}),
+    )
+}
+
+# Weight decay is a fixed option of the weight level only (ResNet-20 needs 1e-4).
+WEIGHT_DECAY = "wd"
+
+_DOMAINS: dict[str, tuple[str, callable]] = {
+    "alpha": ("alpha > 0", lambda x: x > 0),
+    "mu": ("0 <= mu < 1", lambda x: 0 <= x < 1),
+    "beta1": ("0 < beta1 < 1", lambda x: 0 < x < 1),
+    "beta2": ("0 < beta2 < 1", lambda x: 0 < x < 1),
+    "gamma": ("0 < gamma < 1", lambda x: 0 < x < 1),
+    WEIGHT_DECAY: ("wd >= 0", lambda x: x >= 0),
+}
+_PER_PARAM_DOMAIN = ("a step size > 0", lambda x: x > 0)
+
+
+@dataclass(frozen=True)
+class LevelSpec:
+    """One optimizer of a stack with every argument spelled out."""
+
+    optimizer: str
+    values: tuple[tuple[str, float], ...]
+
+    @property
+    def info(self) -> OptimizerInfo:
+        return OPTIMIZERS[self.optimizer]
+
+    def value(self, name: str) -> float:
+        return dict(self.values)[name]
+
+    @property
+    def tuned(self) -> tuple[str, ...]:
+        """Names of the hyperparameters that the level above learns, in order."""
+        if self.optimizer == "sgd_per_param":
+            return tuple(name for name, _ in self.values)
+        return self.info.tuned
+
+    @property
+    def weight_decay(self) -> float:
+        return dict(self.values).get(WEIGHT_DECAY, 0.0)
+
+
+Stack = tuple[LevelSpec, ...]
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[()/,=])|(?P<bad>\S))"
+)
+
+
+def _tokenize(text: str) -> list[tuple[str, str, int]]:
+    """Split ``text`` into (kind, token, position) triples, ending with ('end', '', len)."""
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        token = match.group(kind)
+        position = match.start(kind)
+        if kind == "bad":
+            raise StackSpecError(_where(text, position, f"unexpected character {token!r}"))
+        tokens.append((kind, token, position))
+    tokens.append(("end", "", len(text.rstrip())))
+    return tokens
+
+
+def _where(text: str, position: int, message: str) -> str:
+    return f"bad stack {text!r} at column {position + 1}: {message}"
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.index = 0
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.tokens[self.index]
+
+    def take(self, expected: str) -> tuple[str, str, int]:
+        kind, token, position = self.peek()
+        if token != expected and kind != expected:
+            found = repr(token) if token else "the end"
+            raise self.error(position, f"expected {expected!r}, found {found}")
+        self.index += 1
+        return kind, token, position
+
+    def error(self, position: int, message: str) -> StackSpecError:
+        return StackSpecError(_where(self.text, position, message))
+
+    def stack(self) -> Stack:
+        levels = [self.level()]
+        while self.peek()[1] == "/":
+            self.take("/")
+            levels.append(self.level())
+        kind, token, position = self.peek()
+        if kind != "end":
+            raise self.error(position, f"expected '/' or the end, found {token!r}")
+        return tuple(levels)
+
+    def level(self) -> LevelSpec:
+        kind, name, position = self.peek()
+        if kind != "name":
+            found = repr(name) if name else "the end"
+            raise self.error(position, f"expected an optimizer name ({', '.join(OPTIMIZERS)}), found {found}")
+        if name not in OPTIMIZERS:
+            raise self.error(position, f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
+        self.index += 1
+        info = OPTIMIZERS[name]
+        given: dict[str, float] = {}
+        if self.peek()[1] == "(":
+            self.take("(")
+            given = self.arguments(info)
+            self.take(")")
+        if name == "sgd_per_param" and not given:
+            raise self.error(position, "sgd_per_param needs a step size per hyperparameter, e.g. sgd_per_param(alpha=1e-5, mu=1e-5)")
+        if given.get(WEIGHT_DECAY) == 0:
+            del given[WEIGHT_DECAY]  # no decay is the default: keep one spelling of it
+        values = {**info.defaults, **given}
+        ordered = [(key, values[key]) for key in info.arguments]
+        ordered += [(key, values[key]) for key in given if key not in info.arguments]
+        return LevelSpec(name, tuple(ordered))
+
+    def arguments(self, info: OptimizerInfo) -> dict[str, float]:
+        given: dict[str, float] = {}
+        positional = True
+        while self.peek()[1] != ")":
+            if given:
+                kind, token, position = self.peek()
+                if token != ",":
+                    found = repr(token) if token else "the end"
+                    raise self.error(position, f"expected ',' or ')', found {found}")
+                self.index += 1
+            kind, token, position = self.peek()
+            if kind == "name":
+                self.index += 1
+                self.take("=")
+                key, positional = token, False
+                self.check_key(info, key, position)
+            elif kind == "number" and positional:
+                if len(given) >= len(info.arguments):
+                    raise self.error(position, f"{info.name} takes at most {len(info.arguments)} positional values ({', '.join(info.arguments)})")
+                key = info.arguments[len(given)]
+            elif kind == "number":
+                raise self.error(position, f"positional value {token} after a keyword argument")
+            else:
+                found = repr(token) if token else "the end"
+                raise self.error(position, f"expected a number or NAME=NUMBER, found {found}")
+            if key in given:
+                raise self.error(position, f"{key} given twice")
+            given[key] = self.number(info, key)
+        return given
+
+    def check_key(self, info: OptimizerInfo, key: str, position: int) -> None:
+        if info.name == "sgd_per_param" or key == WEIGHT_DECAY or key in info.arguments:
+            return
+        raise self.error(position, f"{info.name} has no hyperparameter {key!r}; expected one of {', '.join(info.arguments + (WEIGHT_DECAY,))}")
+
+    def number(self, info: OptimizerInfo, key: str) -> float:
+        kind, token, position = self.peek()
+        if kind != "number":
+            found = repr(token) if token else "the end"
+            raise self.error(position, f"expected a number for {key}, found {found}")
+        self.index += 1
+        value = float(token)
+        # sgd_per_param's keys name the hyperparameters below; its values are step sizes
+        description, inside = _PER_PARAM_DOMAIN if info.name == "sgd_per_param" else _DOMAINS[key]
+        if not math.isfinite(value) or not inside(value):
+            raise self.error(position, f"{key}={token} is out of its domain ({description})")
+        return value
+
+
+def _check_levels(text: str, stack: Stack) -> None:
+    """Rules that involve two levels: what sgd_per_param tunes, where weight decay may go."""
+    for depth, level in enumerate(stack):
+        if depth > 0 and WEIGHT_DECAY in dict(level.values):
+            raise StackSpecError(f"bad stack {text!r}: wd (weight decay) belongs to the weight level only, found at level {depth} ({level.optimizer})")
+        if level.optimizer != "sgd_per_param":
+            continue
+        if depth == 0:
+            raise StackSpecError(f"bad stack {text!r}: sgd_per_param tunes hyperparameters and cannot be the weight level")
+        below = stack[depth - 1]
+        unknown = [name for name, _ in level.values if name not in below.tuned]
+        if unknown:
+            raise StackSpecError(
+                f"bad stack {text!r}: sgd_per_param at level {depth} names {', '.join(unknown)}, "
+                f"but the level below ({below.optimizer}) learns only {', '.join(below.tuned) or 'nothing'}"
+            )
+
+
+def parse_stack(text: str) -> Stack:
+    """Read a stack such as ``'sgd(0.1, mu=0.9) / sgd_per_param(alpha=1e-5, mu=1e-5)'``.
+
+    Raises StackSpecError naming the offending token and what was expected.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise StackSpecError("bad stack: empty; expected e.g. 'sgd(alpha=0.01) / sgd(alpha=0.01)'")
+    stack = _Parser(text).stack()
+    _check_levels(text, stack)
+    return stack
+
+
+def format_number(value: float) -> str:
+    """Shortest text that reads back as exactly ``value``."""
+    return repr(float(value))
+
+
+def format_level(level: LevelSpec) -> str:
+    """Canonical text of one level, every argument named (weight decay only when set)."""
+    parts = [f"{name}={format_number(value)}" for name, value in level.values if not (name == WEIGHT_DECAY and value == 0)]
+    return f"{level.optimizer}({', '.join(parts)})"
+
+
+def format_stack(stack: Stack) -> str:
+    """Canonical text of a stack; ``parse_stack(format_stack(s)) == s``."""
+    return " / ".join(format_level(level) for level in stack)
+
+
+def height(stack: Stack) -> int:
+    """The paper's height: the number of hyperoptimizer levels above the weight level."""
+    return len(stack) - 1

@@ -1,0 +1,95 @@
+"""What a study is: labelled cells (model + stack + epochs + batch size) run over seeds.
+
+Cell labels are stable names the claims refer to (``training.studies.labels``);
+the run configs behind them follow the profile. Shared here too: ``PerProfile``,
+how a study states its size at each profile, and [P]'s step sizes for the levels
+of a tower.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from training.core.config import PROFILES, RunConfig, make_config
+from training.hyper.stackspec import format_number
+from training.studies import labels
+
+T = TypeVar("T")
+TOWER_HEIGHTS = (0, 1, 2, 3)  # [P] Fig. 4: towers of height 0..3 on every benchmark
+
+
+@dataclass(frozen=True)
+class PerProfile(Generic[T]):
+    """One setting of a study at each profile, named: ``PerProfile(smoke=1, cpu=2, paper=30)``."""
+
+    smoke: T
+    cpu: T
+    paper: T
+
+    def __post_init__(self) -> None:
+        assert set(PROFILES) == {"smoke", "cpu", "paper"}, "PerProfile names every profile"
+
+    def at(self, profile: str) -> T:
+        return getattr(self, profile)
+
+
+@dataclass(frozen=True)
+class Cell:
+    label: str
+    stack: str
+    epochs: int
+    batch_size: int | None = None
+    model: str = "mlp"
+    seed: int | None = None  # pinned seed (derived cells), else one run per sweep seed
+    schedule: str = ""  # hand-made step-size schedule (plain optimizers only)
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    claims: tuple[str, ...]
+    cells: tuple[Cell, ...]
+    seeds: int
+    exclusive: bool = False  # timing study: run alone, one worker, nothing beside it
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The models the study trains (their data must be loaded)."""
+        return tuple(sorted({cell.model for cell in self.cells}))
+
+    def configs(self, profile: str, seeds: int | None = None) -> list[tuple[Cell, RunConfig]]:
+        """Every (cell, run config) of the study: unpinned cells x seeds 0..n-1.
+
+        A timing study comes seed by seed, every cell within a seed back to back, so
+        that a seed is a block in time and slow drift of the machine is not confounded
+        with the cells' order.
+        """
+        n = self.seeds if seeds is None else seeds
+        pairs = [(cell, seed) for cell in self.cells for seed in ([cell.seed] if cell.seed is not None else range(n))]
+        if self.exclusive:
+            pairs.sort(key=lambda pair: pair[1])
+        return [(cell, make_config(cell.model, cell.stack, cell.epochs, seed, profile, cell.batch_size, cell.schedule)) for cell, seed in pairs]
+
+
+def paper_kappas(alpha: float, levels: int) -> list[float]:
+    """[P] 3.4's step sizes for the levels above a base alpha, extended past three levels.
+
+    alpha <= 1e-4: [alpha*1e2, alpha, alpha*1e-2], continued by factors of 1e-2;
+    alpha >= 1e-3: [alpha*1e-3, alpha*1e-4, 1e-8], continued at 1e-8.
+    """
+    if alpha <= 1e-4:
+        return [alpha * 1e2 * 1e-2**i for i in range(levels)]
+    pattern = [alpha * 1e-3, alpha * 1e-4]
+    return (pattern + [1e-8] * max(levels - 2, 0))[:levels]
+
+
+def tower_cells(alphas: tuple[float, ...], heights: tuple[int, ...], epochs: int, model: str = "mlp") -> tuple[Cell, ...]:
+    """[P] Fig. 4's SGD towers: every base alpha at every height, [P]'s kappa per level."""
+    cells = []
+    for alpha in alphas:
+        for height in heights:
+            levels = [f"sgd(alpha={format_number(alpha)})"] + [f"sgd(alpha={format_number(k)})" for k in paper_kappas(alpha, height)]
+            cells.append(Cell(labels.tower(height, alpha), " / ".join(levels), epochs, model=model))
+    return tuple(cells)

@@ -1,0 +1,90 @@
+"""Where the tracking store is, whether it answers, and the errors that say it does not.
+
+Default store: SQLite ``mlflow.db`` in the working directory, artifacts in
+``mlruns/`` beside it (absolute URIs), so ``mlflow ui`` started in the same
+folder shows everything. ``MLFLOW_TRACKING_URI`` points everything at another
+store or a tracking server instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import urllib.error
+import urllib.request
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+CODE_ROOT = Path(__file__).resolve().parents[2]
+# what a store that is down or unreadable raises through MlflowClient (requests' errors are OSErrors)
+STORE_ERRORS = (MlflowException, OSError)
+
+
+class TrackingError(RuntimeError):
+    """The tracking destination cannot serve a distributed sweep; the message says what to do."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The tracking store went away mid-sweep; finished runs are kept, a re-run completes the rest."""
+
+
+def tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI``, else an absolute SQLite URI for ./mlflow.db."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
+
+
+def client() -> MlflowClient:
+    return MlflowClient(tracking_uri=tracking_uri())
+
+
+def experiment_id(mlflow: MlflowClient, name: str) -> str:
+    """Id of the experiment ``name``, created on first use."""
+    found = mlflow.get_experiment_by_name(name)
+    return found.experiment_id if found is not None else mlflow.create_experiment(name)
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """The git commit of the code (with '+dirty' for local changes), or 'unknown'."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=CODE_ROOT, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=CODE_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def redact(uri: str) -> str:
+    """``uri`` without user name and password, for messages and logs."""
+    parts = urlsplit(uri)
+    if parts.username or parts.password:
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return uri
+
+
+def server_answers(uri: str, timeout: float = 5.0) -> bool:
+    """True when the MLflow server at ``uri`` answers its /health endpoint (which needs no credentials)."""
+    try:
+        with urllib.request.urlopen(redact(uri).rstrip("/") + "/health", timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def check_shared_tracking(uri: str | None) -> str:
+    """The tracking URI, if remote workers can log to it; TrackingError otherwise."""
+    if not uri:
+        raise TrackingError("a distributed sweep needs a tracking server: set MLFLOW_TRACKING_URI=http://<host>:<port> "
+                            "(start one with `mlflow server --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1`)")
+    scheme = urlsplit(uri).scheme
+    if scheme not in ("http", "https"):
+        raise TrackingError(f"MLFLOW_TRACKING_URI={redact(uri)} is a local store that workers on other machines cannot see; "
+                            "point it at an MLflow tracking server (http://<host>:<port>)")
+    if not server_answers(uri):
+        raise TrackingError(f"the tracking server at {redact(uri)} does not answer (GET /health); start it, or fix MLFLOW_TRACKING_URI")
+    return uri

@@ -1,0 +1,174 @@
+"""Writing runs to the tracking store: a training run as it goes, its failure, the claims run.
+
+Metrics go out in batches (one ``log_batch`` per epoch). Steps: ``train_loss``,
+``test_error`` and ``step_time_ms`` are indexed by epoch (1..E);
+``hp.<level>.<name>`` by global step (0 = the initial value), sampled every
+few steps and at the end of every epoch. Names: ``training.tracking.schema``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.tracking import MlflowClient
+
+from training.core.config import RunConfig
+from training.core.loop import EpochRecord, RunResult
+from training.core.tasks import UNSTATED_CHOICES, metric_for, steps_per_epoch
+from training.tracking import schema
+from training.tracking.store import client, code_version, experiment_id
+
+MAX_BATCH = 1000  # MLflow accepts at most 1,000 metrics per log_batch call
+
+
+def run_params(config: RunConfig, device: str, n_train: int, dataset: str) -> dict[str, str]:
+    """Params recorded beside the config: what a reader of the run needs to interpret it.
+
+    ``n_train``: size of the whole training split; ``dataset``: its label.
+    """
+    used = min(n_train, config.train_size or n_train)
+    return {
+        "dataset": dataset,
+        "device": device,
+        "dtype": "float32",
+        "steps_per_epoch": str(steps_per_epoch(config.model, used, config.batch_size)),
+        **UNSTATED_CHOICES[config.model],
+    }
+
+
+def study_tags(study: str, cell: str, claims: tuple[str, ...] = ()) -> dict[str, str]:
+    """The tags that place a run in its study's grid."""
+    tags = {schema.STUDY: study, schema.CELL: cell}
+    if claims:
+        tags[schema.CLAIMS] = ",".join(claims)
+    return tags
+
+
+def epoch_metrics(record: EpochRecord, when_ms: int, metric: str = schema.TEST_ERROR) -> list[Metric]:
+    """Every metric one epoch produced, as MLflow Metric entities; ``metric`` names the test value."""
+    metrics = [
+        Metric(schema.TRAIN_LOSS, record.train_loss, when_ms, record.epoch),
+        Metric(metric, record.test_value, when_ms, record.epoch),
+        Metric(schema.STEP_TIME_MS, record.step_time_ms, when_ms, record.epoch),
+    ]
+    for step, values in record.hp_steps:
+        metrics += [Metric(schema.hp_metric(name), value, when_ms, step) for name, value in values.items()]
+    return metrics
+
+
+class RunLogger:
+    """One training run in MLflow: params and tags up front, a batch of metrics per epoch."""
+
+    def __init__(self, mlflow: MlflowClient, run_id: str, metric: str = schema.TEST_ERROR):
+        self.mlflow = mlflow
+        self.run_id = run_id
+        self.metric = metric
+
+    @classmethod
+    def open(cls, config: RunConfig, experiment: str, extra_params: dict[str, str] | None = None,
+             tags: dict[str, str] | None = None, parent_run_id: str | None = None) -> "RunLogger":
+        """Create the run and log its identity.
+
+        With ``parent_run_id`` (the run `mlflow run` made, or a sweep's), the run is
+        created as its child in the parent's experiment, so the UI nests them; the
+        parent keeps its own params (e.g. `-P epochs=auto`), the child the resolved config.
+        """
+        mlflow = client()
+        all_tags = {schema.CONFIG_HASH: config.config_hash, schema.SEED: str(config.seed), schema.PROFILE: config.profile,
+                    schema.CODE_VERSION: code_version(), **(tags or {})}
+        if parent_run_id is not None:
+            experiment_id_ = mlflow.get_run(parent_run_id).info.experiment_id
+            all_tags[schema.PARENT_RUN] = parent_run_id
+        else:
+            experiment_id_ = experiment_id(mlflow, experiment)
+        run_name = f"{config.model} {config.stack} seed={config.seed}"
+        run_id = mlflow.create_run(experiment_id_, run_name=run_name).info.run_id
+        params = {**config.to_params(), **(extra_params or {})}
+        mlflow.log_batch(run_id, params=[Param(k, v) for k, v in params.items()], tags=[RunTag(k, v) for k, v in all_tags.items()])
+        return cls(mlflow, run_id, metric_for(config.model))
+
+    def log_epoch(self, record: EpochRecord) -> None:
+        metrics = epoch_metrics(record, int(time.time() * 1000), self.metric)
+        for start in range(0, len(metrics), MAX_BATCH):
+            self.mlflow.log_batch(self.run_id, metrics=metrics[start : start + MAX_BATCH])
+
+    def finish(self, result: RunResult) -> None:
+        """Record the outcome; a diverged run is still a FINISHED run."""
+        tags = {schema.DIVERGED: str(result.diverged).lower(),
+                schema.DIVERGED_STEP: "" if result.diverged_step is None else str(result.diverged_step),
+                schema.SEEDS_IN_PASS: str(result.seeds_in_pass)}
+        now = int(time.time() * 1000)
+        sizes = [Metric(schema.STACK_BYTES, result.stack_bytes, now, 0), Metric(schema.WEIGHT_BYTES, result.weight_bytes, now, 0)]
+        self.mlflow.log_batch(self.run_id, metrics=sizes, tags=[RunTag(k, v) for k, v in tags.items()])
+        self.mlflow.set_terminated(self.run_id, "FINISHED")
+
+    def fail(self, status: str = "FAILED") -> None:
+        self.mlflow.set_terminated(self.run_id, status)
+
+    def set_tag(self, key: str, value: str) -> None:
+        self.mlflow.set_tag(self.run_id, key, value)
+
+
+def log_result(experiment: str, config: RunConfig, params: dict[str, str], tags: dict[str, str], result: RunResult) -> None:
+    """A whole finished run at once (the single writer of a local sweep)."""
+    logger = RunLogger.open(config, experiment, params, tags)
+    for record in result.epochs:
+        logger.log_epoch(record)
+    logger.finish(result)
+
+
+def log_failure(experiment: str, config: RunConfig, tags: dict[str, str], error: BaseException) -> None:
+    """A run whose training raised: FAILED, with the error as its note."""
+    logger = RunLogger.open(config, experiment, tags={**tags, schema.NOTE: f"failed: {error!r}"})
+    logger.fail("FAILED")
+
+
+def finished_hashes(experiment: str) -> set[str]:
+    """config_hash of every FINISHED run in ``experiment``."""
+    tracking = client()
+    found = tracking.get_experiment_by_name(experiment)
+    if found is None:
+        return set()
+    runs = tracking.search_runs([found.experiment_id], "attributes.status = 'FINISHED'", run_view_type=ViewType.ACTIVE_ONLY, max_results=50_000)
+    return {run.data.tags.get(schema.CONFIG_HASH) for run in runs}
+
+
+def close_running_attempts(experiment: str, config: RunConfig, status: str, note: str) -> list:
+    """End every run of ``config`` still RUNNING in ``experiment`` with ``status`` and ``note``; those runs, newest first."""
+    tracking = client()
+    found = tracking.search_runs([experiment_id(tracking, experiment)],
+                                 f"tags.{schema.CONFIG_HASH} = '{config.config_hash}' and attributes.status = 'RUNNING'",
+                                 order_by=["attributes.start_time DESC"])
+    for run in found:
+        tracking.set_tag(run.info.run_id, schema.NOTE, note)
+        tracking.set_terminated(run.info.run_id, status)
+    return found
+
+
+def note_launcher(key: str, value: str) -> None:
+    """Tag the `mlflow run` launcher run of this process, if there is one."""
+    launcher = os.environ.get(schema.LAUNCHER_ENV)
+    if launcher:
+        client().set_tag(launcher, key, value)
+
+
+def log_claims_run(profile: str, params: dict[str, str], verdicts: dict[str, str], metrics: dict[str, float],
+                   table: pd.DataFrame, report_dir: Path) -> str:
+    """One run in experiment 'claims': params, ``verdicts`` {claim id: verdict} as tags, per-claim
+    ``metrics`` (names from ``schema.claim_metric``), the verdict table and the report as artifacts."""
+    tracking = client()
+    run_id = tracking.create_run(experiment_id(tracking, schema.CLAIMS_EXPERIMENT), run_name=f"claims {profile}").info.run_id
+    tags = {schema.verdict_tag(claim): verdict for claim, verdict in verdicts.items()}
+    tags.update({schema.PROFILE: profile, schema.CODE_VERSION: code_version()})
+    now = int(time.time() * 1000)
+    tracking.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()], params=[Param(k, v) for k, v in params.items()],
+                       tags=[RunTag(k, v) for k, v in tags.items()])
+    tracking.log_table(run_id, table, schema.VERDICT_TABLE)
+    tracking.log_artifacts(run_id, str(report_dir), artifact_path=schema.REPORT_ARTIFACTS)
+    tracking.set_terminated(run_id, "FINISHED")
+    note_launcher(schema.CLAIMS_RUN_ID, run_id)
+    return run_id
