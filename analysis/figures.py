@@ -176,8 +176,3 @@ FIGURES = {
     "depth": depth,
     "cost": cost,
 }
-
-
-def figure_name(claim_figure: str) -> str:
-    """Claims name panels ('table1:sgd'); the figure is the whole family's."""
-    return claim_figure.split(":")[0] if claim_figure else claim_figure

@@ -1,32 +1,35 @@
 """The reproducibility verdict report: Markdown and self-contained HTML, with figures.
 
-Follows the ML Reproducibility Challenge headings: scope, methodology,
-results (a summary table, then one section per claim), what was easy and
-what was hard, one function per section. The HTML embeds its figures, so it
-reads offline. ``python -m pipeline.claims_job --no-sweep`` rebuilds it from
-tracked runs.
+The first screen answers "does the paper reproduce, and at what scale?": the
+verdicts counted by scope, one forest plot of every claim, compact summary
+rows. Then the ML Reproducibility Challenge headings: scope, methodology, one
+section per claim (its minimum protocol, test, power, pre-registration log and
+figure), what was easy and what was hard; one function per section. Every
+figure is drawn once and referenced from the other sections that use it.
+``python -m pipeline.claims_job --no-sweep`` rebuilds the report from tracked runs.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime
-import html
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from analysis.figures import FIGURES, figure_name
-from claims.verdict import ALPHA, NOT_RUN, Verdict
+from analysis.document import Document
+from analysis.figures import FIGURES
+from analysis.forest import VERDICT_COLOURS, forest
+from claims.scope import NONE, PROTOCOL, REDUCED
+from claims.verdict import ALPHA, NOT_RUN, VERDICTS, Verdict
 from training.core.config import PROFILES
 from training.core.tasks import UNSTATED_CHOICES
 from training.studies import STUDIES, build_study, reductions
 from training.tracking.runs import RunTables
 from training.tracking.store import code_version
 
-VERDICT_COLOURS = {"SUPPORTED": "#1b7837", "REFUTED": "#b2182b", "INCONCLUSIVE": "#b35806", "NOT_RUN": "#555555"}
+SCOPE_WORDS = {PROTOCOL: "at the paper's protocol", REDUCED: "at reduced scale", NONE: "without runs"}
 
 
 @dataclass
@@ -36,73 +39,26 @@ class Report:
     figures: list[Path]
 
 
-def _number(value: float, digits: int = 3) -> str:
+def _number(value: float | None, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{value:.{digits}g}"
 
 
-def ours_with_ci(verdict: Verdict) -> str:
+def effect_with_ci(verdict: Verdict) -> str:
     e = verdict.evidence
     if e is None:
         return "not run"
-    return f"{_number(e.effect)} [{_number(e.ci[0])}, {_number(e.ci[1])}] ({e.effect_label}); {e.ours}"
-
-
-def _table(rows: list[list[str]], header: list[str]) -> tuple[str, str]:
-    """The same table as Markdown and as HTML."""
-    md = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    md += ["| " + " | ".join(str(c).replace("|", "/") for c in row) + " |" for row in rows]
-    cells = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return "\n".join(md), f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
-
-
-class _Writer:
-    """Collects the report once and renders both formats."""
-
-    def __init__(self):
-        self.md: list[str] = []
-        self.html: list[str] = []
-
-    def heading(self, text: str, level: int = 2) -> None:
-        self.md.append(f"\n{'#' * level} {text}\n")
-        self.html.append(f"<h{level}>{html.escape(text)}</h{level}>")
-
-    def paragraph(self, text: str) -> None:
-        self.md.append(text + "\n")
-        self.html.append(f"<p>{html.escape(text)}</p>")
-
-    def bullets(self, items: list[str]) -> None:
-        self.md.append("\n".join(f"- {item}" for item in items) + "\n")
-        self.html.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>")
-
-    def table(self, rows: list[list[str]], header: list[str]) -> None:
-        md, markup = _table(rows, header)
-        self.md.append(md + "\n")
-        self.html.append(markup)
-
-    def verdict(self, verdict: str) -> None:
-        self.md.append(f"**Verdict: {verdict}**\n")
-        self.html.append(f'<p class="verdict" style="color:{VERDICT_COLOURS[verdict]}"><b>Verdict: {verdict}</b></p>')
-
-    def figure(self, path: Path, caption: str) -> None:
-        self.md.append(f"![{caption}](figures/{path.name})\n")
-        data = base64.b64encode(path.read_bytes()).decode()
-        self.html.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>')
-
-
-STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45;color:#222}
-table{border-collapse:collapse;font-size:0.85em;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 6px;vertical-align:top}
-th{background:#f2f2f2}img{max-width:100%}figcaption{font-size:0.85em;color:#555}"""
+    return f"{_number(e.effect)} [{_number(e.ci[0])}, {_number(e.ci[1])}] ({e.effect_label})"
 
 
 def _draw_figures(tables: RunTables, verdicts: list[Verdict], folder: Path) -> dict[str, Path]:
-    wanted = {figure_name(v.claim.figure) for v in verdicts if v.claim.figure and v.verdict != NOT_RUN}
-    drawn = {}
+    """Every figure a decided claim names, and the forest plot; each drawn once."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in sorted(wanted):
-        fig = FIGURES[name](tables)
+    drawn = {}
+    wanted = {"forest": lambda _: forest(verdicts)} | {v.claim.figure: FIGURES[v.claim.figure] for v in verdicts if v.claim.figure and v.verdict != NOT_RUN}
+    for name, draw in sorted(wanted.items()):
+        fig = draw(tables)
         if fig is None:
             continue
         path = folder / f"{name}.png"
@@ -112,33 +68,58 @@ def _draw_figures(tables: RunTables, verdicts: list[Verdict], folder: Path) -> d
     return drawn
 
 
+def scope_counts(verdicts: list[Verdict]) -> str:
+    """'At the paper's protocol: 3 SUPPORTED, 1 INCONCLUSIVE; at reduced scale: ...; not run: 9.'"""
+    parts = []
+    for level in (PROTOCOL, REDUCED):
+        decided = [v for v in verdicts if v.scope.level == level and v.verdict != NOT_RUN]
+        counts = ", ".join(f"{sum(v.verdict == name for v in decided)} {name}" for name in VERDICTS if any(v.verdict == name for v in decided))
+        parts.append(f"{SCOPE_WORDS[level]}: {counts or 'none'}")
+    not_run = [v.claim.id for v in verdicts if v.verdict == NOT_RUN]
+    text = "; ".join(parts) + f"; not run: {len(not_run)}" + (f" ({', '.join(not_run)})" if not_run else "") + "."
+    return text[0].upper() + text[1:]
+
+
 def summary_rows(verdicts: list[Verdict]) -> list[list[str]]:
-    return [[v.claim.id + (" (headline)" if v.claim.headline else ""), v.claim.source, v.claim.published, ours_with_ci(v), v.verdict] for v in verdicts]
+    """One compact row per claim; the long texts are in the claim's section."""
+    rows = []
+    for v in verdicts:
+        e = v.evidence
+        if e is None:
+            effect = "below its minimum protocol" if v.scope.level == REDUCED else "no runs"
+        else:
+            effect = f"{_number(e.effect)} [{_number(e.ci[0])}, {_number(e.ci[1])}] {e.effect_label.split(' (weakest')[0]}"
+        rows.append([v.claim.id + (" (headline)" if v.claim.headline else ""), v.verdict, v.scope.level, effect,
+                     str(e.n) if e else "", _number(v.p_support_adjusted) if e and not e.measurement else ""])
+    return rows
 
 
-def _header(w: _Writer, profile: str, tables: RunTables, verdicts: list[Verdict]) -> None:
-    counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_COLOURS}
+def _header(w: Document, profile: str, tables: RunTables, verdicts: list[Verdict], figures: dict[str, Path]) -> None:
     w.heading("Reproducibility verdicts: Gradient Descent: The Ultimate Optimizer", 1)
+    w.paragraph(scope_counts(verdicts), css="counts")
     w.paragraph(f"Profile {profile}; {len(tables.runs)} finished runs used; generated {datetime.datetime.now().isoformat(timespec='seconds')} "
-                f"from code {code_version()}. " + ", ".join(f"{k}: {n}" for k, n in counts.items()) + ".")
+                f"from code {code_version()}. A verdict speaks only to the protocol its runs followed: 'reduced' verdicts are about the reduced "
+                "setting listed under Methodology, and claims about duration are not run below their minimum protocol.")
     if profile != "paper":
-        w.paragraph(f"The {profile} profile ({PROFILES[profile].description}) departs from the published protocol: "
-                    "its verdicts speak to the reduced setting listed under Methodology.")
+        w.paragraph(f"The {profile} profile ({PROFILES[profile].description}) departs from the published protocol.")
+    if "forest" in figures:
+        w.figure(figures["forest"], "Every claim's tested statistic against its decision threshold (scaled per claim); colour = verdict, "
+                 "filled = paper's protocol, open = reduced scale", "fig-forest")
 
 
-def _summary(w: _Writer, verdicts: list[Verdict]) -> None:
+def _summary(w: Document, verdicts: list[Verdict]) -> None:
     w.heading("Summary")
-    w.table(summary_rows(verdicts), ["claim", "source", "published", "ours: effect [95% bootstrap CI]", "verdict"])
+    w.table(summary_rows(verdicts), ["claim", "verdict", "scope", "effect [95% bootstrap CI] (not run: why)", "seeds", "Holm p"])
 
 
-def _scope(w: _Writer) -> None:
+def _scope(w: Document) -> None:
     w.heading("Scope of reproducibility")
     w.paragraph("Every claim of Chandra et al. (NeurIPS 2022, [P]) and of the reproduction by Sanati, Edgar and Powell (2023, [R]) is restated "
                 "as a test over seeds with a hypothesis declared in code before any run. Headline claims: robustness to the initial step size (C2, C3), "
                 "diminishing returns of taller stacks (D1, D2), convergence of learned hyperparameters (B5).")
 
 
-def _methodology(w: _Writer, profile: str, tables: RunTables) -> None:
+def _methodology(w: Document, profile: str, tables: RunTables) -> None:
     w.heading("Methodology")
     w.bullets([
         "Hyperoptimizers: our own first-order implementation, checked number for number (float64, 1e-9 relative) against the authors' package 1.0.",
@@ -169,31 +150,56 @@ def _methodology(w: _Writer, profile: str, tables: RunTables) -> None:
         w.bullets(cuts)
 
 
-def _claim_section(w: _Writer, v: Verdict, figures: dict[str, Path]) -> None:
+def _history(w: Document, verdict: Verdict) -> None:
+    claim = verdict.claim
+    entries = [f"{c.date} ({c.kind}{', runs existed' if c.runs_existed else ''}): {c.what}. Why: {c.why}." for c in claim.history]
+    flag = " Its hypothesis, statistic or margin changed after its runs existed." if claim.changed_after_runs else ""
+    w.paragraph(f"Pre-registration log, version {claim.version}.{flag}")
+    w.bullets(entries)
+
+
+def _power(verdict: Verdict) -> str:
+    power = verdict.power()
+    if power is None:
+        return "No published effect in this test's units: its power is not computed."
+    n = len(verdict.evidence.diffs)
+    return (f"With {n} seeds this test detects the published effect ({_number(verdict.claim.published_effect)} above its threshold, our per-seed "
+            f"spread) in {power:.0%} of simulated repetitions at p < {_number(verdict.threshold)} (Holm's first threshold in family {verdict.claim.family}).")
+
+
+def _claim_section(w: Document, v: Verdict, figures: dict[str, Path], drawn_in: dict[str, str]) -> None:
     c = v.claim
-    w.heading(f"{c.id}: {c.statement}", 3)
+    w.heading(f"{c.id}: {c.statement}", 3, anchor=f"claim-{c.id}")
     w.paragraph(f"Source: {c.source}. Published: {c.published}.")
+    w.paragraph(f"Minimum protocol: {c.minimum.describe()}. Scope of this verdict: {v.scope.describe()}.")
     w.paragraph(f"Pre-declared hypothesis: {c.hypothesis}.")
     if v.evidence is None:
         w.paragraph(f"Not run: {v.reason}.")
-        w.verdict(v.verdict)
-        return
-    e = v.evidence
-    w.paragraph(f"Test: {e.test}. {e.unit.capitalize()}: {e.n}. Ours: {e.ours}.")
-    w.paragraph(f"Effect: {ours_with_ci(v).split(';')[0]}. One-sided p (support) {_number(e.p_support)}, Holm-adjusted {_number(v.p_support_adjusted)}; "
-                f"p (refute) {_number(e.p_refute)}, Holm-adjusted {_number(v.p_refute_adjusted)}. {v.reason}.")
-    if e.notes:
-        w.bullets(e.notes)
-    if e.table:
-        keys = list(e.table[0])
-        w.table([[_number(r[k]) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in keys] for r in e.table], keys)
-    name = figure_name(c.figure) if c.figure else None
-    if name in figures:
-        w.figure(figures[name], f"{c.id}: {name}")
-    w.verdict(v.verdict)
+    else:
+        e = v.evidence
+        w.paragraph(f"Test: {e.test}. {e.unit.capitalize()}: {e.n}. Ours: {e.ours}.")
+        if e.measurement:
+            w.paragraph(f"Measured: {effect_with_ci(v)}. {v.reason}.")
+        else:
+            w.paragraph(f"Effect: {effect_with_ci(v)}. One-sided p (support) {_number(e.p_support)}, Holm-adjusted {_number(v.p_support_adjusted)}; "
+                        f"p (refute) {_number(e.p_refute)}, Holm-adjusted {_number(v.p_refute_adjusted)}. {v.reason}.")
+            w.paragraph(_power(v))
+        if e.notes:
+            w.bullets(e.notes)
+        if e.table:
+            keys = list(dict.fromkeys(k for row in e.table for k in row))
+            w.table([[_number(r[k]) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in keys] for r in e.table], keys)
+    _history(w, v)
+    if c.figure in figures:
+        if c.figure in drawn_in:
+            w.figure_reference(f"fig-{c.figure}", f"the figure in {drawn_in[c.figure]}'s section")
+        else:
+            w.figure(figures[c.figure], f"{c.id}: {c.figure}", f"fig-{c.figure}")
+            drawn_in[c.figure] = c.id
+    w.verdict(v.verdict, v.scope.level, VERDICT_COLOURS[v.verdict])
 
 
-def _lessons(w: _Writer, verdicts: list[Verdict]) -> None:
+def _lessons(w: Document, verdicts: list[Verdict]) -> None:
     w.heading("What was easy, what was hard")
     w.bullets([
         "Easy: the authors' package is small and deterministic, so an exact oracle test of every optimizer and of mixed stacks was straightforward.",
@@ -208,18 +214,16 @@ def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folde
     """Write report.md, report.html and figures/ under ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     figures = _draw_figures(tables, verdicts, folder / "figures")
-    w = _Writer()
-    _header(w, profile, tables, verdicts)
+    w = Document()
+    _header(w, profile, tables, verdicts, figures)
     _summary(w, verdicts)
     _scope(w)
     _methodology(w, profile, tables)
     w.heading("Results")
+    drawn_in: dict[str, str] = {}
     for verdict in verdicts:
-        _claim_section(w, verdict, figures)
+        _claim_section(w, verdict, figures, drawn_in)
     _lessons(w, verdicts)
-    markdown = folder / "report.md"
-    markdown.write_text("\n".join(w.md))
-    page = folder / "report.html"
-    page.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>hyperclaims verdicts ({profile})</title>"
-                    f"<style>{STYLE}</style></head><body>{''.join(w.html)}</body></html>")
+    markdown, page = folder / "report.md", folder / "report.html"
+    w.render(markdown, page, f"hyperclaims verdicts ({profile})")
     return Report(markdown, page, list(figures.values()))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 
 from claims import family_a, family_b, family_c, family_d, family_e
-from claims.verdict import Claim, NotRun, Verdict, decide_family
+from claims.scope import NONE, REDUCED, Scope, assess
+from claims.verdict import Claim, Evidence, NotRun, Verdict, decide_family
 from training.studies import STUDIES, build_study
 from training.tracking.runs import RunTables
 
@@ -17,21 +18,25 @@ CATALOGUE: list[Claim] = family_a.CLAIMS + family_b.CLAIMS + family_c.CLAIMS + f
 FAMILIES = ("A", "B", "C", "D", "E")
 
 
-def _evidence(claim: Claim, tables: RunTables):
-    """(evidence, '') or (None, the reason it was not run)."""
+def _evidence(claim: Claim, tables: RunTables) -> tuple[Evidence | None, str, Scope]:
+    """(evidence, '', scope) or (None, the reason it was not run, scope)."""
     if not claim.studies:
-        return None, claim.hypothesis
+        return None, claim.hypothesis, Scope(NONE)
     missing = [s for s in claim.studies if not tables.has(s)]
     if missing:
         hint = "" if all(s.startswith("mlp_") for s in missing) else " (the ResNet-20 and char-LSTM studies train with --benchmarks all)"
-        return None, f"no finished runs of {', '.join(missing)} at this profile{hint}"
+        return None, f"no finished runs of {', '.join(missing)} at this profile{hint}", Scope(NONE)
+    scope = assess(claim.minimum, tables)
+    if scope.level == REDUCED and claim.minimum.duration:
+        return None, (f"below its minimum protocol ({'; '.join(scope.cuts)}): a claim about duration, late training or how far values "
+                      "travel is not decided at reduced scale"), scope
     try:
-        return claim.evaluate(tables), ""
+        return claim.evaluate(tables), "", scope
     except NotRun as reason:
-        return None, str(reason)
+        return None, str(reason), scope
     except Exception as error:  # a broken claim must not take the other verdicts down; it is named, not hidden
         print(f"warning: claim {claim.id} could not be evaluated: {error!r}", file=sys.stderr)
-        return None, f"evaluation failed: {error!r}"
+        return None, f"evaluation failed: {error!r}", scope
 
 
 def evaluate(tables: RunTables, families: tuple[str, ...] = FAMILIES) -> list[Verdict]:

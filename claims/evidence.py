@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from claims.stats import bootstrap_ci, sign_flip_test
+from claims.stats import bootstrap_ci, sign_flip_test, smallest_p_value
 from claims.verdict import Evidence, NotRun
 from training.tracking.runs import RunTables
 
@@ -60,14 +60,15 @@ class Comparison:
     p_less: float
     shift: float = 0.0
     extra: dict = field(default_factory=dict)  # columns for the report (means, learned values)
+    min_p: float | None = None  # the smallest p its tests can give (an exact sign-flip test over n seeds: 2^-n)
 
     @property
     def n(self) -> int:
         return len(self.diffs)
 
-    def with_p(self, greater: float, less: float) -> "Comparison":
-        """The same row decided by another test (e.g. TOST), whose p-values replace the sign-flip ones."""
-        return replace(self, p_greater=greater, p_less=less)
+    def with_p(self, greater: float, less: float, min_p: float | None = None) -> "Comparison":
+        """The same row decided by another test (e.g. TOST), whose p-values (and floor) replace the sign-flip ones."""
+        return replace(self, p_greater=greater, p_less=less, min_p=min_p)
 
     def row(self) -> dict:
         """The row as the report's table shows it."""
@@ -75,8 +76,12 @@ class Comparison:
                 "p_greater": self.p_greater, "p_less": self.p_less, **self.extra}
 
 
-def comparison(label: str, diffs: np.ndarray, shift: float = 0.0, **extra) -> Comparison:
-    """Per-seed differences ``diffs`` [n] as a Comparison: mean, CI and exact one-sided sign-flip p's."""
+def comparison(label: str, diffs: np.ndarray, shift: float = 0.0, refute_shift: float | None = None, **extra) -> Comparison:
+    """Per-seed differences ``diffs`` [n] as a Comparison: mean, CI and exact one-sided sign-flip p's.
+
+    ``p_greater`` tests mean > ``shift``; ``p_less`` tests mean < ``refute_shift`` (default: ``shift``), so a
+    claim can be refuted only beyond a declared magnitude.
+    """
     diffs = np.asarray(diffs, float)
     empty = len(diffs) == 0
     return Comparison(
@@ -85,9 +90,10 @@ def comparison(label: str, diffs: np.ndarray, shift: float = 0.0, **extra) -> Co
         mean=float("nan") if empty else float(np.mean(diffs)),
         ci=bootstrap_ci(diffs),
         p_greater=float("nan") if empty else sign_flip_test(diffs, "greater", shift),
-        p_less=float("nan") if empty else sign_flip_test(diffs, "less", shift),
+        p_less=float("nan") if empty else sign_flip_test(diffs, "less", shift if refute_shift is None else refute_shift),
         shift=shift,
         extra=extra,
+        min_p=None if empty else smallest_p_value(len(diffs)),
     )
 
 
@@ -103,6 +109,7 @@ def all_of(rows: list[Comparison], test: str, effect_label: str, ours: str, dire
     opposite = [row.p_less if direction == "greater" else row.p_greater for row in rows]
     weakest = rows[int(np.argmax(support))]
     sign = 1.0 if direction == "greater" else -1.0
+    floors = [row.min_p for row in rows if row.min_p is not None]
     return Evidence(
         p_support=float(max(support)),
         p_refute=float(min(1.0, min(opposite) * len(rows))),
@@ -116,6 +123,7 @@ def all_of(rows: list[Comparison], test: str, effect_label: str, ours: str, dire
         shift=sign * weakest.shift,
         table=[row.row() for row in rows],
         notes=list(notes or []),
+        min_p=max(floors) if floors else None,
     )
 
 

@@ -8,21 +8,31 @@ separately for support and refutation, at ALPHA. Then:
 - SUPPORTED: adjusted p_support < ALPHA;
 - REFUTED: adjusted p_refute < ALPHA (the opposite is significant, or an
   equivalence test shows no effect where one was claimed);
-- INCONCLUSIVE: neither, with the seeds a decision would need;
-- NOT_RUN: the runs are missing or at a scale that cannot speak to the claim.
+- INCONCLUSIVE: neither, with the seeds a decision would need (or, where no
+  number of seeds at this count could reach Holm's first threshold, that);
+- NOT_RUN: the runs are missing, or below the minimum protocol of a claim about
+  duration (``claims.scope``).
+
+A measurement (a deterministic quantity such as bytes held) is not tested: it is
+compared with its bound, takes no part in Holm's correction, and is SUPPORTED
+when every seed's value is within the bound, REFUTED when none is.
+Every verdict carries its scope (``claims.scope``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from claims.stats import holm, seeds_needed
+from claims.scope import ANY, NONE, Minimum, Scope
+from claims.stats import holm, seeds_needed, sign_flip_power
 
 ALPHA = 0.05
 SUPPORTED, REFUTED, INCONCLUSIVE, NOT_RUN = "SUPPORTED", "REFUTED", "INCONCLUSIVE", "NOT_RUN"
+VERDICTS = (SUPPORTED, REFUTED, INCONCLUSIVE, NOT_RUN)
 
 
 class NotRun(Exception):
@@ -34,10 +44,12 @@ class Evidence:
     """What a claim's evaluation found.
 
     effect: the headline effect (units in ``effect_label``) with a bootstrap ``ci``;
-    ours: our number in words, to set beside the published one; n: seeds used (or, with
-    ``unit`` = "seed x cell pairs", the pairs a pooled test ran on);
-    diffs: per-seed (per-unit) statistic the support test ran on (for the seeds-needed estimate);
-    table: rows for the report; figure: name of a figure the report should draw.
+    ours: our number in words, to set beside the published one; n: seeds used;
+    diffs: per-seed statistic the support test ran on, oriented so that values above
+    ``shift`` support the claim (for the seeds-needed estimate, power and the forest plot);
+    min_p: the smallest p-value the support test can give with these seeds (None: no floor);
+    table: rows for the report. A ``measurement`` has no p-values: ``effect`` is compared
+    with ``bound`` (lower is the claimed side) seed by seed, ``diffs`` holding each seed's value.
     """
 
     p_support: float
@@ -53,6 +65,20 @@ class Evidence:
     table: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unit: str = "seeds"
+    min_p: float | None = None
+    measurement: bool = False
+    bound: float | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One dated entry of a claim's pre-registration log."""
+
+    date: str  # ISO date
+    what: str
+    why: str
+    runs_existed: bool  # whether runs of the claim had been made (and could be seen) before the change
+    kind: str = "test"  # "test": hypothesis, statistic or margin; "runs": which runs it needs or speaks to; "wording"
 
 
 @dataclass(frozen=True)
@@ -67,6 +93,19 @@ class Claim:
     evaluate: Callable[..., Evidence]
     figure: str | None = None
     headline: bool = False
+    minimum: Minimum = ANY
+    history: tuple[Change, ...] = ()  # first entry: when it was declared
+    published_effect: float | None = None  # the published effect in the units of Evidence.diffs, for power
+
+    @property
+    def version(self) -> int:
+        """1 as first declared, +1 for every change since."""
+        return max(1, len(self.history))
+
+    @property
+    def changed_after_runs(self) -> bool:
+        """Whether its hypothesis, statistic or margin changed after runs of the claim existed (and could have been seen)."""
+        return any(change.runs_existed and change.kind == "test" for change in self.history[1:])
 
 
 @dataclass
@@ -78,33 +117,75 @@ class Verdict:
     p_refute_adjusted: float = float("nan")
     reason: str = ""
     seeds_needed: int | None = None
+    scope: Scope = field(default_factory=lambda: Scope(NONE))
+    threshold: float = ALPHA  # Holm's first threshold in the claim's family (the p a decision needs at least)
+
+    def power(self) -> float | None:
+        """Share of simulated studies with this claim's seeds that detect its published effect at ``threshold``
+        (seeds' statistic ~ Normal(published effect, our per-seed sd)); None when there is no published effect in its units."""
+        e = self.evidence
+        if self.claim.published_effect is None or e is None or e.measurement or e.diffs is None or len(e.diffs) == 0:
+            return None
+        sd = float(np.std(e.diffs, ddof=1)) if len(e.diffs) > 1 else 0.0
+        return sign_flip_power(self.claim.published_effect, sd if np.isfinite(sd) else 0.0, len(e.diffs), self.threshold)
 
 
-def decide_family(claims_and_evidence: list[tuple[Claim, Evidence | None, str]]) -> list[Verdict]:
+def seeds_to_reach(threshold: float, min_p: float = 0.5, n: int = 1) -> int:
+    """The fewest seeds with which an exact test whose floor is ``min_p`` at ``n`` seeds (a floor of the form b^n:
+    2^-n for a sign-flip test, (1/k!)^n for Page's) can go below ``threshold``."""
+    base = min_p ** (1.0 / n)
+    return math.floor(math.log(threshold) / math.log(base)) + 1
+
+
+def _measured(claim: Claim, evidence: Evidence, scope: Scope) -> Verdict:
+    values = np.asarray(evidence.diffs, float)
+    if np.all(values < evidence.bound):
+        verdict, why = SUPPORTED, f"measured {values.max():.3g} at most, below the bound {evidence.bound:g} in every seed"
+    elif np.all(values >= evidence.bound):
+        verdict, why = REFUTED, f"measured {values.min():.3g} at least, not below the bound {evidence.bound:g} in any seed"
+    else:
+        verdict, why = INCONCLUSIVE, f"measured {values.min():.3g}..{values.max():.3g}: on both sides of the bound {evidence.bound:g}"
+    return Verdict(claim, verdict, evidence, reason=why + " (a measurement: no p-value, not in Holm's correction)", scope=scope)
+
+
+def _inconclusive_reason(evidence: Evidence, s: float, r: float, threshold: float, family: str, m: int) -> tuple[str, int | None]:
+    why = f"Holm-adjusted p = {s:.3g} (support), {r:.3g} (refute), both >= {ALPHA} with {evidence.n} {evidence.unit}"
+    if evidence.min_p is not None and evidence.min_p >= threshold:
+        needed = seeds_to_reach(threshold, evidence.min_p, evidence.n)
+        return (why + f"; with {evidence.n} seeds this test cannot give p below {evidence.min_p:.3g}, and Holm's first threshold in family "
+                f"{family} ({m} claims decided) is {threshold:.3g}: no effect could be decided with these seeds, at least {needed} are needed"), needed
+    needed = seeds_needed(evidence.diffs, threshold, shift=evidence.shift) if evidence.diffs is not None else None
+    if needed is not None:
+        why += f"; about {needed} {evidence.unit} would be needed at the observed effect" if needed < 10_000 else "; no effect observed to size a study on"
+    return why, needed
+
+
+def decide_family(entries: list[tuple[Claim, Evidence | None, str, Scope]]) -> list[Verdict]:
     """Holm-adjust within one family and turn each claim's evidence into a verdict.
 
-    Entries are (claim, evidence or None, reason when None).
+    Entries are (claim, evidence or None, reason when None, scope).
     """
-    ran = [(c, e) for c, e, _ in claims_and_evidence if e is not None]
-    support = holm([e.p_support for _, e in ran])
-    refute = holm([e.p_refute for _, e in ran])
-    adjusted = {c.id: (s, r) for (c, _), s, r in zip(ran, support, refute)}
-    threshold = ALPHA / max(len(ran), 1)  # Holm's first (strictest) threshold
+    tested = [(c, e) for c, e, _, _ in entries if e is not None and not e.measurement]
+    support = holm([e.p_support for _, e in tested])
+    refute = holm([e.p_refute for _, e in tested])
+    adjusted = {c.id: (s, r) for (c, _), s, r in zip(tested, support, refute)}
+    threshold = ALPHA / max(len(tested), 1)  # Holm's first (strictest) threshold
     verdicts = []
-    for claim, evidence, reason in claims_and_evidence:
+    for claim, evidence, reason, scope in entries:
         if evidence is None:
-            verdicts.append(Verdict(claim, NOT_RUN, None, reason=reason))
+            verdicts.append(Verdict(claim, NOT_RUN, None, reason=reason, scope=scope))
+            continue
+        if evidence.measurement:
+            verdicts.append(_measured(claim, evidence, scope))
             continue
         s, r = adjusted[claim.id]
+        needed = None
         if s < ALPHA:
-            verdict, why, needed = SUPPORTED, f"Holm-adjusted p = {s:.3g} < {ALPHA}", None
+            verdict, why = SUPPORTED, f"Holm-adjusted p = {s:.3g} < {ALPHA}"
         elif r < ALPHA:
-            verdict, why, needed = REFUTED, f"opposite direction: Holm-adjusted p = {r:.3g} < {ALPHA}", None
+            verdict, why = REFUTED, f"opposite direction: Holm-adjusted p = {r:.3g} < {ALPHA}"
         else:
-            needed = seeds_needed(evidence.diffs, threshold, shift=evidence.shift) if evidence.diffs is not None else None
             verdict = INCONCLUSIVE
-            why = f"Holm-adjusted p = {s:.3g} (support), {r:.3g} (refute), both >= {ALPHA} with {evidence.n} {evidence.unit}"
-            if needed is not None:
-                why += f"; about {needed} {evidence.unit} would be needed at the observed effect" if needed < 10_000 else "; no effect observed to size a study on"
-        verdicts.append(Verdict(claim, verdict, evidence, s, r, why, needed))
+            why, needed = _inconclusive_reason(evidence, s, r, threshold, claim.family, len(tested))
+        verdicts.append(Verdict(claim, verdict, evidence, s, r, why, needed, scope, threshold))
     return verdicts

@@ -76,15 +76,26 @@ def verdict_frame(verdicts: list[Verdict]) -> pd.DataFrame:
         e = v.evidence
         rows.append({
             "claim": v.claim.id, "family": v.claim.family, "source": v.claim.source, "published": v.claim.published,
-            "verdict": v.verdict, "effect": e.effect if e else None, "ci_low": e.ci[0] if e else None, "ci_high": e.ci[1] if e else None,
+            "verdict": v.verdict, "scope": v.scope.level, "scope_cuts": "; ".join(v.scope.cuts), "minimum_protocol": v.claim.minimum.describe(),
+            "effect": e.effect if e else None, "ci_low": e.ci[0] if e else None, "ci_high": e.ci[1] if e else None,
             "effect_label": e.effect_label if e else "", "p_support_holm": v.p_support_adjusted, "p_refute_holm": v.p_refute_adjusted,
-            "seeds": e.n if e else 0, "seeds_needed": v.seeds_needed, "ours": e.ours if e else "", "reason": v.reason,
+            "seeds": e.n if e else 0, "seeds_needed": v.seeds_needed, "power_at_published_effect": v.power(),
+            "version": v.claim.version, "changed_after_runs": v.claim.changed_after_runs, "ours": e.ours if e else "", "reason": v.reason,
         })
     return pd.DataFrame(rows)
 
 
+def claim_tags(verdicts: list[Verdict]) -> dict[str, str]:
+    """verdict.<ID> and scope.<ID> of every claim."""
+    tags = {}
+    for v in verdicts:
+        tags[schema.verdict_tag(v.claim.id)] = v.verdict
+        tags[schema.scope_tag(v.claim.id)] = v.scope.level
+    return tags
+
+
 def claim_metrics(verdicts: list[Verdict]) -> dict[str, float]:
-    """The claims run's metrics: effect, interval, p-values and seeds of every claim that ran."""
+    """The claims run's metrics: effect, interval, p-values and seeds of every claim that ran (a measurement has no p-values)."""
     metrics = {}
     for v in verdicts:
         e = v.evidence
@@ -92,16 +103,27 @@ def claim_metrics(verdicts: list[Verdict]) -> dict[str, float]:
             continue
         for key, value in (("effect", e.effect), ("ci_low", e.ci[0]), ("ci_high", e.ci[1]), ("p_support", e.p_support),
                            ("p_support_holm", v.p_support_adjusted), ("p_refute_holm", v.p_refute_adjusted), ("seeds", e.n)):
-            metrics[schema.claim_metric(v.claim.id, key)] = float(value)
+            if np.isfinite(value):
+                metrics[schema.claim_metric(v.claim.id, key)] = float(value)
     return metrics
+
+
+def verdict_line(v: Verdict, width: int = 12) -> str:
+    """One line of the verdict table: id, verdict, scope, then the effect (or why it was not run)."""
+    e = v.evidence
+    if e is None:
+        detail = v.reason
+    elif e.measurement:
+        detail = f"measured {e.effect:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}] against {e.bound:g}, n={e.n}"
+    else:
+        detail = f"effect {e.effect:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}], p_holm {v.p_support_adjusted:.3g}, n={e.n}"
+    return f"{v.claim.id:<4} {v.verdict:<{width}}  {v.scope.level:<8}  {detail}"
 
 
 def print_verdicts(verdicts: list[Verdict]) -> None:
     width = max(len(v.verdict) for v in verdicts)
     for v in verdicts:
-        e = v.evidence
-        detail = f"effect {e.effect:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}], p_holm {v.p_support_adjusted:.3g}, n={e.n}" if e else v.reason
-        print(f"{v.claim.id:<4} {v.verdict:<{width}}  {detail}")
+        print(verdict_line(v, width))
 
 
 def decide_and_report(profile: str, out: Path, params: dict[str, str]) -> int:
@@ -109,7 +131,7 @@ def decide_and_report(profile: str, out: Path, params: dict[str, str]) -> int:
     assert [v.claim.id for v in verdicts] == [c.id for c in CATALOGUE]
     folder = out / profile
     report = write_report(profile, tables, verdicts, folder)
-    run_id = log_claims_run(profile, params, {v.claim.id: v.verdict for v in verdicts}, claim_metrics(verdicts), verdict_frame(verdicts), folder)
+    run_id = log_claims_run(profile, params, claim_tags(verdicts), claim_metrics(verdicts), verdict_frame(verdicts), folder)
     print_verdicts(verdicts)
     print(f"report: {report.html.resolve()} (and report.md); claims run {run_id} in experiment '{schema.CLAIMS_EXPERIMENT}' at {redact(tracking_uri())}")
     return 0

@@ -42,11 +42,16 @@ def test_claims_run_is_logged_with_every_verdict(smoke_job):
     verdict_tags = {k.split(".", 1)[1]: v for k, v in run.data.tags.items() if k.startswith("verdict.")}
     assert sorted(verdict_tags) == sorted(c.id for c in CATALOGUE)
     assert set(verdict_tags.values()) <= {"SUPPORTED", "REFUTED", "INCONCLUSIVE", "NOT_RUN"}
+    scope_tags = {k.split(".", 1)[1]: v for k, v in run.data.tags.items() if k.startswith("scope.")}
+    assert sorted(scope_tags) == sorted(verdict_tags) and set(scope_tags.values()) <= {"protocol", "reduced", "none"}
+    # smoke trains 1-2 epochs of slices: no MLP claim is at protocol, and the duration claims are not decided
+    assert all(scope_tags[c] == "reduced" for c in ("A1", "A5", "C2", "D1")) and scope_tags["E3"] == "protocol"
+    assert all(verdict_tags[c] == "NOT_RUN" and scope_tags[c] == "reduced" for c in ("A6", "A7", "B1", "B5", "B6", "C3"))
     assert {"A1.effect", "A1.ci_low", "A1.ci_high", "A1.p_support_holm", "A1.seeds"} <= set(run.data.metrics)
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)} | {a.path for a in client.list_artifacts(run.info.run_id, "report")}
     assert {"verdicts.json", "report/report.html", "report/report.md", "report/figures"} <= artifacts
-    # the table and the report path are printed
-    assert "A1 " in done.stdout and "report: " in done.stdout
+    # the table, with each verdict's scope, and the report path are printed
+    assert any(line.startswith("A1 ") and " reduced " in line for line in done.stdout.splitlines()) and "report: " in done.stdout
 
 
 def test_main_job_trains_the_seeds_of_a_config_together_each_as_its_own_run(smoke_job):
@@ -68,6 +73,10 @@ def test_report_is_self_contained(smoke_job):
     for heading in ("## Scope of reproducibility", "## Methodology", "## Results", "## What was easy, what was hard"):
         assert heading in markdown
     assert "evaluation failed" not in markdown  # no claim crashed
+    # the first screen: counts by scope, then the forest plot, then the summary; each figure drawn once
+    assert markdown.index("At the paper's protocol:") < markdown.index("figures/forest.png") < markdown.index("## Summary")
+    assert markdown.count("figures/table1.png") == 1 and markdown.count("(#fig-table1)") >= 2
+    assert "Pre-registration log, version" in markdown and "Minimum protocol:" in markdown
 
 
 def test_second_run_trains_nothing_and_duplicates_nothing(smoke_job):
@@ -98,7 +107,8 @@ def test_verdict_table_artifact(smoke_job):
     run = claims_runs(client)[0]
     path = client.download_artifacts(run.info.run_id, "verdicts.json", str(folder))
     table = json.loads(Path(path).read_text())
-    assert set(table["columns"]) >= {"claim", "verdict", "effect", "ci_low", "ci_high", "p_support_holm", "seeds"}
+    assert set(table["columns"]) >= {"claim", "verdict", "scope", "scope_cuts", "effect", "ci_low", "ci_high", "p_support_holm", "seeds",
+                                     "version", "changed_after_runs", "power_at_published_effect"}
     assert len(table["data"]) == len(CATALOGUE)
 
 

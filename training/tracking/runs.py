@@ -21,7 +21,7 @@ from training.tracking.store import client
 
 # each run's last value of these metrics becomes a column (hp.* columns join them: the final learned values)
 SUMMARY_METRICS = (schema.TEST_ERROR, schema.TEST_PERPLEXITY, schema.TRAIN_LOSS, schema.STEP_TIME_MS, schema.STACK_BYTES, schema.WEIGHT_BYTES)
-RUN_COLUMNS = ["run_id", "study", "cell", "seed", "config_hash", "stack", "epochs", "dataset", "profile", "status", "start_time",
+RUN_COLUMNS = ["run_id", "study", "cell", "seed", "config_hash", "stack", "epochs", "steps_per_epoch", "train_size", "dataset", "profile", "status", "start_time",
                "diverged", "diverged_step", *SUMMARY_METRICS]
 
 
@@ -35,6 +35,8 @@ def _row(run) -> dict:
         "config_hash": tags.get(schema.CONFIG_HASH),
         "stack": params.get("stack"),
         "epochs": int(params.get("epochs", 0)),
+        "steps_per_epoch": int(params.get("steps_per_epoch", 0)),
+        "train_size": params.get("train_size", "all"),  # 'all', or the size of the slice trained on
         "dataset": params.get("dataset"),
         "profile": tags.get(schema.PROFILE),
         "status": run.info.status,
@@ -56,11 +58,21 @@ class RunTables:
     excluded: dict[str, int]  # e.g. {"FAILED": 2, "duplicate": 1}
     tracking: MlflowClient = field(repr=False, default=None)
     _histories: dict = field(default_factory=dict, repr=False)
+    _positions: dict = field(default_factory=dict, repr=False)  # (study, cell) -> row positions in the table held in _indexed
+    _cells: dict = field(default_factory=dict, repr=False)  # (study, cell) -> its rows by seed, built on first use
+    _indexed: pd.DataFrame | None = field(default=None, repr=False)
 
     def cell(self, study: str, label: str) -> pd.DataFrame:
-        """Rows of one cell, indexed by seed (pinned re-run cells have one row per seed)."""
-        rows = self.runs[(self.runs.study == study) & (self.runs.cell == label)]
-        return rows.set_index("seed").sort_index()
+        """Rows of one cell, indexed by seed (pinned re-run cells have one row per seed). Shared between callers: do not modify."""
+        if self._indexed is not self.runs:  # first call, or the table was replaced (runs of redefined cells left out)
+            self._positions = self.runs.groupby(["study", "cell"], sort=False).indices if len(self.runs) else {}
+            self._cells, self._indexed = {}, self.runs
+        key = (study, label)
+        if key not in self._cells:
+            positions = self._positions.get(key)
+            rows = self.runs.iloc[positions] if positions is not None else self.runs.iloc[0:0]
+            self._cells[key] = rows.set_index("seed").sort_index()
+        return self._cells[key]
 
     def has(self, study: str) -> bool:
         return bool((self.runs.study == study).any())

@@ -61,6 +61,11 @@ def verdict_tag(claim_id: str) -> str:
     return f"verdict.{claim_id}"
 
 
+def scope_tag(claim_id: str) -> str:
+    """'protocol', 'reduced' or 'none' (no runs): what the verdict speaks to."""
+    return f"scope.{claim_id}"
+
+
 def claim_metric(claim_id: str, key: str) -> str:
     """e.g. 'A1.effect', 'A1.p_support_holm'."""
     return f"{claim_id}.{key}"

@@ -156,14 +156,13 @@ def note_launcher(key: str, value: str) -> None:
         client().set_tag(launcher, key, value)
 
 
-def log_claims_run(profile: str, params: dict[str, str], verdicts: dict[str, str], metrics: dict[str, float],
+def log_claims_run(profile: str, params: dict[str, str], claim_tags: dict[str, str], metrics: dict[str, float],
                    table: pd.DataFrame, report_dir: Path) -> str:
-    """One run in experiment 'claims': params, ``verdicts`` {claim id: verdict} as tags, per-claim
-    ``metrics`` (names from ``schema.claim_metric``), the verdict table and the report as artifacts."""
+    """One run in experiment 'claims': params, per-claim tags (``schema.verdict_tag``, ``schema.scope_tag``) and
+    metrics (``schema.claim_metric``), the verdict table and the report as artifacts."""
     tracking = client()
     run_id = tracking.create_run(experiment_id(tracking, schema.CLAIMS_EXPERIMENT), run_name=f"claims {profile}").info.run_id
-    tags = {schema.verdict_tag(claim): verdict for claim, verdict in verdicts.items()}
-    tags.update({schema.PROFILE: profile, schema.CODE_VERSION: code_version()})
+    tags = {**claim_tags, schema.PROFILE: profile, schema.CODE_VERSION: code_version()}
     now = int(time.time() * 1000)
     tracking.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()], params=[Param(k, v) for k, v in params.items()],
                        tags=[RunTag(k, v) for k, v in tags.items()])
