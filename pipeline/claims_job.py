@@ -21,16 +21,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.report import write_report
+from analysis.report import scope_counts, summary_rows, write_report
 from claims.catalogue import CATALOGUE, drop_stale, evaluate
 from claims.verdict import Verdict
+from pipeline.plan import explain_not_run, studies_to_train
 from training.core.config import PROFILES, ConfigError, parse_count
 from training.core.loop import resolve_device
 from training.data import DataError
 from training.runners import choice
 from training.runners.base import Runner
 from training.runners.local import sweep_data
-from training.studies import ALL_STUDIES, DERIVED, build_study, labels, parse_benchmarks, studies_for
+from training.studies import ALL_STUDIES, DERIVED, build_study, labels, parse_benchmarks
 from training.studies.mlp import reruns
 from training.sweep import SweepSummary, run_study
 from training.tracking import schema
@@ -53,9 +54,12 @@ def learned_hyperparameters(tables: RunTables) -> list[tuple[str, int, str, dict
 
 def run_sweeps(profile: str, runner: Runner, seeds: int | None = None, extra_tags: dict[str, str] | None = None,
                benchmarks: tuple[str, ...] = ("mlp",)) -> list[SweepSummary]:
-    """Train every study of ``benchmarks`` the catalogue needs at ``profile`` with an entered runner; the timing study last, alone."""
+    """Train every study of ``benchmarks`` that can inform a verdict at ``profile`` with an entered runner; the timing study last, alone."""
+    chosen, skipped = studies_to_train(profile, benchmarks)
+    for name, why in skipped.items():
+        print(f"  {name}: skipped, {why}", file=sys.stderr)
     summaries = []
-    for name in studies_for(benchmarks, profile):
+    for name in chosen:
         summaries.append(run_study(build_study(name, profile), profile, runner, seeds, extra_tags))
         if name == DERIVED[labels.MLP_RERUNS]:
             learned = learned_hyperparameters(load_runs([name], profile))
@@ -67,7 +71,7 @@ def run_sweeps(profile: str, runner: Runner, seeds: int | None = None, extra_tag
 
 def evaluate_profile(profile: str) -> tuple[RunTables, list[Verdict]]:
     tables = drop_stale(load_runs(list(ALL_STUDIES), profile), profile)
-    return tables, evaluate(tables)
+    return tables, explain_not_run(evaluate(tables), profile)
 
 
 def verdict_frame(verdicts: list[Verdict]) -> pd.DataFrame:
@@ -85,9 +89,22 @@ def verdict_frame(verdicts: list[Verdict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def claim_tags(verdicts: list[Verdict]) -> dict[str, str]:
-    """verdict.<ID> and scope.<ID> of every claim."""
-    tags = {}
+def description(profile: str, verdicts: list[Verdict], studies: list[str]) -> str:
+    """The claims run's page (Markdown): the counts by scope, the verdict table, where the report and the study runs are."""
+    rows = ["| claim | verdict | scope | effect [95% CI] (not run: why) |", "|---|---|---|---|"]
+    rows += [f"| {row[0]} | {row[1]} | {row[2]} | {row[3].replace('|', '/')} |" for row in summary_rows(verdicts)]
+    return "\n".join([
+        f"**hyperclaims verdicts, profile `{profile}`.** {scope_counts(verdicts)}", "",
+        *rows, "",
+        f"Report: the artifact `{schema.REPORT_ARTIFACTS}/report.html` of this run (Artifacts tab; self-contained, opens offline), "
+        f"and `{schema.REPORT_ARTIFACTS}/report.md`; the table as `{schema.VERDICT_TABLE}`.",
+        f"Study runs: experiments {', '.join(f'`{name}`' for name in studies)}, searched with `tags.{schema.PROFILE} = '{profile}'`.",
+    ])
+
+
+def claim_tags(profile: str, verdicts: list[Verdict], studies: list[str]) -> dict[str, str]:
+    """verdict.<ID> and scope.<ID> of every claim, and the run's description."""
+    tags = {schema.NOTE: description(profile, verdicts, studies)}
     for v in verdicts:
         tags[schema.verdict_tag(v.claim.id)] = v.verdict
         tags[schema.scope_tag(v.claim.id)] = v.scope.level
@@ -131,7 +148,8 @@ def decide_and_report(profile: str, out: Path, params: dict[str, str]) -> int:
     assert [v.claim.id for v in verdicts] == [c.id for c in CATALOGUE]
     folder = out / profile
     report = write_report(profile, tables, verdicts, folder)
-    run_id = log_claims_run(profile, params, claim_tags(verdicts), claim_metrics(verdicts), verdict_frame(verdicts), folder)
+    studies = [name for name in ALL_STUDIES if tables.has(name)]
+    run_id = log_claims_run(profile, params, claim_tags(profile, verdicts, studies), claim_metrics(verdicts), verdict_frame(verdicts), folder)
     print_verdicts(verdicts)
     print(f"report: {report.html.resolve()} (and report.md); claims run {run_id} in experiment '{schema.CLAIMS_EXPERIMENT}' at {redact(tracking_uri())}")
     return 0

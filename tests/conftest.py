@@ -1,6 +1,10 @@
-"""Fixtures every test package shares: a fresh tracking store, MNIST loaded once."""
+"""Fixtures every test package shares: a fresh tracking store, MNIST loaded once, one smoke claims job."""
+
+import subprocess
+import sys
 
 import pytest
+from support.cli import REPO, environment
 
 from training.data.mnist import load_mnist
 
@@ -18,3 +22,16 @@ def store(tmp_path, monkeypatch) -> str:
 def mnist():
     """(train, test) MNIST splits, loaded and checked once for the whole session."""
     return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def smoke_job(tmp_path_factory):
+    """The main job at the smoke profile through `mlflow run`, on a fresh SQLite store: (folder, store URI, the finished process)."""
+    folder = tmp_path_factory.mktemp("claims")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    done = subprocess.run(
+        [sys.executable, "-m", "mlflow", "run", str(REPO), "-e", "claims", "-P", "profile=smoke", "-P", f"out={folder / 'reports'}", "--env-manager", "local"],
+        cwd=folder, env=environment(uri), capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder, uri, done

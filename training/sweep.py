@@ -28,7 +28,7 @@ from training.studies import STUDIES, build_study
 from training.studies.base import Study
 from training.tracking import schema
 from training.tracking.store import STORE_ERRORS, StoreUnavailable, client, experiment_id, redact, tracking_uri
-from training.tracking.writer import close_running_attempts, finished_hashes, log_failure, log_result, run_params, study_tags
+from training.tracking.writer import close_running_attempts, dataset_inputs, finished_hashes, log_failure, log_result, run_params, study_tags
 
 
 @dataclass
@@ -104,8 +104,9 @@ def run_study(study: Study, profile: str, runner: Runner, seeds: int | None = No
                 failed += 1
             else:
                 if not runner.logs_runs:
-                    train = sweep_data(config.model)[0]
-                    log_result(study.name, config, run_params(config, runner.device, len(train), train.label), tags, result)
+                    train, test = sweep_data(config.model)
+                    log_result(study.name, config, run_params(config, runner.device, len(train), train.label), tags, result,
+                               dataset_inputs(config, train, test))
                 trained += 1
             progress.update()
     finally:

@@ -19,7 +19,7 @@ from training.core.loop import RunResult, resolve_device, train_run
 from training.core.models import MODELS
 from training.data import DataError, load_dataset
 from training.tracking import schema
-from training.tracking.writer import RunLogger, note_launcher, run_params
+from training.tracking.writer import RunLogger, dataset_inputs, note_launcher, run_params
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     logger = RunLogger.open(config, args.experiment or config.model, run_params(config, str(device), len(train), train.label),
-                            parent_run_id=os.environ.get(schema.LAUNCHER_ENV))
+                            parent_run_id=os.environ.get(schema.LAUNCHER_ENV), inputs=dataset_inputs(config, train, test))
     try:
         result: RunResult = train_run(config, train, test, device, on_epoch=logger.log_epoch)
     except KeyboardInterrupt:

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from mlflow.tracking import MlflowClient
 from support.cli import REPO, environment
 
@@ -16,18 +15,6 @@ from training.core.loop import train_run
 from training.studies import ALL_STUDIES
 from training.tracking.runs import load_runs
 from training.tracking.writer import RunLogger
-
-
-@pytest.fixture(scope="module")
-def smoke_job(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("claims")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    done = subprocess.run(
-        [sys.executable, "-m", "mlflow", "run", str(REPO), "-e", "claims", "-P", "profile=smoke", "-P", f"out={folder / 'reports'}", "--env-manager", "local"],
-        cwd=folder, env=environment(uri), capture_output=True, text=True, timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return folder, uri, done
 
 
 def claims_runs(client: MlflowClient):
@@ -124,34 +111,6 @@ def test_partial_store_counts_each_config_once(store, mnist):
     tables = load_runs(["mlp_table1", "mlp_towers"], "smoke")
     assert len(tables.runs) == 1
     assert tables.excluded == {"FAILED": 1, "duplicate": 1}
-
-
-def test_tracking_server_shows_the_runs(smoke_job):
-    """What `mlflow ui` shows: a real server on loopback over the same store."""
-    import socket
-    import time
-    import urllib.request
-
-    folder, uri, _ = smoke_job
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)],
-                              cwd=folder, env=environment(uri), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/search?max_results=100", timeout=5) as reply:
-                    experiments = {e["name"] for e in json.loads(reply.read())["experiments"]}
-                break
-            except OSError:
-                assert time.time() < deadline, "tracking server did not come up"
-                time.sleep(1)
-        assert {"claims", "mlp_table1", "mlp_towers", "mlp_depth", "mlp_cost"} <= experiments
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path):

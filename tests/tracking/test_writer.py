@@ -1,11 +1,14 @@
 """A training run's record in MLflow."""
 
+from dataclasses import replace
+
 import pytest
 from mlflow.tracking import MlflowClient
 
 from training.core.config import make_config
 from training.core.loop import train_run
-from training.tracking.writer import RunLogger
+from training.tracking import schema
+from training.tracking.writer import RunLogger, dataset_inputs, log_result, study_tags
 
 
 def test_run_is_logged_to_mlflow(mnist, store):
@@ -28,3 +31,27 @@ def test_run_is_logged_to_mlflow(mnist, store):
     assert alpha[0].step == 0 and alpha[0].value == pytest.approx(0.01)
     assert alpha[-1].step == result.steps == 16
     assert {"hp.0.mu", "hp.1.alpha", "hp.1.mu", "train_loss", "step_time_ms"} <= set(run.data.metrics)
+
+
+def test_a_run_logged_after_it_trained_carries_its_training_times_and_datasets(mnist, store):
+    tracking = MlflowClient(store)
+    config = make_config(stack="sgd(0.01)", epochs=1, profile="smoke")
+    result = replace(train_run(config, *mnist), started_ms=1_000_000, ended_ms=1_061_000)
+    log_result("mlp_table1", config, {}, study_tags("mlp_table1", "baseline:sgd", ("A1",)), result, dataset_inputs(config, *mnist))
+    (run,) = tracking.search_runs([tracking.get_experiment_by_name("mlp_table1").experiment_id])
+    assert (run.info.start_time, run.info.end_time) == (1_000_000, 1_061_000)  # a minute of training, not the logging's milliseconds
+    inputs = {i.tags[0].value: i for i in run.inputs.dataset_inputs}
+    assert set(inputs) == {"training", "evaluation"}
+    train, test = inputs["training"], inputs["evaluation"]
+    assert train.dataset.name == test.dataset.name == "MNIST" and train.dataset.digest != test.dataset.digest
+    assert {t.key: t.value for t in train.tags}[schema.DATASET_SLICE] == "first 2,048 of 60,000"
+    experiment = tracking.get_experiment_by_name("mlp_table1")
+    assert experiment.tags[schema.EXPERIMENT_KIND] == schema.MODEL_TRAINING
+
+
+def test_the_digest_follows_the_files_and_the_slice(mnist):
+    train, test = mnist
+    smoke, cpu = make_config(profile="smoke"), make_config(profile="cpu")
+    assert dataset_inputs(smoke, train, test)[0].dataset.digest != dataset_inputs(cpu, train, test)[0].dataset.digest
+    assert dataset_inputs(cpu, replace(train, digest="0" * 16), test)[0].dataset.digest != dataset_inputs(cpu, train, test)[0].dataset.digest
+    assert dataset_inputs(cpu, replace(train, source=""), replace(test, source="")) == []  # data made in memory: no input to point at

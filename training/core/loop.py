@@ -49,6 +49,8 @@ class RunResult:
     weight_bytes: int
     metric: str = "test_error"  # the name of EpochRecord.test_value
     seeds_in_pass: int = 1  # seeds trained together with this one (step_time_ms is the shared step's)
+    started_ms: int | None = None  # wall-clock time (ms since the epoch) training began; seeds of one pass share it
+    ended_ms: int | None = None  # ... and ended
 
     @property
     def final_test_value(self) -> float:
@@ -168,6 +170,7 @@ def train_seeds(
         step, first_epoch, samples = resume["step"], resume["epoch"] + 1, []
         bar.update(step)
     recorder = _Recorder(replicas, task, stack, device, on_epoch, records)
+    started_ms = int(time.time() * 1000)
     for epoch in range(first_epoch, config.epochs + 1):
         snaps: list[dict] = []
         bar.set_description(f"epoch {epoch}/{config.epochs}")
@@ -210,6 +213,8 @@ def train_seeds(
     bar.close()
     weight_bytes = replicas.flat[0].numel() * replicas.flat.element_size()
     ended, stopped = divergence.ended, divergence.stopped
+    ended_ms = int(time.time() * 1000)
     return [RunResult(records[seed], diverged=ended[seed] is not None, diverged_step=ended[seed], steps=step if ended[seed] is None else stopped[seed],
-                      stack_bytes=stack.memory_bytes() // seeds, weight_bytes=weight_bytes, metric=task.metric, seeds_in_pass=seeds)
+                      stack_bytes=stack.memory_bytes() // seeds, weight_bytes=weight_bytes, metric=task.metric, seeds_in_pass=seeds,
+                      started_ms=started_ms, ended_ms=ended_ms)
             for seed in range(seeds)]

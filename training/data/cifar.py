@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.data.files import DataError, Split, checked_sha256, default_data_dir, find_first
+from training.data.files import DataError, Split, checked_sha256, default_data_dir, find_first, fingerprint
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 LABEL_ORIGINAL = "CIFAR-10"
@@ -41,12 +41,13 @@ CACHE_FORMAT = "v2"  # bump when the decoded layout changes, so stale caches are
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 
 
-def _read_batch(path: Path, md5: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """One pickled batch -> (uint8 [n, 3, 32, 32], int64 [n])."""
+def _read_batch(path: Path, md5: str | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """One pickled batch -> (uint8 [n, 3, 32, 32], int64 [n], the file's MD5)."""
     if not path.is_file():
         raise DataError(f"CIFAR-10 batch file {path} is missing; the folder must hold {', '.join(BATCH_MD5)}.")
     raw = path.read_bytes()
-    if md5 is not None and hashlib.md5(raw).hexdigest() != md5:
+    found = hashlib.md5(raw).hexdigest()
+    if md5 is not None and found != md5:
         raise DataError(f"CIFAR-10 batch file {path} is damaged: its MD5 is not the published {md5}; replace it with a good copy.")
     try:
         batch = pickle.loads(raw, encoding="bytes")
@@ -55,17 +56,17 @@ def _read_batch(path: Path, md5: str | None) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"CIFAR-10 batch file {path} is not a CIFAR-10 python batch ({error!r}).") from None
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
         raise DataError(f"CIFAR-10 batch file {path} holds data of shape {data.shape} for {len(labels)} labels, expected [n, 3072].")
-    return data.reshape(-1, 3, 32, 32), labels
+    return data.reshape(-1, 3, 32, 32), labels, found
 
 
 def load_batches(folder: Path, verify: bool = True) -> tuple[Split, Split]:
     """(train, test) from a ``cifar-10-batches-py`` folder; ``verify=False`` skips the MD5s."""
     parts = [_read_batch(folder / name, BATCH_MD5[name] if verify else None) for name in (*TRAIN_BATCHES, "test_batch")]
-    train_x = np.concatenate([x for x, _ in parts[:-1]])
-    train_y = np.concatenate([y for _, y in parts[:-1]])
-    (test_x, test_y) = parts[-1]
-    return (Split(torch.from_numpy(train_x), torch.from_numpy(train_y), LABEL_ORIGINAL),
-            Split(torch.from_numpy(np.ascontiguousarray(test_x)), torch.from_numpy(test_y), LABEL_ORIGINAL))
+    train_x = np.concatenate([x for x, _, _ in parts[:-1]])
+    train_y = np.concatenate([y for _, y, _ in parts[:-1]])
+    (test_x, test_y, test_md5) = parts[-1]
+    return (Split(torch.from_numpy(train_x), torch.from_numpy(train_y), LABEL_ORIGINAL, source=str(folder), digest=fingerprint(*(m for _, _, m in parts[:-1]))),
+            Split(torch.from_numpy(np.ascontiguousarray(test_x)), torch.from_numpy(test_y), LABEL_ORIGINAL, source=str(folder), digest=fingerprint(test_md5)))
 
 
 def decode_jpeg_archive(archive: Path) -> dict[str, torch.Tensor]:
@@ -127,8 +128,8 @@ def load_jpeg_copy(folder: Path, verify: bool = True) -> tuple[Split, Split]:
         partial = cache.with_suffix(".partial")
         torch.save(arrays, partial)
         partial.replace(cache)  # atomic: a concurrent or interrupted load never sees half a file
-    return (Split(arrays["train_images"], arrays["train_labels"], LABEL_JPEG),
-            Split(arrays["test_images"], arrays["test_labels"], LABEL_JPEG))
+    return (Split(arrays["train_images"], arrays["train_labels"], LABEL_JPEG, source=str(archive), digest=fingerprint(digest, "train")),
+            Split(arrays["test_images"], arrays["test_labels"], LABEL_JPEG, source=str(archive), digest=fingerprint(digest, "test")))
 
 
 def load_cifar10(data_dir: Path | str | None = None, verify: bool = True) -> tuple[Split, Split]:

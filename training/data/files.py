@@ -30,13 +30,17 @@ class Split:
 
     MNIST: float32 [N, 784] in [0, 1]; CIFAR-10: uint8 [N, 3, 32, 32]; text: int64 [N].
     ``labels``: int64 [N]. ``label`` names the data for params, reports and plots;
-    ``vocab`` is a text's character set (a character's id is its index).
+    ``vocab`` is a text's character set (a character's id is its index). ``source`` is
+    where the files were read from and ``digest`` a short fingerprint of their checked
+    checksums (the run's tracked dataset input).
     """
 
     images: Tensor
     labels: Tensor
     label: str = ""
     vocab: str = ""
+    source: str = ""
+    digest: str = ""
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -47,6 +51,11 @@ class Split:
 
     def to(self, device: torch.device | str) -> "Split":
         return replace(self, images=self.images.to(device), labels=self.labels.to(device))
+
+
+def fingerprint(*checksums: str) -> str:
+    """16 hex digits identifying data by the checksums of its files."""
+    return hashlib.sha256("".join(checksums).encode()).hexdigest()[:16]
 
 
 def default_data_dir() -> Path:

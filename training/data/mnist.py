@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.data.files import DataError, Split, default_data_dir, find_first, read_maybe_gzipped
+from training.data.files import DataError, Split, default_data_dir, find_first, fingerprint, read_maybe_gzipped
 
 # MD5 of the uncompressed files as published with MNIST (torchvision checks the same content).
 MNIST_FILES = {
@@ -32,12 +32,14 @@ def _candidates(data_dir: Path, stem: str) -> list[Path]:
     return [folder / (stem + suffix) for folder in folders for suffix in (".gz", "")]
 
 
-def _read_checked(data_dir: Path, stem: str, md5: str | None) -> bytes:
+def _read_checked(data_dir: Path, stem: str, md5: str | None) -> tuple[bytes, Path, str]:
+    """(content, the file it came from, the MD5 of the content)."""
     path = find_first(_candidates(data_dir, stem), f"MNIST file {stem}", "Supply the four standard IDX files (gzip'ed or not) in one of those places.")
     raw = read_maybe_gzipped(path, "MNIST")
-    if md5 is not None and hashlib.md5(raw).hexdigest() != md5:
+    found = hashlib.md5(raw).hexdigest()
+    if md5 is not None and found != md5:
         raise DataError(f"MNIST file {path} is damaged: its content does not have the canonical MD5 {md5}; replace it with a good copy.")
-    return raw
+    return raw, path, found
 
 
 def parse_idx(raw: bytes) -> np.ndarray:
@@ -53,11 +55,11 @@ def parse_idx(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
 
 
-def _split(images: np.ndarray, labels: np.ndarray) -> Split:
+def _split(images: np.ndarray, labels: np.ndarray, source: Path, digest: str) -> Split:
     if len(images) != len(labels):
         raise DataError(f"{len(images)} images but {len(labels)} labels")
     flat = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
-    return Split(flat, torch.from_numpy(labels.astype(np.int64)), "MNIST")
+    return Split(flat, torch.from_numpy(labels.astype(np.int64)), "MNIST", source=str(source), digest=digest)
 
 
 def load_mnist(data_dir: Path | str | None = None, verify: bool = True) -> tuple[Split, Split]:
@@ -67,5 +69,11 @@ def load_mnist(data_dir: Path | str | None = None, verify: bool = True) -> tuple
     the IDX structure is checked either way.
     """
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
-    arrays = {key: parse_idx(_read_checked(folder, stem, md5 if verify else None)) for key, (stem, md5) in MNIST_FILES.items()}
-    return _split(arrays["train_images"], arrays["train_labels"]), _split(arrays["test_images"], arrays["test_labels"])
+    read = {key: _read_checked(folder, stem, md5 if verify else None) for key, (stem, md5) in MNIST_FILES.items()}
+    arrays = {key: parse_idx(raw) for key, (raw, _, _) in read.items()}
+
+    def split(part: str) -> Split:
+        (_, path, images_md5), (_, _, labels_md5) = read[f"{part}_images"], read[f"{part}_labels"]
+        return _split(arrays[f"{part}_images"], arrays[f"{part}_labels"], path.parent, fingerprint(images_md5, labels_md5))
+
+    return split("train"), split("test")

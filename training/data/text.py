@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.data.files import DataError, Split, checked_sha256, default_data_dir, find_first, read_maybe_gzipped
+from training.data.files import DataError, Split, checked_sha256, default_data_dir, find_first, fingerprint, read_maybe_gzipped
 
 LABEL = "War and Peace (Gutenberg #2600)"
 TEXT_FILE = "war_and_peace.txt.gz"
@@ -43,12 +43,11 @@ def split_by_position(ids: torch.Tensor, fractions: tuple[float, float, float] =
     return ids[:first], ids[first:second], ids[second:]
 
 
-def read_text(path: Path, verify: bool = True) -> str:
-    """The book's text from a .txt or .txt.gz, checked against its folder's SHA256SUMS."""
-    if verify:
-        checked_sha256(path, "War and Peace")
+def read_text(path: Path, verify: bool = True) -> tuple[str, str]:
+    """(the book's text, its file's SHA-256) from a .txt or .txt.gz, checked against its folder's SHA256SUMS."""
+    digest = checked_sha256(path, "War and Peace", verify)
     try:
-        return read_maybe_gzipped(path, "War and Peace").decode("ascii")
+        return read_maybe_gzipped(path, "War and Peace").decode("ascii"), digest
     except UnicodeDecodeError as error:
         raise DataError(f"{path} is not ASCII text ({error}); replace it with a good copy.") from None
 
@@ -57,7 +56,9 @@ def load_war_and_peace(data_dir: Path | str | None = None, verify: bool = True) 
     """(train, test) character streams: ``images`` and ``labels`` both hold the int64 ids."""
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     candidates = [root / "war-and-peace" / TEXT_FILE, root / TEXT_FILE, root / "war-and-peace" / "war_and_peace.txt"]
-    text = read_text(find_first(candidates, "War and Peace", "Supply war_and_peace.txt(.gz) with its SHA256SUMS."), verify)
+    path = find_first(candidates, "War and Peace", "Supply war_and_peace.txt(.gz) with its SHA256SUMS.")
+    text, digest = read_text(path, verify)
     vocab = vocabulary(text)
     train, _, test = split_by_position(encode(text, vocab))
-    return Split(train, train, LABEL, vocab), Split(test, test, LABEL, vocab)
+    return (Split(train, train, LABEL, vocab, source=str(path), digest=fingerprint(digest, "train")),
+            Split(test, test, LABEL, vocab, source=str(path), digest=fingerprint(digest, "test")))

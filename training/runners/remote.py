@@ -23,7 +23,7 @@ from training.core.loop import EpochRecord, train_run
 from training.data import Split
 from training.tracking import schema
 from training.tracking.store import STORE_ERRORS, client
-from training.tracking.writer import RunLogger, close_running_attempts, run_params
+from training.tracking.writer import RunLogger, close_running_attempts, dataset_inputs, run_params
 
 # settings a worker needs from the driver's environment (never credentials: those belong in the workers' own environment)
 FORWARDED_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT",
@@ -68,7 +68,8 @@ def train_and_log(study: str, tags: dict[str, str], config: RunConfig, data: tup
     resumed_from, resume = earlier_attempt(study, config)
     train, test = data
     extra = {schema.RESUMED_FROM: resumed_from, schema.RESUMED_AFTER: str(resume["epoch"])} if resume else {}
-    logger = RunLogger.open(config, study, run_params(config, device, len(train), train.label), {**tags, **extra})
+    logger = RunLogger.open(config, study, run_params(config, device, len(train), train.label), {**tags, **extra},
+                            inputs=dataset_inputs(config, train, test))
     try:
         for record in (resume or {}).get("records", []):
             logger.log_epoch(EpochRecord(**record))

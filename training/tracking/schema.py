@@ -31,8 +31,12 @@ RESUMED_AFTER = "resumed_after_epoch"
 CHECKPOINT_ARTIFACT = "checkpoint/latest.pt"  # one file per run, overwritten: storage stays bounded
 
 # --- MLflow's own names ----------------------------------------------------------------------
-NOTE = "mlflow.note.content"  # the run's description, rendered on its page
+NOTE = "mlflow.note.content"  # the run's (or experiment's) description, rendered as Markdown
 PARENT_RUN = "mlflow.parentRunId"
+EXPERIMENT_KIND = "mlflow.experimentKind"  # MLflow 3's UI opens an experiment of this kind on its run table
+MODEL_TRAINING = "custom_model_development"
+DATASET_CONTEXT = "mlflow.data.context"  # on a dataset input: 'training' or 'evaluation'
+DATASET_SLICE = "slice"  # on a dataset input: 'all', or which examples a profile used
 LAUNCHER_ENV = "MLFLOW_RUN_ID"  # set by `mlflow run` in the process it launches
 
 # --- metrics of a training run ----------------------------------------------------------------

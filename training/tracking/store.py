@@ -19,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from training.tracking import schema
+
 CODE_ROOT = Path(__file__).resolve().parents[2]
 # what a store that is down or unreadable raises through MlflowClient (requests' errors are OSErrors)
 STORE_ERRORS = (MlflowException, OSError)
@@ -42,9 +44,18 @@ def client() -> MlflowClient:
 
 
 def experiment_id(mlflow: MlflowClient, name: str) -> str:
-    """Id of the experiment ``name``, created on first use."""
+    """Id of the experiment ``name``, created on first use as a model-training experiment (the UI opens it on its runs)."""
     found = mlflow.get_experiment_by_name(name)
-    return found.experiment_id if found is not None else mlflow.create_experiment(name)
+    if found is None:
+        return mlflow.create_experiment(name, tags={schema.EXPERIMENT_KIND: schema.MODEL_TRAINING})
+    mark_model_training(mlflow, found)
+    return found.experiment_id
+
+
+def mark_model_training(mlflow: MlflowClient, experiment) -> None:
+    """Give an experiment made before (or by MLflow itself, e.g. `Default`) the model-training kind, unless it has a kind."""
+    if schema.EXPERIMENT_KIND not in experiment.tags:
+        mlflow.set_experiment_tag(experiment.experiment_id, schema.EXPERIMENT_KIND, schema.MODEL_TRAINING)
 
 
 @lru_cache(maxsize=1)

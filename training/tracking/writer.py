@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
-from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.data.dataset_source_registry import resolve_dataset_source
+from mlflow.data.meta_dataset import MetaDataset
+from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunTag, ViewType
 from mlflow.tracking import MlflowClient
 
 from training.core.config import RunConfig
 from training.core.loop import EpochRecord, RunResult
 from training.core.tasks import UNSTATED_CHOICES, metric_for, steps_per_epoch
+from training.data import Split
+from training.data.files import fingerprint
 from training.tracking import schema
-from training.tracking.store import client, code_version, experiment_id
+from training.tracking.store import client, code_version, experiment_id, mark_model_training
 
 MAX_BATCH = 1000  # MLflow accepts at most 1,000 metrics per log_batch call
 
@@ -38,6 +43,22 @@ def run_params(config: RunConfig, device: str, n_train: int, dataset: str) -> di
         "steps_per_epoch": str(steps_per_epoch(config.model, used, config.batch_size)),
         **UNSTATED_CHOICES[config.model],
     }
+
+
+def dataset_inputs(config: RunConfig, train: Split, test: Split) -> list[DatasetInput]:
+    """The run's data as MLflow dataset inputs (name, source, a digest of the checked files and the slice used;
+    context training / evaluation): metadata only, no copy of the data in the store."""
+    inputs = []
+    for split, context, size in ((train, "training", config.train_size), (test, "evaluation", config.test_size)):
+        if not split.source:  # data made in memory (tests, benchmarks): nothing to point at
+            continue
+        used = "all" if size is None or size >= len(split) else f"first {size:,} of {len(split):,}"
+        with warnings.catch_warnings():  # a local path matches MLflow's local-artifact source twice; it says so, and takes it
+            warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted in multiple ways")
+            source = resolve_dataset_source(split.source)
+        dataset = MetaDataset(source, name=split.label, digest=fingerprint(split.digest, used))._to_mlflow_entity()
+        inputs.append(DatasetInput(dataset, [InputTag(schema.DATASET_CONTEXT, context), InputTag(schema.DATASET_SLICE, used)]))
+    return inputs
 
 
 def study_tags(study: str, cell: str, claims: tuple[str, ...] = ()) -> dict[str, str]:
@@ -70,25 +91,30 @@ class RunLogger:
 
     @classmethod
     def open(cls, config: RunConfig, experiment: str, extra_params: dict[str, str] | None = None,
-             tags: dict[str, str] | None = None, parent_run_id: str | None = None) -> "RunLogger":
-        """Create the run and log its identity.
+             tags: dict[str, str] | None = None, parent_run_id: str | None = None, inputs: list[DatasetInput] | None = None,
+             start_time: int | None = None) -> "RunLogger":
+        """Create the run and log its identity and its dataset inputs.
 
         With ``parent_run_id`` (the run `mlflow run` made, or a sweep's), the run is
         created as its child in the parent's experiment, so the UI nests them; the
         parent keeps its own params (e.g. `-P epochs=auto`), the child the resolved config.
+        ``start_time`` (ms): when its training began, for a run logged after it trained.
         """
         mlflow = client()
         all_tags = {schema.CONFIG_HASH: config.config_hash, schema.SEED: str(config.seed), schema.PROFILE: config.profile,
                     schema.CODE_VERSION: code_version(), **(tags or {})}
         if parent_run_id is not None:
             experiment_id_ = mlflow.get_run(parent_run_id).info.experiment_id
+            mark_model_training(mlflow, mlflow.get_experiment(experiment_id_))
             all_tags[schema.PARENT_RUN] = parent_run_id
         else:
             experiment_id_ = experiment_id(mlflow, experiment)
         run_name = f"{config.model} {config.stack} seed={config.seed}"
-        run_id = mlflow.create_run(experiment_id_, run_name=run_name).info.run_id
+        run_id = mlflow.create_run(experiment_id_, start_time=start_time, run_name=run_name).info.run_id
         params = {**config.to_params(), **(extra_params or {})}
         mlflow.log_batch(run_id, params=[Param(k, v) for k, v in params.items()], tags=[RunTag(k, v) for k, v in all_tags.items()])
+        if inputs:
+            mlflow.log_inputs(run_id, datasets=inputs)
         return cls(mlflow, run_id, metric_for(config.model))
 
     def log_epoch(self, record: EpochRecord) -> None:
@@ -104,7 +130,7 @@ class RunLogger:
         now = int(time.time() * 1000)
         sizes = [Metric(schema.STACK_BYTES, result.stack_bytes, now, 0), Metric(schema.WEIGHT_BYTES, result.weight_bytes, now, 0)]
         self.mlflow.log_batch(self.run_id, metrics=sizes, tags=[RunTag(k, v) for k, v in tags.items()])
-        self.mlflow.set_terminated(self.run_id, "FINISHED")
+        self.mlflow.set_terminated(self.run_id, "FINISHED", end_time=result.ended_ms)
 
     def fail(self, status: str = "FAILED") -> None:
         self.mlflow.set_terminated(self.run_id, status)
@@ -113,9 +139,10 @@ class RunLogger:
         self.mlflow.set_tag(self.run_id, key, value)
 
 
-def log_result(experiment: str, config: RunConfig, params: dict[str, str], tags: dict[str, str], result: RunResult) -> None:
-    """A whole finished run at once (the single writer of a local sweep)."""
-    logger = RunLogger.open(config, experiment, params, tags)
+def log_result(experiment: str, config: RunConfig, params: dict[str, str], tags: dict[str, str], result: RunResult,
+               inputs: list[DatasetInput] | None = None) -> None:
+    """A whole finished run at once (the single writer of a local sweep), dated when it trained."""
+    logger = RunLogger.open(config, experiment, params, tags, inputs=inputs, start_time=result.started_ms)
     for record in result.epochs:
         logger.log_epoch(record)
     logger.finish(result)
@@ -153,7 +180,9 @@ def note_launcher(key: str, value: str) -> None:
     """Tag the `mlflow run` launcher run of this process, if there is one."""
     launcher = os.environ.get(schema.LAUNCHER_ENV)
     if launcher:
-        client().set_tag(launcher, key, value)
+        tracking = client()
+        tracking.set_tag(launcher, key, value)
+        mark_model_training(tracking, tracking.get_experiment(tracking.get_run(launcher).info.experiment_id))
 
 
 def log_claims_run(profile: str, params: dict[str, str], claim_tags: dict[str, str], metrics: dict[str, float],

@@ -1,4 +1,4 @@
-"""The profiles' seed counts let every headline claim (and C1) be decided wherever it runs, at cpu and at paper.
+"""What a claims job trains, and the profiles' seed counts: they let every headline claim (and C1) be decided wherever it runs, at cpu and at paper.
 
 An exact one-sided test over n seeds cannot give p below 2^-n, and Holm's first
 threshold in a family of m decided claims is 0.05/m. Which claims are decided at
@@ -9,40 +9,19 @@ minimum is NOT_RUN (B5 and C3 at cpu: scope before coverage).
 import pytest
 from support.tables import run_tables
 
-from claims.catalogue import CATALOGUE
-from claims.scope import REDUCED, assess
+from claims.catalogue import CATALOGUE, evaluate
 from claims.verdict import ALPHA
-from training.core.config import PROFILES
-from training.studies import build_study, studies_for
+from pipeline.plan import decidable, explain_not_run, planned_tables, studies_to_train
+from training.studies import BENCHMARKS, build_study
 
-# optimizer steps in one pass over the whole training set (MNIST 60,000 / 256; CIFAR-10 50,000 / 128; War and Peace: 1,152)
-FULL_STEPS = {"mlp": 235, "resnet20": 391, "charlstm": 1152}
 HEADLINE_AND_C1 = ("B5", "C2", "C3", "D1", "D2", "C1")
-
-
-def planned_tables(profile: str, benchmarks: tuple[str, ...]):
-    """The runs a profile would make, as a run table (no metrics): enough to read each claim's scope off it."""
-    rows = []
-    for name in studies_for(benchmarks, profile):
-        for cell, config in build_study(name, profile).configs(profile, seeds=1):
-            sliced = PROFILES[profile].sizes[config.model][0]
-            steps = FULL_STEPS[config.model] if sliced is None else 1
-            rows.append({"study": name, "cell": cell.label, "seed": 0, "run_id": cell.label, "epochs": config.epochs,
-                         "steps_per_epoch": steps, "train_size": "all" if sliced is None else str(sliced)})
-    return run_tables(rows)
 
 
 def decided(profile: str, benchmarks: tuple[str, ...]) -> dict[str, int]:
     """Claims that would be decided (not NOT_RUN), with the fewest seeds among their studies."""
     tables = planned_tables(profile, benchmarks)
-    out = {}
-    for claim in CATALOGUE:
-        if not all(tables.has(study) for study in claim.studies):
-            continue
-        if claim.minimum.duration and assess(claim.minimum, tables).level == REDUCED:
-            continue
-        out[claim.id] = min(build_study(study, profile).seeds for study in claim.studies if not study.endswith("reruns"))
-    return out
+    return {claim.id: min(build_study(study, profile).seeds for study in claim.studies if not study.endswith("reruns"))
+            for claim in CATALOGUE if all(tables.has(study) for study in claim.studies) and decidable(claim, tables)}
 
 
 @pytest.mark.parametrize("profile, benchmarks", [("cpu", ("mlp",)), ("cpu", ("mlp", "resnet20", "charlstm")), ("paper", ("mlp", "resnet20", "charlstm"))])
@@ -63,3 +42,18 @@ def test_scope_before_coverage_at_cpu():
     assert {"C2", "D1", "D2", "A1", "A2", "A7", "B1"} <= set(found)
     paper = decided("paper", ("mlp", "resnet20", "charlstm"))
     assert set(HEADLINE_AND_C1) <= set(paper)
+
+
+def test_studies_that_cannot_inform_a_verdict_are_skipped_and_said_so():
+    chosen, skipped = studies_to_train("cpu", BENCHMARKS)
+    assert set(skipped) == {"mlp_long", "resnet_schedule", "charlstm_grid"}
+    assert "A6" in skipped["mlp_long"] and "3 of 30 epochs" in skipped["mlp_long"]
+    assert {"mlp_table1", "mlp_towers", "resnet_grid", "charlstm_towers"} <= set(chosen) and chosen[-1] == "mlp_cost"
+    assert studies_to_train("paper", BENCHMARKS)[1] == {}  # at the published protocol everything can speak
+
+
+def test_a_claim_whose_runs_were_not_trained_says_why():
+    verdicts = explain_not_run(evaluate(run_tables([])), "cpu")
+    by_id = {v.claim.id: v for v in verdicts}
+    assert by_id["A6"].scope.level == "reduced" and "not trained at cpu" in by_id["A6"].reason
+    assert by_id["A1"].scope.level == "none" and "no finished runs" in by_id["A1"].reason  # not a duration claim: simply not run yet

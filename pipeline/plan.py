@@ -1,0 +1,80 @@
+"""Which studies a claims job trains: those that can inform a verdict at the profile.
+
+A study whose every claim is about duration and would fall below its minimum
+protocol at this profile (``claims.scope``) would only produce NOT_RUN verdicts:
+the job skips it and says why (at ``cpu``: the A6 long runs; with the larger
+benchmarks, the ResNet-20 schedule study and the char-LSTM grid). Its figures
+are not drawn either, since they belong to claims that are not run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from claims.catalogue import CATALOGUE
+from claims.scope import NONE, REDUCED, Minimum, assess
+from claims.verdict import NOT_RUN, Claim, Verdict
+from training.core.config import PROFILES
+from training.core.tasks import steps_per_epoch
+from training.studies import BENCHMARKS, build_study, studies_for
+from training.tracking.runs import RUN_COLUMNS, RunTables
+
+FULL_TRAIN = {"mlp": 60_000, "resnet20": 50_000, "charlstm": 2_882_467}  # whole training sets (War and Peace: characters), checksummed
+assert set(FULL_TRAIN) == set(PROFILES["paper"].sizes)
+
+
+def planned_tables(profile: str, benchmarks: tuple[str, ...] = BENCHMARKS, train_sizes: dict[str, int] = FULL_TRAIN) -> RunTables:
+    """The runs the profile's studies would make (one seed, no metrics), as a run table: enough to read scopes off.
+
+    ``train_sizes``: each benchmark's whole training set (examples, or characters for the char-LSTM).
+    """
+    rows = []
+    for name in studies_for(benchmarks, profile):
+        for cell, config in build_study(name, profile).configs(profile, seeds=1):
+            used = min(train_sizes[config.model], config.train_size or train_sizes[config.model])
+            rows.append({"study": name, "cell": cell.label, "seed": 0, "run_id": cell.label, "epochs": config.epochs, "diverged": False,
+                         "steps_per_epoch": steps_per_epoch(config.model, used, config.batch_size),
+                         "train_size": "all" if config.train_size is None else str(config.train_size)})
+    return RunTables(pd.DataFrame(rows) if rows else pd.DataFrame(columns=RUN_COLUMNS), {})
+
+
+def serves(claim: Claim, study: str) -> bool:
+    """Whether the claim reads the study (required, or joining when it ran)."""
+    return study in claim.studies or any(r.study == study for r in claim.minimum.requirements)
+
+
+def decidable(claim: Claim, tables: RunTables) -> bool:
+    """False when the claim is about duration and the planned runs fall below its minimum protocol."""
+    return not (claim.minimum.duration and assess(claim.minimum, tables).level == REDUCED)
+
+
+def studies_to_train(profile: str, benchmarks: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """(the studies to train, in order; {skipped study: why})."""
+    tables = planned_tables(profile, benchmarks)
+    chosen, skipped = [], {}
+    for name in studies_for(benchmarks, profile):
+        claims = [claim for claim in CATALOGUE if serves(claim, name)]
+        if any(decidable(claim, tables) for claim in claims):
+            chosen.append(name)
+            continue
+        own = [assess(Minimum(tuple(r for r in claim.minimum.requirements if r.study == name), ""), tables) for claim in claims]
+        cuts = sorted({cut for scope in own for cut in scope.cuts})
+        skipped[name] = f"its claims ({', '.join(c.id for c in claims)}) are about duration and not decided at {profile}: {'; '.join(cuts)}"
+    return chosen, skipped
+
+
+def explain_not_run(verdicts: list[Verdict], profile: str) -> list[Verdict]:
+    """A claim NOT_RUN for want of runs that this profile would not train (they would fall below its minimum
+    protocol) says so, with the scope its runs would have had."""
+    tables = planned_tables(profile)
+    out = []
+    for verdict in verdicts:
+        claim = verdict.claim
+        if verdict.verdict == NOT_RUN and verdict.scope.level == NONE and claim.studies and not decidable(claim, tables):
+            scope = assess(claim.minimum, tables)
+            verdict = replace(verdict, scope=scope, reason=f"below its minimum protocol ({'; '.join(scope.cuts)}): not trained at {profile}, "
+                                                              "where a claim about duration cannot be decided")
+        out.append(verdict)
+    return out

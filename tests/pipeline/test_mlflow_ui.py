@@ -1,0 +1,90 @@
+"""What a user sees in `mlflow ui` after the main job, read through its REST API on 127.0.0.1."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+from support.cli import environment
+
+from training.tracking import schema
+
+
+def get(port: int, path: str, **query) -> dict:
+    url = f"http://127.0.0.1:{port}/api/2.0/mlflow/{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        return json.loads(reply.read())
+
+
+def post(port: int, path: str, body: dict) -> dict:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/2.0/mlflow/{path}", json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.loads(reply.read())
+
+
+@pytest.fixture(scope="module")
+def ui(smoke_job):
+    folder, uri, _ = smoke_job
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)],
+                              cwd=folder, env=environment(uri), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                get(port, "experiments/search", max_results=100)
+                break
+            except OSError:
+                assert time.time() < deadline, "mlflow ui did not come up"
+                time.sleep(1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def runs(port: int, experiment: str) -> list[dict]:
+    found = get(port, "experiments/get-by-name", experiment_name=experiment)["experiment"]
+    return post(port, "runs/search", {"experiment_ids": [found["experiment_id"]], "max_results": 1000})["runs"]
+
+
+def test_every_experiment_opens_on_its_runs(ui):
+    experiments = get(ui, "experiments/search", max_results=100)["experiments"]
+    names = {e["name"] for e in experiments}
+    assert {"claims", "mlp_table1", "mlp_towers", "mlp_depth", "mlp_cost", "Default"} <= names
+    for experiment in experiments:
+        tags = {t["key"]: t["value"] for t in experiment.get("tags", [])}
+        assert tags.get(schema.EXPERIMENT_KIND) == schema.MODEL_TRAINING, experiment["name"]
+
+
+def test_durations_are_training_times(ui):
+    """A run's start and end are its training's: it ended before its metrics were logged (the single writer logs after)."""
+    for run in runs(ui, "mlp_table1"):
+        info, metrics = run["info"], run["data"]["metrics"]
+        logged = min(m["timestamp"] for m in metrics if m["key"] == schema.TRAIN_LOSS)
+        assert int(info["start_time"]) < int(info["end_time"]) <= logged
+
+
+def test_every_training_run_has_its_dataset_as_inputs(ui):
+    for run in runs(ui, "mlp_towers"):
+        inputs = run["inputs"]["dataset_inputs"]
+        contexts = {next(t["value"] for t in i["tags"] if t["key"] == schema.DATASET_CONTEXT): i for i in inputs}
+        assert set(contexts) == {"training", "evaluation"}
+        training = contexts["training"]
+        assert training["dataset"]["name"] == "MNIST" and len(training["dataset"]["digest"]) == 16
+        assert "mnist" in training["dataset"]["source"]
+        assert {"key": schema.DATASET_SLICE, "value": "first 2,048 of 60,000"} in training["tags"]  # the smoke profile's slice
+
+
+def test_the_claims_run_reads_as_a_summary(ui):
+    (claims,) = runs(ui, schema.CLAIMS_EXPERIMENT)
+    tags = {t["key"]: t["value"] for t in claims["data"]["tags"]}
+    note = tags[schema.NOTE]
+    assert note.startswith("**hyperclaims verdicts, profile `smoke`.** At the paper's protocol:")
+    assert "| A1 | INCONCLUSIVE | reduced |" in note and "report/report.html" in note and "tags.profile = 'smoke'" in note
