@@ -36,7 +36,7 @@ from training.studies.mlp import reruns
 from training.sweep import SweepSummary, run_study
 from training.tracking import schema
 from training.tracking.runs import RunTables, load_runs
-from training.tracking.store import redact, tracking_uri
+from training.tracking.store import redact, tracking_uri, ui_link
 from training.tracking.writer import log_claims_run
 
 
@@ -89,20 +89,24 @@ def verdict_frame(verdicts: list[Verdict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def description(profile: str, verdicts: list[Verdict], studies: list[str]) -> str:
-    """The claims run's page (Markdown): the counts by scope, the verdict table, where the report and the study runs are."""
+def description(profile: str, verdicts: list[Verdict], studies: dict[str, str]) -> str:
+    """The claims run's page (Markdown): the counts by scope, the verdict table, where the report and the study runs are.
+
+    ``studies``: {study name: its experiment id}, linked in the UI's model-training view.
+    """
     rows = ["| claim | verdict | scope | effect [95% CI] (not run: why) |", "|---|---|---|---|"]
     rows += [f"| {row[0]} | {row[1]} | {row[2]} | {row[3].replace('|', '/')} |" for row in summary_rows(verdicts)]
+    links = ", ".join(f"[{name}](#/experiments/{ident}?{schema.UI_VIEW})" for name, ident in studies.items())
     return "\n".join([
         f"**hyperclaims verdicts, profile `{profile}`.** {scope_counts(verdicts)}", "",
         *rows, "",
         f"Report: the artifact `{schema.REPORT_ARTIFACTS}/report.html` of this run (Artifacts tab; self-contained, opens offline), "
         f"and `{schema.REPORT_ARTIFACTS}/report.md`; the table as `{schema.VERDICT_TABLE}`.",
-        f"Study runs: experiments {', '.join(f'`{name}`' for name in studies)}, searched with `tags.{schema.PROFILE} = '{profile}'`.",
+        f"Study runs: {links}; the ones this verdict used are those with `tags.{schema.PROFILE} = '{profile}'`.",
     ])
 
 
-def claim_tags(profile: str, verdicts: list[Verdict], studies: list[str]) -> dict[str, str]:
+def claim_tags(profile: str, verdicts: list[Verdict], studies: dict[str, str]) -> dict[str, str]:
     """verdict.<ID> and scope.<ID> of every claim, and the run's description."""
     tags = {schema.NOTE: description(profile, verdicts, studies)}
     for v in verdicts:
@@ -148,10 +152,11 @@ def decide_and_report(profile: str, out: Path, params: dict[str, str]) -> int:
     assert [v.claim.id for v in verdicts] == [c.id for c in CATALOGUE]
     folder = out / profile
     report = write_report(profile, tables, verdicts, folder)
-    studies = [name for name in ALL_STUDIES if tables.has(name)]
-    run_id = log_claims_run(profile, params, claim_tags(profile, verdicts, studies), claim_metrics(verdicts), verdict_frame(verdicts), folder)
+    studies = {name: tables.runs[tables.runs.study == name].experiment_id.iloc[0] for name in ALL_STUDIES if tables.has(name)}
+    run_id, experiment = log_claims_run(profile, params, claim_tags(profile, verdicts, studies), claim_metrics(verdicts), verdict_frame(verdicts), folder)
     print_verdicts(verdicts)
     print(f"report: {report.html.resolve()} (and report.md); claims run {run_id} in experiment '{schema.CLAIMS_EXPERIMENT}' at {redact(tracking_uri())}")
+    print(f"in the MLflow UI: {ui_link(experiment, run_id)}")
     return 0
 
 

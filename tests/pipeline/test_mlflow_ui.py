@@ -88,3 +88,12 @@ def test_the_claims_run_reads_as_a_summary(ui):
     note = tags[schema.NOTE]
     assert note.startswith("**hyperclaims verdicts, profile `smoke`.** At the paper's protocol:")
     assert "| A1 | INCONCLUSIVE | reduced |" in note and "report/report.html" in note and "tags.profile = 'smoke'" in note
+    table1 = get(ui, "experiments/get-by-name", experiment_name="mlp_table1")["experiment"]["experiment_id"]
+    assert f"[mlp_table1](#/experiments/{table1}?workflowType=machine_learning)" in note  # the study runs, one click away
+
+
+def test_the_job_prints_a_link_to_the_claims_run_in_the_model_training_view(smoke_job, ui):
+    _, _, done = smoke_job
+    (claims,) = runs(ui, schema.CLAIMS_EXPERIMENT)
+    link = f"/#/experiments/{claims['info']['experiment_id']}/runs/{claims['info']['run_id']}?workflowType=machine_learning"
+    assert f"in the MLflow UI: http://127.0.0.1:5000{link}" in done.stdout

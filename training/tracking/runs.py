@@ -21,7 +21,7 @@ from training.tracking.store import client
 
 # each run's last value of these metrics becomes a column (hp.* columns join them: the final learned values)
 SUMMARY_METRICS = (schema.TEST_ERROR, schema.TEST_PERPLEXITY, schema.TRAIN_LOSS, schema.STEP_TIME_MS, schema.STACK_BYTES, schema.WEIGHT_BYTES)
-RUN_COLUMNS = ["run_id", "study", "cell", "seed", "config_hash", "stack", "epochs", "steps_per_epoch", "train_size", "dataset", "profile", "status", "start_time",
+RUN_COLUMNS = ["run_id", "experiment_id", "study", "cell", "seed", "config_hash", "stack", "epochs", "steps_per_epoch", "train_size", "dataset", "profile", "status", "start_time",
                "diverged", "diverged_step", *SUMMARY_METRICS]
 
 
@@ -29,6 +29,7 @@ def _row(run) -> dict:
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
     row = {
         "run_id": run.info.run_id,
+        "experiment_id": run.info.experiment_id,
         "study": tags.get(schema.STUDY),
         "cell": tags.get(schema.CELL),
         "seed": int(tags.get(schema.SEED, -1)),

@@ -33,8 +33,11 @@ CHECKPOINT_ARTIFACT = "checkpoint/latest.pt"  # one file per run, overwritten: s
 # --- MLflow's own names ----------------------------------------------------------------------
 NOTE = "mlflow.note.content"  # the run's (or experiment's) description, rendered as Markdown
 PARENT_RUN = "mlflow.parentRunId"
-EXPERIMENT_KIND = "mlflow.experimentKind"  # MLflow 3's UI opens an experiment of this kind on its run table
+EXPERIMENT_KIND = "mlflow.experimentKind"  # MLflow 3: an experiment of this kind is a model-training one
 MODEL_TRAINING = "custom_model_development"
+# MLflow 3.17's UI picks its GenAI or model-training view globally (this URL parameter, else the user's last choice), not from
+# the experiment's kind: every link the project prints or writes carries it, so it opens on the run table
+UI_VIEW = "workflowType=machine_learning"
 DATASET_CONTEXT = "mlflow.data.context"  # on a dataset input: 'training' or 'evaluation'
 DATASET_SLICE = "slice"  # on a dataset input: 'all', or which examples a profile used
 LAUNCHER_ENV = "MLFLOW_RUN_ID"  # set by `mlflow run` in the process it launches

@@ -69,6 +69,14 @@ def code_version() -> str:
         return "unknown"
 
 
+def ui_link(experiment: str, run: str | None = None) -> str:
+    """The page of an experiment (or one of its runs) in the MLflow UI, in its model-training view: the tracking
+    server's, or `mlflow ui`'s default address for a local store."""
+    uri = tracking_uri()
+    base = redact(uri).rstrip("/") if urlsplit(uri).scheme in ("http", "https") else "http://127.0.0.1:5000"
+    return f"{base}/#/experiments/{experiment}" + (f"/runs/{run}" if run else "") + f"?{schema.UI_VIEW}"
+
+
 def redact(uri: str) -> str:
     """``uri`` without user name and password, for messages and logs."""
     parts = urlsplit(uri)

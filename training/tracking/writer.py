@@ -186,11 +186,12 @@ def note_launcher(key: str, value: str) -> None:
 
 
 def log_claims_run(profile: str, params: dict[str, str], claim_tags: dict[str, str], metrics: dict[str, float],
-                   table: pd.DataFrame, report_dir: Path) -> str:
+                   table: pd.DataFrame, report_dir: Path) -> tuple[str, str]:
     """One run in experiment 'claims': params, per-claim tags (``schema.verdict_tag``, ``schema.scope_tag``) and
-    metrics (``schema.claim_metric``), the verdict table and the report as artifacts."""
+    metrics (``schema.claim_metric``), the verdict table and the report as artifacts. Returns (run id, experiment id)."""
     tracking = client()
-    run_id = tracking.create_run(experiment_id(tracking, schema.CLAIMS_EXPERIMENT), run_name=f"claims {profile}").info.run_id
+    experiment = experiment_id(tracking, schema.CLAIMS_EXPERIMENT)
+    run_id = tracking.create_run(experiment, run_name=f"claims {profile}").info.run_id
     tags = {**claim_tags, schema.PROFILE: profile, schema.CODE_VERSION: code_version()}
     now = int(time.time() * 1000)
     tracking.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()], params=[Param(k, v) for k, v in params.items()],
@@ -199,4 +200,4 @@ def log_claims_run(profile: str, params: dict[str, str], claim_tags: dict[str, s
     tracking.log_artifacts(run_id, str(report_dir), artifact_path=schema.REPORT_ARTIFACTS)
     tracking.set_terminated(run_id, "FINISHED")
     note_launcher(schema.CLAIMS_RUN_ID, run_id)
-    return run_id
+    return run_id, experiment
