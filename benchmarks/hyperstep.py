@@ -34,6 +34,7 @@ from training.core.models import MLP
 from training.core.replicas import Replicas
 from training.core.tasks import ImageTask
 from training.data import Split
+from training.hyper import HyperOptimizer
 from training.hyper.stack import HyperStack
 from training.hyper.stackspec import parse_stack
 
@@ -82,6 +83,19 @@ def torch_optim(name: str, device: torch.device):
 
     def step(x, y):
         optimizer.zero_grad(set_to_none=True)
+        F.nll_loss(model(x[0]), y[0]).backward()
+        optimizer.step()
+
+    return step
+
+
+def dropin(stack: str, device: torch.device):
+    """HyperOptimizer, the drop-in torch.optim optimizer, in the same loop as torch_optim's."""
+    model = MLP().to(device)
+    optimizer = HyperOptimizer(model.parameters(), stack)
+
+    def step(x, y):
+        optimizer.zero_grad()
         F.nll_loss(model(x[0]), y[0]).backward()
         optimizer.step()
 
@@ -144,6 +158,8 @@ def run(device: torch.device, mode: str) -> dict:
     task = make_task(device)
     data = batches(task, 1)
     methods = {"torch_sgd": torch_optim("sgd", device), "torch_adam": torch_optim("adam", device)}
+    for key in ("sgd_sgd", "adam_sgd"):
+        methods[f"dropin_{key}"] = dropin(STACKS[key], device)
     for key, stack in STACKS.items():
         methods[f"ours_{key}"] = ours(stack, device, task)[0]
         methods[f"ours_compiled_{key}"] = ours(stack, device, task, compiled=True)[0]
@@ -178,6 +194,8 @@ def run(device: torch.device, mode: str) -> dict:
         "seeds_speedup_vs_sequential": {str(s): v for s, v in speedups.items()},
         "sgd_sgd_vs_torch_sgd": times["ours_sgd_sgd"] / times["torch_sgd"],
         "adam_sgd_vs_torch_adam": times["ours_adam_sgd"] / times["torch_adam"],
+        "dropin_sgd_sgd_vs_torch_sgd": times["dropin_sgd_sgd"] / times["torch_sgd"],
+        "dropin_adam_sgd_vs_torch_adam": times["dropin_adam_sgd"] / times["torch_adam"],
         "compiled_sgd_sgd_vs_torch_sgd": times["ours_compiled_sgd_sgd"] / times["torch_sgd"],
         "compiled_adam_sgd_vs_torch_adam": times["ours_compiled_adam_sgd"] / times["torch_adam"],
         "first_level_fraction": tower_times[1] / base - 1.0,
@@ -193,7 +211,7 @@ def print_table(result: dict) -> None:
         print(f"  {name:<22} {ms:8.3f} ms")
     print("  tower heights 0..10:   " + " ".join(f"{float(t):.3f}" for t in result["tower_step_ms"].values()) + " ms")
     print("  seeds per pass:        " + "  ".join(f"{s}: {t:.3f} ms ({result['seeds_speedup_vs_sequential'][s]:.2f}x)" for s, t in result["seeds_step_ms"].items()))
-    for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "compiled_sgd_sgd_vs_torch_sgd", "compiled_adam_sgd_vs_torch_adam", "first_level_fraction", "per_level_fraction",
+    for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "dropin_sgd_sgd_vs_torch_sgd", "dropin_adam_sgd_vs_torch_adam", "compiled_sgd_sgd_vs_torch_sgd", "compiled_adam_sgd_vs_torch_adam", "first_level_fraction", "per_level_fraction",
                 "speedup_vs_reference_min", "vmap8_speedup_vs_sequential"):
         value = result[key]
         print(f"  {key:<30} {'not measured' if value is None else f'{value:.3f}'}")
@@ -202,7 +220,7 @@ def print_table(result: dict) -> None:
 def log_to_mlflow(result: dict) -> None:
     from mlflow.entities import Metric, Param
 
-    from training.tracking.writer import client, experiment_id
+    from training.tracking.store import client, experiment_id
 
     tracking = client()
     run_id = tracking.create_run(experiment_id(tracking, "benchmarks"), run_name=f"hyperstep {result['device']}").info.run_id

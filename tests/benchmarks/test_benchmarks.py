@@ -21,7 +21,8 @@ def test_hyperstep_dry_run_reports_every_key_of_the_issue(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     result = json.loads((tmp_path / "r.json").read_text())
-    for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "per_level_fraction", "vmap8_speedup_vs_sequential", "speedup_vs_reference_min"):
+    for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "per_level_fraction", "vmap8_speedup_vs_sequential", "speedup_vs_reference_min",
+                "dropin_sgd_sgd_vs_torch_sgd", "dropin_adam_sgd_vs_torch_adam"):
         assert isinstance(result[key], float) and result[key] == result[key], key  # measured, not NaN or missing
     assert set(result["seeds_step_ms"]) == {"1", "4", "8", "16"} and len(result["tower_step_ms"]) == 11
     assert {"ours_compiled_adam_sgd", "reference_rmsprop_sgd", "torch_adam"} <= set(result["step_ms"])

@@ -107,6 +107,11 @@ class Rule:
     def update(self, targets: list[Tensor], grads: list[Tensor], state: list, raw: Tensor, count: int, tangents: bool = False) -> Update:
         raise NotImplementedError
 
+    def pull(self, raw: Tensor, count: int) -> Callable[[list[Tensor]], Tensor]:
+        """The pull of the update made with hyperparameters ``raw`` at step ``count``: a function of them alone,
+        so a saved update (its basis tensors) can be rebuilt exactly without the targets it moved."""
+        raise NotImplementedError
+
     def compile(self) -> None:
         """Fuse the rule's elementwise arithmetic with torch.compile (rules of one operation have none)."""
         if hasattr(self, "kernel"):
@@ -176,11 +181,16 @@ class SGD(Rule):
         new = [torch.addcmul(p, d, alpha, value=-1.0) for p, d in zip(targets, directions)]
         if not tangents:
             return Update(new, new_state)
-        if self.momentum and state:
-            return Update(new, new_state, [directions, list(state)], lambda dots: torch.cat([-dots[0], -alpha * dots[1]], dim=-1))
+        basis = [directions, list(state)] if self.momentum and state else [directions]
+        return Update(new, new_state, basis, self.pull(raw, count))
+
+    def pull(self, raw, count):
+        if self.momentum and count > 1:  # momentum acts from the second step on, through the previous buffer
+            alpha = raw.narrow(-1, 0, 1)
+            return lambda dots: torch.cat([-dots[0], -alpha * dots[1]], dim=-1)
         if self.only_alpha is None or self.only_alpha.device != raw.device or self.only_alpha.dtype != raw.dtype:
             self.only_alpha = torch.tensor([-1.0, 0.0], dtype=raw.dtype, device=raw.device)
-        return Update(new, new_state, [directions], lambda dots: dots[0] * self.only_alpha)  # mu not used: no gradient
+        return lambda dots: dots[0] * self.only_alpha  # mu not used: no gradient
 
 
 class SGDPerParam(Rule):
@@ -202,7 +212,10 @@ class SGDPerParam(Rule):
         if not tangents:
             return Update(new, state)
         picks = torch.eye(p.shape[-1], dtype=p.dtype, device=p.device)[index]  # [n, m]: one row per tuned name
-        return Update(new, state, [[g * pick] for pick in picks], lambda dots: -torch.cat(dots, dim=-1))
+        return Update(new, state, [[g * pick] for pick in picks], self.pull(raw, count))
+
+    def pull(self, raw, count):
+        return lambda dots: -torch.cat(dots, dim=-1)
 
 
 class AdaGrad(Rule):
@@ -217,7 +230,10 @@ class AdaGrad(Rule):
         new, new_state, directions = (list(x) for x in zip(*(self.kernel(p, g, a, alpha) for p, g, a in zip(targets, grads, state))))
         if not tangents:
             return Update(new, new_state)
-        return Update(new, new_state, [directions], lambda dots: -dots[0])
+        return Update(new, new_state, [directions], self.pull(raw, count))
+
+    def pull(self, raw, count):
+        return lambda dots: -dots[0]
 
 
 class RMSProp(Rule):
@@ -249,11 +265,14 @@ class RMSProp(Rule):
         new, new_state, directions, gamma_parts = (list(x) for x in zip(*(self.kernel(p, g, s, alpha, gamma, with_part) for p, g, s in zip(targets, grads, state))))
         if not tangents:
             return Update(new, new_state)
+        return Update(new, new_state, [directions] if self.alpha_only else [directions, gamma_parts], self.pull(raw, count))
+
+    def pull(self, raw, count):
+        root = raw.narrow(-1, 0, 1)
         if self.alpha_only:
-            return Update(new, new_state, [directions], lambda dots: -2.0 * root * dots[0])
-        slope = squash_slope(raw.narrow(-1, 1, 1))
-        return Update(new, new_state, [directions, gamma_parts],
-                      lambda dots: torch.cat([-2.0 * root * dots[0], alpha / 2.0 * slope * dots[1]], dim=-1))
+            return lambda dots: -2.0 * root * dots[0]
+        alpha, slope = torch.square(root), squash_slope(raw.narrow(-1, 1, 1))
+        return lambda dots: torch.cat([-2.0 * root * dots[0], alpha / 2.0 * slope * dots[1]], dim=-1)
 
 
 class Adam(Rule):
@@ -298,7 +317,20 @@ class Adam(Rule):
         if not tangents:
             return Update(new, new_state)
         if self.alpha_only:
-            return Update(new, new_state, [directions], lambda dots: -dots[0])
+            return Update(new, new_state, [directions], self.pull(raw, count))
+        return Update(new, new_state, [directions, parts1, parts2], self._pull(alpha, t, powers, c1, c2, raw))
+
+    def pull(self, raw, count):
+        if self.alpha_only:
+            return lambda dots: -dots[0]
+        t = float(count)
+        betas = squash(raw.narrow(-1, 1, 2))
+        powers = betas ** (t - 1.0)
+        c1, c2 = (1.0 - powers * betas).split(1, dim=-1)
+        return self._pull(raw.narrow(-1, 0, 1), t, powers, c1, c2, raw)
+
+    @staticmethod
+    def _pull(alpha, t, powers, c1, c2, raw):
         slopes = squash_slope(raw.narrow(-1, 1, 2))
 
         def pull(dots: list[Tensor]) -> Tensor:
@@ -306,7 +338,7 @@ class Adam(Rule):
             d_beta2 = alpha / (2.0 * c2) * dots[2]
             return torch.cat([-dots[0], slopes * torch.cat([d_beta1, d_beta2], dim=-1)], dim=-1)
 
-        return Update(new, new_state, [directions, parts1, parts2], pull)
+        return pull
 
 
 def make_rule(spec: LevelSpec, below: LevelSpec | None) -> Rule:

@@ -154,17 +154,26 @@ class HyperStack:
             raise ValueError("a gradient handed to HyperStack.step was changed in place before the next step; the stack keeps it "
                              "(as SGD's tangent and first momentum buffer): pass a fresh gradient tensor each step, or a clone")
 
-    def state_dict(self) -> dict:
-        """Copies of what the stack carries between steps, except the tangents (see ``apply``)."""
+    def state_dict(self, tangents: bool = False) -> dict:
+        """Copies of what the stack carries between steps. The tangents of the last updates are weight-sized: with
+        ``tangents`` they are saved too (a resumed stack then needs nothing else); without, a resumed run rebuilds
+        them by replaying ``apply`` (``training.core.checkpoint``)."""
         def copy(entry):
             return tuple(t.detach().clone() for t in entry) if isinstance(entry, tuple) else entry.detach().clone()
 
-        return {"raw": [r.clone() for r in self.raw], "states": [[copy(e) for e in state] for state in self.states], "count": self.count}
+        state = {"raw": [r.clone() for r in self.raw], "states": [[copy(e) for e in state] for state in self.states], "count": self.count}
+        if tangents:
+            state["tangents"] = [None if last is None else [[t.detach().clone() for t in basis] for basis in last.basis] for last in self.tangents]
+        return state
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore ``state_dict()``; the tangents are rebuilt by replaying ``apply``."""
+        """Restore ``state_dict()``: the tangents too when it holds them (their pulls follow from the restored
+        hyperparameters and step count), else they are rebuilt by replaying ``apply``."""
         self.raw, self.states, self.count = list(state["raw"]), [list(s) for s in state["states"]], state["count"]
-        self.tangents = [None] * (len(self.stack) - 1)
+        saved = state.get("tangents") or [None] * (len(self.stack) - 1)
+        self.tangents = [None if basis is None else Update([], [], [list(b) for b in basis], self.rules[depth].pull(self.raw[depth], self.count))
+                         for depth, basis in enumerate(saved)]
+        self.kept = []
 
     def scale_weight_step_size(self, factor: float) -> None:
         """Set the weight level's alpha to ``factor`` times its initial value (hand-made schedules).

@@ -1,0 +1,154 @@
+"""HyperOptimizer, the drop-in torch.optim.Optimizer: exact against torch.optim.SGD and the authors' package, resumable bit for bit."""
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+from gradient_descent_the_ultimate_optimizer import gdtuo
+from mlflow.tracking import MlflowClient
+from support.cli import REPO, environment
+from support.oracle import TinyMLP
+
+from training.hyper import HyperOptimizer, parse_stack
+from training.hyper.reference import build_reference, reference_raw
+
+STACKS = [
+    "sgd(alpha=0.1) / sgd(alpha=0.1)",
+    "sgd(alpha=0.1, mu=0.5) / sgd_per_param(alpha=0.1, mu=0.01)",
+    "adam(alpha=0.01) / sgd(alpha=0.001)",
+    "adagrad(alpha=0.1) / adagrad(alpha=0.01)",
+    "rmsprop(alpha=0.01, gamma=0.9) / adam(alpha=0.001)",
+    "adam(alpha=0.01) / sgd(alpha=0.001) / adam(alpha=0.01) / sgd(alpha=0.01)",
+]
+
+
+def batches(steps: int, seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(steps, 16, 12, generator=generator, dtype=torch.float64)
+    return x, (x @ torch.randn(12, 3, generator=generator, dtype=torch.float64)).argmax(-1)
+
+
+def train(model, opt, data, start: int = 0, stop: int | None = None):
+    x, y = data
+    for i in range(start, len(x) if stop is None else stop):
+        opt.zero_grad()
+        F.nll_loss(model(x[i]), y[i]).backward()
+        opt.step()
+
+
+def test_a_plain_level_updates_exactly_like_torch_optim_sgd():
+    torch.manual_seed(0)
+    ours, theirs = TinyMLP(), TinyMLP()
+    theirs.load_state_dict(ours.state_dict())
+    data = (torch.randn(20, 16, 12), torch.randint(0, 3, (20, 16)))
+    train(ours, HyperOptimizer(ours.parameters(), "sgd(alpha=0.1)"), data)
+    train(theirs, torch.optim.SGD(theirs.parameters(), lr=0.1), data)
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("text", STACKS)
+def test_stacks_match_the_authors_package(text):
+    """In an ordinary loop (backward without create_graph), weights and every level's hyperparameters agree with gdtuo 1.0 to 1e-9."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        torch.manual_seed(0)
+        ours = TinyMLP()
+        reference = copy.deepcopy(ours)
+        wrapper = gdtuo.ModuleWrapper(reference, optimizer=build_reference(parse_stack(text)))
+        wrapper.initialize()
+        opt = HyperOptimizer(ours.parameters(), text)
+        x, y = batches(40)
+        for i in range(len(x)):
+            wrapper.begin()
+            loss = F.nll_loss(wrapper.forward(x[i]), y[i])
+            wrapper.zero_grad()
+            loss.backward(create_graph=True)
+            wrapper.step()
+            train(ours, opt, (x, y), i, i + 1)
+        names = [name for name, _ in ours.named_parameters()]
+        for name, mine in zip(names, ours.parameters()):
+            ref = wrapper.parameters[name].detach()
+            assert (mine.detach() - ref).abs().max() <= 1e-9 * ref.abs().max(), name
+        for mine, ref in zip(opt.stacks[0].raw, reference_raw(wrapper.optimizer)):
+            assert (mine - ref).abs().max() <= 1e-9 * ref.abs().max()
+    finally:
+        torch.set_default_dtype(previous)
+
+
+@pytest.mark.parametrize("text", STACKS)
+def test_state_dict_resumes_bit_for_bit(text):
+    torch.manual_seed(1)
+    model = TinyMLP().double()
+    data = batches(30, seed=1)
+    opt = HyperOptimizer(model.parameters(), text)
+    train(model, opt, data, 0, 12)
+    saved_model, saved_opt = copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict())
+    train(model, opt, data, 12)
+    resumed = TinyMLP().double()
+    resumed.load_state_dict(saved_model)
+    resumed_opt = HyperOptimizer(resumed.parameters(), text)
+    resumed_opt.load_state_dict(saved_opt)
+    train(resumed, resumed_opt, data, 12)
+    for a, b in zip(model.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+    assert opt.hyperparameters() == resumed_opt.hyperparameters()
+
+
+def test_groups_lr_clipping_autocast_and_a_scheduler():
+    torch.manual_seed(2)
+    model = torch.nn.Sequential(torch.nn.Linear(12, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+    opt = HyperOptimizer([{"params": model[0].parameters(), "stack": "adam(alpha=0.01) / sgd(alpha=1e-4)"},
+                          {"params": model[2].parameters()}], stack="sgd(alpha=0.1) / sgd(alpha=0.01)")
+    assert [g["stack"] for g in opt.param_groups] == ["adam(alpha=0.01, beta1=0.9, beta2=0.999) / sgd(alpha=0.0001, mu=0.0)",
+                                                      "sgd(alpha=0.1, mu=0.0) / sgd(alpha=0.01, mu=0.0)"]
+    x, y = torch.randn(50, 16, 12), torch.randint(0, 3, (50, 16))
+    losses = []
+    for i in range(len(x)):
+        opt.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = F.cross_entropy(model(x[i]), y[i])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # the hypergradient sees the clipped gradient
+        opt.step()
+        losses.append(loss.item())
+    assert sum(losses[-10:]) < sum(losses[:10])
+    assert isinstance(opt.param_groups[1]["lr"], torch.Tensor) and float(opt.param_groups[1]["lr"]) == opt.hyperparameters(1)["0.alpha"] != 0.1
+    scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    scheduler.step()
+    assert float(opt.param_groups[1]["lr"]) == pytest.approx(0.5 * opt.hyperparameters(1)["0.alpha"])  # the scheduler wrote it
+    opt.zero_grad()
+    F.cross_entropy(model(x[0]), y[0]).backward()
+    with pytest.warns(UserWarning, match="learned step size"):
+        opt.step()
+    assert float(opt.param_groups[1]["lr"]) == opt.hyperparameters(1)["0.alpha"]  # ... and the step wrote the learned value back
+
+
+def test_a_gradient_zeroed_in_place_is_refused():
+    model = TinyMLP()
+    opt = HyperOptimizer(model.parameters(), "sgd(alpha=0.1) / sgd(alpha=0.1)")
+    x, y = torch.randn(16, 12), torch.randint(0, 3, (16,))
+    F.nll_loss(model(x), y).backward()
+    opt.step()
+    model.zero_grad(set_to_none=False)
+    F.nll_loss(model(x), y).backward()
+    with pytest.raises(ValueError, match="changed in place"):
+        opt.step()
+
+
+def test_the_readme_example_runs_and_logs_the_learned_step_size(tmp_path):
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("```python", readme.index("<!-- example: drop-in optimizer -->")) + len("```python")
+    example = tmp_path / "example.py"
+    example.write_text(readme[start : readme.index("```", start)])
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = subprocess.run([sys.executable, str(example)], cwd=tmp_path, env=environment(uri), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    tracking = MlflowClient(uri)
+    (run,) = tracking.search_runs(["0"])
+    alphas = [m.value for m in tracking.get_metric_history(run.info.run_id, "alpha")]
+    assert len(alphas) == 5 and alphas[-1] != 1e-3  # learned, epoch by epoch
