@@ -22,9 +22,11 @@ from pathlib import Path
 import torch
 
 from training.core.loop import train_step
+from training.core.models import build_model
 from training.core.replicas import Replicas
 from training.core.tasks import make_task
 from training.data import Split
+from training.hyper import HyperOptimizer
 from training.hyper.stack import HyperStack
 from training.hyper.stackspec import parse_stack
 from training.studies.large import lstm_hyper, resnet_baseline, resnet_hyper
@@ -72,6 +74,28 @@ def time_case(model: str, stack: str, steps: int, warmup: int, device: torch.dev
     return {"seconds_per_step": seconds, "peak_gpu_bytes": peak}
 
 
+def time_module_loop(optimizer: str, steps: int, warmup: int, device: torch.device) -> dict:
+    """ResNet-20 as an ordinary nn.Module in an ordinary loop: torch.optim.SGD (momentum 0.9, weight decay 1e-4) or
+    the drop-in HyperOptimizer with [P]'s hyperoptimizer from (0.1, 0.9); seconds per step."""
+    model = build_model("resnet20", 0).to(device)
+    opt = (torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4) if optimizer == "torch"
+           else HyperOptimizer(model.parameters(), resnet_hyper(0.1, 0.9)))
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(128, 3, 32, 32, generator=generator).to(device)
+    y = torch.randint(0, 10, (128,), generator=generator).to(device)
+    for index in range(warmup + steps):
+        if index == warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            started = time.perf_counter()
+        opt.zero_grad()
+        torch.nn.functional.nll_loss(model(x), y).backward()
+        opt.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return {"seconds_per_step": (time.perf_counter() - started) / steps, "peak_gpu_bytes": None}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -91,6 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = found
         memory = f", peak GPU memory {found['peak_gpu_bytes'] / 2**20:.0f} MiB" if found["peak_gpu_bytes"] else ""
         print(f"{name:16s} {1000 * found['seconds_per_step']:8.1f} ms/step  {found['seconds_per_paper_epoch']:8.1f} s/epoch (paper profile){memory}")
+    for name, optimizer in (("resnet20_module_torch_sgd", "torch"), ("resnet20_module_dropin_hyper", "dropin")):
+        found = time_module_loop(optimizer, steps, 2 if args.quick else 10, device)
+        found["seconds_per_paper_epoch"] = found["seconds_per_step"] * 391
+        results[name] = found
+        print(f"{name:28s} {1000 * found['seconds_per_step']:8.1f} ms/step  {found['seconds_per_paper_epoch']:8.1f} s/epoch (paper profile)")
+    ratio = results["resnet20_module_dropin_hyper"]["seconds_per_step"] / results["resnet20_module_torch_sgd"]["seconds_per_step"]
+    print(f"drop-in hyperoptimizer / torch.optim.SGD on ResNet-20: {ratio:.3f}")
     machine = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
                "torch": torch.__version__, "threads": torch.get_num_threads(), "steps": steps}
     if args.json:

@@ -149,14 +149,14 @@ def seeds_needed(diffs, alpha: float, power: float = 0.8, shift: float = 0.0) ->
 
     At least log2(1/alpha) (the exact test's floor), and the normal-approximation
     sample size ((z_{1-alpha} + z_power) / d)^2 for the standardized effect
-    d = mean / sd of the differences. Returns a large sentinel when there is no effect.
+    d = mean / sd of the differences. Returns a large sentinel when there is no effect in the claimed direction.
     """
     d = np.asarray(diffs, dtype=float) - shift
     floor = math.ceil(math.log2(1.0 / alpha))
-    if len(d) < 2 or d.std(ddof=1) == 0:
-        return floor if len(d) and d.mean() != 0 else 10_000
-    effect = abs(d.mean()) / d.std(ddof=1)
-    if effect == 0:
+    if len(d) == 0 or d.mean() <= 0:  # no effect in the claimed direction: no study size would support it
         return 10_000
+    if len(d) < 2 or d.std(ddof=1) == 0:
+        return floor
+    effect = d.mean() / d.std(ddof=1)
     z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
     return int(min(10_000, max(floor, math.ceil((z / effect) ** 2))))

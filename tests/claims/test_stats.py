@@ -70,3 +70,4 @@ def test_seeds_needed():
     assert stats.seeds_needed([0.1, -0.1, 0.1, -0.1], alpha=0.05) == 10_000
     small = stats.seeds_needed([0.2, -0.1, 0.3, 0.0, 0.1], alpha=0.05)
     assert 7 < small < 100
+    assert stats.seeds_needed([-0.2, -0.1, -0.3, 0.0, -0.1], alpha=0.05) == 10_000  # the other direction: no size supports it
