@@ -46,12 +46,14 @@ def serves(claim: Claim, study: str) -> bool:
 
 
 def decidable(claim: Claim, tables: RunTables) -> bool:
-    """False when the claim is about duration and the planned runs fall below its minimum protocol."""
+    """Whether the planned runs could decide the claim: they include its studies, and, if it is about duration, meet its minimum."""
+    if not all(tables.has(study) for study in claim.studies):
+        return False
     return not (claim.minimum.duration and assess(claim.minimum, tables).level == REDUCED)
 
 
 def studies_to_train(profile: str, benchmarks: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
-    """(the studies to train, in order; {skipped study: why})."""
+    """(the studies to train, in order; {skipped study: why none of its claims can be decided})."""
     tables = planned_tables(profile, benchmarks)
     chosen, skipped = [], {}
     for name in studies_for(benchmarks, profile):
@@ -59,10 +61,17 @@ def studies_to_train(profile: str, benchmarks: tuple[str, ...]) -> tuple[list[st
         if any(decidable(claim, tables) for claim in claims):
             chosen.append(name)
             continue
-        own = [assess(Minimum(tuple(r for r in claim.minimum.requirements if r.study == name), ""), tables) for claim in claims]
-        cuts = sorted({cut for scope in own for cut in scope.cuts})
-        skipped[name] = f"its claims ({', '.join(c.id for c in claims)}) are about duration and not decided at {profile}: {'; '.join(cuts)}"
+        skipped[name] = "; ".join(_why_not(claim, name, tables, profile) for claim in claims)
     return chosen, skipped
+
+
+def _why_not(claim: Claim, study: str, tables: RunTables, profile: str) -> str:
+    """Why the planned runs cannot decide ``claim``, in words."""
+    missing = [name for name in claim.studies if not tables.has(name)]
+    if missing:
+        return f"{claim.id} also needs {', '.join(missing)}, not among the benchmarks asked for"
+    own = assess(Minimum(tuple(r for r in claim.minimum.requirements if r.study == study), ""), tables)
+    return f"{claim.id} is about duration, and at {profile}: {'; '.join(own.cuts)}"
 
 
 def explain_not_run(verdicts: list[Verdict], profile: str) -> list[Verdict]:
@@ -72,7 +81,7 @@ def explain_not_run(verdicts: list[Verdict], profile: str) -> list[Verdict]:
     out = []
     for verdict in verdicts:
         claim = verdict.claim
-        if verdict.verdict == NOT_RUN and verdict.scope.level == NONE and claim.studies and not decidable(claim, tables):
+        if verdict.verdict == NOT_RUN and verdict.scope.level == NONE and claim.minimum.duration and assess(claim.minimum, tables).level == REDUCED:
             scope = assess(claim.minimum, tables)
             verdict = replace(verdict, scope=scope, reason=f"below its minimum protocol ({'; '.join(scope.cuts)}): not trained at {profile}, "
                                                               "where a claim about duration cannot be decided")

@@ -34,9 +34,13 @@ def test_claims_run_decides_the_resnet_and_lstm_claims(tmp_path):
     client = MlflowClient(uri)
     (claims_run,) = client.search_runs([client.get_experiment_by_name("claims").experiment_id])
     verdicts = {k.split(".", 1)[1]: v for k, v in claims_run.data.tags.items() if k.startswith("verdict.")}
-    # decided from the runs (at smoke scale, with 2 seeds, nothing can be SUPPORTED; they must not be NOT_RUN)
-    assert all(verdicts[c] != "NOT_RUN" for c in ("B2", "B4", "C1", "C4")), verdicts
-    assert verdicts["A1"] == "NOT_RUN"  # the MLP was not asked for
+    scopes = {k.split(".", 1)[1]: v for k, v in claims_run.data.tags.items() if k.startswith("scope.")}
+    # decided from the runs, at reduced scope (at smoke scale, with 2 seeds, nothing can be SUPPORTED; they must not be NOT_RUN)
+    assert all(verdicts[c] != "NOT_RUN" and scopes[c] == "reduced" for c in ("B4", "C1")), verdicts
+    # duration claims: their studies are not trained at smoke, and the verdict says why
+    assert all(verdicts[c] == "NOT_RUN" and scopes[c] == "reduced" for c in ("B2", "B7", "C4")), verdicts
+    assert "resnet_schedule: skipped" in done.stderr and "charlstm_grid: skipped" in done.stderr
+    assert verdicts["A1"] == "NOT_RUN" and scopes["A1"] == "none"  # the MLP was not asked for
     resnet = client.search_runs([client.get_experiment_by_name("resnet_grid").experiment_id], max_results=1)[0]
     assert resnet.data.params["dataset"] == LABEL_JPEG
     report = (tmp_path / "reports" / "smoke" / "report.md").read_text()

@@ -50,8 +50,10 @@ def ui(smoke_job):
 
 
 def runs(port: int, experiment: str) -> list[dict]:
+    """The experiment's runs, oldest first."""
     found = get(port, "experiments/get-by-name", experiment_name=experiment)["experiment"]
-    return post(port, "runs/search", {"experiment_ids": [found["experiment_id"]], "max_results": 1000})["runs"]
+    reply = post(port, "runs/search", {"experiment_ids": [found["experiment_id"]], "max_results": 1000, "order_by": ["attributes.start_time ASC"]})
+    return reply["runs"]
 
 
 def test_every_experiment_opens_on_its_runs(ui):
@@ -83,7 +85,7 @@ def test_every_training_run_has_its_dataset_as_inputs(ui):
 
 
 def test_the_claims_run_reads_as_a_summary(ui):
-    (claims,) = runs(ui, schema.CLAIMS_EXPERIMENT)
+    claims = runs(ui, schema.CLAIMS_EXPERIMENT)[0]  # the smoke job's (other tests add claims runs to the same store)
     tags = {t["key"]: t["value"] for t in claims["data"]["tags"]}
     note = tags[schema.NOTE]
     assert note.startswith("**hyperclaims verdicts, profile `smoke`.** At the paper's protocol:")
@@ -94,6 +96,6 @@ def test_the_claims_run_reads_as_a_summary(ui):
 
 def test_the_job_prints_a_link_to_the_claims_run_in_the_model_training_view(smoke_job, ui):
     _, _, done = smoke_job
-    (claims,) = runs(ui, schema.CLAIMS_EXPERIMENT)
+    claims = runs(ui, schema.CLAIMS_EXPERIMENT)[0]
     link = f"/#/experiments/{claims['info']['experiment_id']}/runs/{claims['info']['run_id']}?workflowType=machine_learning"
     assert f"in the MLflow UI: http://127.0.0.1:5000{link}" in done.stdout
