@@ -3,12 +3,13 @@
 from dataclasses import replace
 
 import pytest
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from training.core.config import make_config
 from training.core.loop import train_run
 from training.tracking import schema
-from training.tracking.writer import RunLogger, dataset_inputs, log_result, study_tags
+from training.tracking.writer import RunLogger, dataset_inputs, log_inputs, log_result, study_tags
 
 
 def test_run_is_logged_to_mlflow(mnist, store):
@@ -55,3 +56,25 @@ def test_the_digest_follows_the_files_and_the_slice(mnist):
     assert dataset_inputs(smoke, train, test)[0].dataset.digest != dataset_inputs(cpu, train, test)[0].dataset.digest
     assert dataset_inputs(cpu, replace(train, digest="0" * 16), test)[0].dataset.digest != dataset_inputs(cpu, train, test)[0].dataset.digest
     assert dataset_inputs(cpu, replace(train, source=""), replace(test, source="")) == []  # data made in memory: no input to point at
+
+
+class RacingStore:
+    """A store that refuses the first ``refusals`` dataset inputs, as a tracking server does to Ray workers that log the
+    same dataset at the same moment (its UNIQUE constraint on the dataset record; seen on MLflow 3.17)."""
+
+    def __init__(self, refusals: int):
+        self.refusals, self.calls = refusals, 0
+
+    def log_inputs(self, run_id, datasets):
+        self.calls += 1
+        if self.calls <= self.refusals:
+            raise MlflowException("UNIQUE constraint failed: datasets.experiment_id, datasets.name, datasets.digest")
+
+
+def test_dataset_inputs_refused_by_a_race_are_logged_again(mnist):
+    inputs = dataset_inputs(make_config(), *mnist)
+    store = RacingStore(refusals=2)
+    log_inputs(store, "run", inputs)
+    assert store.calls == 3
+    with pytest.raises(MlflowException):  # a store that keeps refusing is an error, not a silent loss
+        log_inputs(RacingStore(refusals=5), "run", inputs)

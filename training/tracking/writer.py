@@ -25,7 +25,7 @@ from training.core.tasks import UNSTATED_CHOICES, metric_for, steps_per_epoch
 from training.data import Split
 from training.data.files import fingerprint
 from training.tracking import schema
-from training.tracking.store import client, code_version, experiment_id, mark_model_training
+from training.tracking.store import STORE_ERRORS, client, code_version, experiment_id, mark_model_training
 
 MAX_BATCH = 1000  # MLflow accepts at most 1,000 metrics per log_batch call
 
@@ -59,6 +59,19 @@ def dataset_inputs(config: RunConfig, train: Split, test: Split) -> list[Dataset
         dataset = MetaDataset(source, name=split.label, digest=fingerprint(split.digest, used))._to_mlflow_entity()
         inputs.append(DatasetInput(dataset, [InputTag(schema.DATASET_CONTEXT, context), InputTag(schema.DATASET_SLICE, used)]))
     return inputs
+
+
+def log_inputs(mlflow: MlflowClient, run_id: str, inputs: list[DatasetInput], attempts: int = 3) -> None:
+    """Log the run's dataset inputs. Runs logging themselves at once (Ray workers) race to create the same dataset
+    record in the store, and all but one are refused; a moment later the record exists and the call goes through."""
+    for attempt in range(attempts):
+        try:
+            mlflow.log_inputs(run_id, datasets=inputs)
+            return
+        except STORE_ERRORS:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 def study_tags(study: str, cell: str, claims: tuple[str, ...] = ()) -> dict[str, str]:
@@ -114,7 +127,7 @@ class RunLogger:
         params = {**config.to_params(), **(extra_params or {})}
         mlflow.log_batch(run_id, params=[Param(k, v) for k, v in params.items()], tags=[RunTag(k, v) for k, v in all_tags.items()])
         if inputs:
-            mlflow.log_inputs(run_id, datasets=inputs)
+            log_inputs(mlflow, run_id, inputs)
         return cls(mlflow, run_id, metric_for(config.model))
 
     def log_epoch(self, record: EpochRecord) -> None:
