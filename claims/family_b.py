@@ -19,7 +19,7 @@ from training.studies.labels import MLP_TABLE1 as TABLE1
 from training.studies.labels import MLP_TOWERS as TOWERS
 from training.studies.labels import RESNET_GRID as GRID
 from training.studies.labels import RESNET_SCHEDULE as SCHEDULE
-from training.studies.large import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS
+from training.studies.large import LSTM_ALPHAS, LSTM_PAPER_STEPS, RESNET_ALPHAS, RESNET_MUS
 from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
 from training.tracking.runs import RunTables
 
@@ -208,19 +208,14 @@ def evaluate_b7(tables: RunTables) -> Evidence:
                   f"mean share {scores.mean() + OSCILLATION_FLOOR:.2f}; alpha went negative in {negative} of {runs} runs")
 
 
-def in_panels(*panels: str):
-    return lambda label: labels.panel_of(label) in panels
-
-
 def _adam_panel(duration: bool = True) -> Minimum:
-    return Minimum((Requirement(TABLE1, "Table 1 Adam panel", epochs=5, cells=in_panels("adam")),), "[P] Table 1", duration)
+    return Minimum((Requirement(TABLE1, "Table 1 Adam panel", epochs=5, cells=labels.in_panels("adam")),), "[P] Table 1", duration)
 
 
 B1_CHANGE = Change("2026-11-30", f"beta1 'lowered' only beyond {B1_BETA1_MAGNITUDE:g}, refuted only by a rise beyond it (was: any movement, either way)",
                    "a movement of 4e-7 in one epoch refuted 'lowers beta1 slightly'", runs_existed=True)
 B2_CHANGE = Change("2026-11-30", f"a learned alpha <= 0 scores {B2_FAILURE:.2f} (a tenfold rise) for its seed (was: -inf for every seed)",
                    "-inf inverted the test's p-values", runs_existed=True)
-LSTM_STEPS = 50_000
 
 CLAIMS = [
     Claim("B1", "B", "[P] 3.2", "Hyperoptimized Adam raises alpha, lowers beta1 slightly and leaves beta2 practically unchanged.",
@@ -237,8 +232,8 @@ CLAIMS = [
           "char-LSTM alpha from 1e-4 grew about 500x early ([R], single seed)", (TABLE1,),
           f"H1: alpha peaks at >= {PEAK_RISE}x its start and ends >= {COME_BACK}x below the peak (MLP SGD-panel stacks; char-LSTM when run)",
           evaluate_b3, figure="trajectories",
-          minimum=Minimum((Requirement(TABLE1, "Table 1 SGD panel", epochs=30, cells=in_panels("sgd")),
-                           Requirement(LSTM, "char-LSTM grid", steps=LSTM_STEPS, optional=True)), "the benchmark's full protocol", duration=True),
+          minimum=Minimum((Requirement(TABLE1, "Table 1 SGD panel", epochs=30, cells=labels.in_panels("sgd")),
+                           Requirement(LSTM, "char-LSTM grid", steps=LSTM_PAPER_STEPS, optional=True)), "the benchmark's full protocol", duration=True),
           history=(DECLARED, scope_declared(True))),
     Claim("B4", "B", "[R] 3.2", "On ResNet-20, the larger alpha_init the more mu is reduced; good initial values change little.",
           "[R] Table: e.g. (1.0, 0.99) -> mu 0.81; (0.1, 0.9) -> 0.899", (GRID,),
@@ -253,10 +248,10 @@ CLAIMS = [
           history=(DECLARED, scope_declared(True))),
     Claim("B6", "B", "[P] 3.2", "adagrad/adagrad raises alpha over training, offsetting AdaGrad's stalling.", "re-run alpha 0.0151 from 0.01 ([P] Table 1c)",
           (TABLE1,), "H1: final alpha > 0.01", evaluate_b6,
-          minimum=Minimum((Requirement(TABLE1, "Table 1 AdaGrad panel", epochs=30, cells=in_panels("adagrad")),), "[P] Table 1", duration=True),
+          minimum=Minimum((Requirement(TABLE1, "Table 1 AdaGrad panel", epochs=30, cells=labels.in_panels("adagrad")),), "[P] Table 1", duration=True),
           history=(DECLARED, scope_declared(True)), published_effect=float(np.log10(0.0151 / 0.01))),
     Claim("B7", "B", "[R] 3.3", "On the char-LSTM the learned alpha keeps oscillating late in training, even changing sign.",
           "[R] single seed", (LSTM,), "H1: in the second half of training alpha changes direction in more than 20% of its sampled moves (per seed)",
-          evaluate_b7, figure="lstm", minimum=Minimum((Requirement(LSTM, "char-LSTM grid", steps=LSTM_STEPS),), "[R] 3.3", duration=True),
+          evaluate_b7, figure="lstm", minimum=Minimum((Requirement(LSTM, "char-LSTM grid", steps=LSTM_PAPER_STEPS),), "[R] 3.3", duration=True),
           history=(DECLARED_LARGE, SEED_AS_UNIT, scope_declared(True))),
 ]

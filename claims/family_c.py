@@ -20,7 +20,7 @@ from training.studies.base import TOWER_HEIGHTS
 from training.studies.labels import CHARLSTM_GRID as LSTM
 from training.studies.labels import CHARLSTM_TOWERS, RESNET_GRID, RESNET_TOWERS, TOWER_METRICS
 from training.studies.labels import MLP_TOWERS as TOWERS
-from training.studies.large import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS
+from training.studies.large import LSTM_ALPHAS, LSTM_PAPER_STEPS, RESNET_ALPHAS, RESNET_MUS
 from training.studies.mlp import TOWER_ALPHAS
 from training.tracking.runs import RunTables
 
@@ -230,7 +230,6 @@ C4_CHANGE = Change("2026-11-30", f"expert alpha: non-inferiority (no worse than 
                    "being better at the expert alpha refuted 'comparable'", runs_existed=True)
 TOWERS_30 = Requirement(TOWERS, "MLP towers", epochs=30)
 RESNET_TOWERS_200 = Requirement(RESNET_TOWERS, "ResNet-20 towers", epochs=200, optional=True)
-LSTM_STEPS = 50_000
 
 
 CLAIMS = [
@@ -244,7 +243,7 @@ CLAIMS = [
           "Fig. 4: curves flatten with height 0 -> 3 on each benchmark", (TOWERS,),
           f"H1: the mean excess of final error over the best initial alpha (chosen from the other seeds) falls with height (Page's trend test), "
           f"by more than {C2_MIN_DROP:.0%} from height 0 to 3; refuted only if it rises", evaluate_c2, figure="sensitivity", headline=True,
-          minimum=Minimum((TOWERS_30, RESNET_TOWERS_200, Requirement(CHARLSTM_TOWERS, "char-LSTM towers", steps=LSTM_STEPS, optional=True)), "[P] Fig. 4"),
+          minimum=Minimum((TOWERS_30, RESNET_TOWERS_200, Requirement(CHARLSTM_TOWERS, "char-LSTM towers", steps=LSTM_PAPER_STEPS, optional=True)), "[P] Fig. 4"),
           history=(DECLARED, C2_2026_11_27, C2_2026_11_30, scope_declared(False))),
     Claim("C3", "C", "[P] 3.4", "With a height-3 stack one design gives reasonable error across several decades of base alpha.",
           "ResNet-20: about 12.5..14.5% for alpha 1e-8..1", (TOWERS,),
@@ -253,7 +252,7 @@ CLAIMS = [
     Claim("C4", "C", "[P] 3.3, Fig. 3", "Char-LSTM: the hyperoptimizer is comparable at the expert alpha and improves bad starting alphas.",
           "perplexity 5.41 vs 5.27 (expert), 6.51 vs 8.71 (too low), 5.45 vs 5.77 (too high)", (LSTM,),
           f"H1: lower perplexity at alpha 1e-4 and 1e-2, and no worse than a factor {EXPERT_RATIO} of the baseline at 2e-3 (non-inferiority)",
-          evaluate_c4, figure="lstm", minimum=Minimum((Requirement(LSTM, "char-LSTM grid", steps=LSTM_STEPS),), "[P] Fig. 3", duration=True),
+          evaluate_c4, figure="lstm", minimum=Minimum((Requirement(LSTM, "char-LSTM grid", steps=LSTM_PAPER_STEPS),), "[P] Fig. 3", duration=True),
           history=(DECLARED_LARGE, C4_CHANGE, scope_declared(True)), published_effect=_published_c4()),
     Claim("C5", "C", "[P] 5", "A base alpha far too high (MLP: 100) still fails at every height.", "stated as a limitation, no number", (TOWERS,),
           f"H1: at alpha 100 even the best height errs on more than {FAIL_ERROR}% of test images", evaluate_c5,

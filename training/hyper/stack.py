@@ -125,7 +125,6 @@ class HyperStack:
         keeps its tangents. Separate from ``step`` so that a checkpoint can hold
         (state, chain) and a resumed run replays the update, tangents included.
         """
-        self._check_kept()
         self.count += 1
         top = len(self.stack) - 1
         shapes = [w.shape for w in weights]
@@ -150,6 +149,7 @@ class HyperStack:
         self.kept = [(t, t._version) for t in held]
 
     def _check_kept(self) -> None:
+        """Called where the kept tensors are first read in a step (``hypergradients``; ``apply`` follows it, or a restore)."""
         if any(t._version != version for t, version in self.kept):
             raise ValueError("a gradient handed to HyperStack.step was changed in place before the next step; the stack keeps it "
                              "(as SGD's tangent and first momentum buffer): pass a fresh gradient tensor each step, or a clone")

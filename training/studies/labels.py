@@ -52,6 +52,11 @@ def panel_of(label: str) -> str:
     return label.split(":")[1]
 
 
+def in_panels(*panels: str):
+    """A predicate on Table 1 labels (baselines, stacks, re-runs): the cell is of one of these panels."""
+    return lambda label: panel_of(label) in panels
+
+
 def is_stack(label: str) -> bool:
     return label.startswith("stack:")
 

@@ -30,6 +30,7 @@ RESNET_ALPHAS = (0.01, 0.1, 1.0)
 RESNET_MUS = (0.09, 0.9, 0.99)
 WEIGHT_DECAY = 1e-4
 LSTM_ALPHAS = (1e-4, 2e-3, 1e-2)  # too low, torch-rnn's expert default, too high
+LSTM_PAPER_STEPS = 50_000  # [P] 3.3: the char-LSTM's training length (44 passes of 1,152 steps reach it)
 
 
 def resnet_baseline(alpha: float, mu: float) -> str:
