@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from claims.evidence import Comparison, all_of, comparison, fmt_mean, paired, paper_table1, published, values
-from claims.preregistration import CPU_FULL_ADAM_PANELS, DECLARED, scope_declared
+from claims.preregistration import CPU_FULL_ADAM_PANELS, DECLARED, NOT_TRAINED_BELOW_MINIMUM, scope_declared
 from claims.scope import Minimum, Requirement
 from claims.stats import binomial_p, bootstrap_ci, smallest_p_value
 from claims.verdict import Change, Claim, Evidence, NotRun
@@ -202,7 +202,7 @@ CLAIMS = [
           "[R], 30 epochs, single seed: Adam 2.26% vs Adam/SGD 2.08%, RMSProp 2.37% vs RMSProp/SGD 1.95%",
           (LONG,), f"H1: stack ahead after epoch 1, and the stack's final advantage < {A6_MARGIN} pp, for Adam and RMSProp", evaluate_a6, figure="long",
           minimum=Minimum((Requirement(LONG, "Adam and RMSProp trained as long as SGD", epochs=30),), "[R] 3.1", duration=True),
-          history=(DECLARED, A6_MARGIN_CHANGE, scope_declared(True))),
+          history=(DECLARED, A6_MARGIN_CHANGE, scope_declared(True), NOT_TRAINED_BELOW_MINIMUM)),
     Claim("A7", "A", "[P] Table 1b vs [R] 3.1", "adam/adam trains stably (the reproduction reports that it diverged).", _report_adam_adam(),
           (TABLE1,), "H1: fewer than half of the seeds diverge", evaluate_a7, minimum=panel_minimum(("adam",), 5, duration=True),
           history=(DECLARED, scope_declared(True), CPU_FULL_ADAM_PANELS), published_effect=0.5),

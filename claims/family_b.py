@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from claims.evidence import Comparison, all_of, comparison, paired, values
-from claims.preregistration import CPU_FULL_ADAM_PANELS, DECLARED, DECLARED_LARGE, SEED_AS_UNIT, scope_declared
+from claims.preregistration import CPU_FULL_ADAM_PANELS, DECLARED, DECLARED_LARGE, NOT_TRAINED_BELOW_MINIMUM, SEED_AS_UNIT, SEEDS_RAISED, scope_declared
 from claims.scope import Minimum, Requirement
 from claims.stats import bootstrap_ci, page_trend, sign_flip_test, smallest_page_p, tost_equivalence
 from claims.verdict import Change, Claim, Evidence, NotRun
@@ -227,25 +227,25 @@ CLAIMS = [
           "alpha 0.1 -> about 0.035 at epoch 100 -> about 0.002 at 500", (SCHEDULE,),
           "H1: the learned alpha ends below 0.1, and the final error is no worse than He et al.'s step schedule by more than 1 pp", evaluate_b2,
           figure="schedule", minimum=Minimum((Requirement(SCHEDULE, "ResNet-20 schedule study", epochs=500),), "[P] Fig. 2b", duration=True),
-          history=(DECLARED_LARGE, B2_CHANGE, scope_declared(True))),
+          history=(DECLARED_LARGE, B2_CHANGE, scope_declared(True), SEEDS_RAISED, NOT_TRAINED_BELOW_MINIMUM)),
     Claim("B3", "B", "[R] 3.1, 3.3", "Learned hyperparameters first jump far from their initial value, then come back down and stay noisy.",
           "char-LSTM alpha from 1e-4 grew about 500x early ([R], single seed)", (TABLE1,),
           f"H1: alpha peaks at >= {PEAK_RISE}x its start and ends >= {COME_BACK}x below the peak (MLP SGD-panel stacks; char-LSTM when run)",
           evaluate_b3, figure="trajectories",
           minimum=Minimum((Requirement(TABLE1, "Table 1 SGD panel", epochs=30, cells=labels.in_panels("sgd")),
                            Requirement(LSTM, "char-LSTM grid", steps=LSTM_PAPER_STEPS, optional=True)), "the benchmark's full protocol", duration=True),
-          history=(DECLARED, scope_declared(True))),
+          history=(DECLARED, scope_declared(True), SEEDS_RAISED, NOT_TRAINED_BELOW_MINIMUM)),
     Claim("B4", "B", "[R] 3.2", "On ResNet-20, the larger alpha_init the more mu is reduced; good initial values change little.",
           "[R] Table: e.g. (1.0, 0.99) -> mu 0.81; (0.1, 0.9) -> 0.899", (GRID,),
           "H1: the reduction mu_init - learned mu grows with alpha_init (Page's trend test, seeds as blocks); the 'settle faster' part is not tested",
           evaluate_b4, figure="grid", minimum=Minimum((Requirement(GRID, "ResNet-20 grid", epochs=200),), "[R] 3.2"),
-          history=(DECLARED_LARGE, SEED_AS_UNIT, scope_declared(False))),
+          history=(DECLARED_LARGE, SEED_AS_UNIT, scope_declared(False), SEEDS_RAISED)),
     Claim("B5", "B", "[P] 3.3-3.4, [R] 3.1 (ours)", "Learned step sizes converge: runs from initial alphas spanning decades end much closer together, and their trajectories flatten.",
           "not tabulated; the premise of [P]'s robustness figures", (TOWERS,),
           f"H1: spread of final log10 alpha < {NARROW} x the initial spread, and more change in the first half of training than in the second",
           evaluate_b5, figure="convergence", headline=True,
           minimum=Minimum((Requirement(TOWERS, "MLP towers", epochs=30),), "[P] Fig. 4: the benchmark's full protocol", duration=True),
-          history=(DECLARED, scope_declared(True))),
+          history=(DECLARED, scope_declared(True), SEEDS_RAISED)),
     Claim("B6", "B", "[P] 3.2", "adagrad/adagrad raises alpha over training, offsetting AdaGrad's stalling.", "re-run alpha 0.0151 from 0.01 ([P] Table 1c)",
           (TABLE1,), "H1: final alpha > 0.01", evaluate_b6,
           minimum=Minimum((Requirement(TABLE1, "Table 1 AdaGrad panel", epochs=30, cells=labels.in_panels("adagrad")),), "[P] Table 1", duration=True),
@@ -253,5 +253,5 @@ CLAIMS = [
     Claim("B7", "B", "[R] 3.3", "On the char-LSTM the learned alpha keeps oscillating late in training, even changing sign.",
           "[R] single seed", (LSTM,), "H1: in the second half of training alpha changes direction in more than 20% of its sampled moves (per seed)",
           evaluate_b7, figure="lstm", minimum=Minimum((Requirement(LSTM, "char-LSTM grid", steps=LSTM_PAPER_STEPS),), "[R] 3.3", duration=True),
-          history=(DECLARED_LARGE, SEED_AS_UNIT, scope_declared(True))),
+          history=(DECLARED_LARGE, SEED_AS_UNIT, scope_declared(True), SEEDS_RAISED, NOT_TRAINED_BELOW_MINIMUM)),
 ]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from claims.evidence import all_of, comparison, published, values
-from claims.preregistration import DECLARED, DECLARED_LARGE, SEED_AS_UNIT, scope_declared
+from claims.preregistration import DECLARED, DECLARED_LARGE, NOT_TRAINED_BELOW_MINIMUM, SEED_AS_UNIT, SEEDS_RAISED, scope_declared
 from claims.scope import Minimum, Requirement
 from claims.stats import bootstrap_ci, page_trend, sign_flip_test, smallest_p_value
 from claims.verdict import Change, Claim, Evidence, NotRun
@@ -238,23 +238,23 @@ CLAIMS = [
           "H1: per seed, over the 3x3 grid the hyperoptimizer is no worse than the baseline by more than 1 pp, and better in the cells where "
           "[P]'s baseline erred > 25%", evaluate_c1, figure="grid", headline=True,
           minimum=Minimum((Requirement(RESNET_GRID, "ResNet-20 grid", epochs=200),), "[P] Fig. 2a"),
-          history=(DECLARED_LARGE, SEED_AS_UNIT, scope_declared(False)), published_effect=min(_published_c1())),
+          history=(DECLARED_LARGE, SEED_AS_UNIT, scope_declared(False), SEEDS_RAISED), published_effect=min(_published_c1())),
     Claim("C2", "C", "[P] 3.4, Fig. 4", "The taller the stack, the less the final error depends on the initial alpha, on each benchmark whose towers ran.",
           "Fig. 4: curves flatten with height 0 -> 3 on each benchmark", (TOWERS,),
           f"H1: the mean excess of final error over the best initial alpha (chosen from the other seeds) falls with height (Page's trend test), "
           f"by more than {C2_MIN_DROP:.0%} from height 0 to 3; refuted only if it rises", evaluate_c2, figure="sensitivity", headline=True,
           minimum=Minimum((TOWERS_30, RESNET_TOWERS_200, Requirement(CHARLSTM_TOWERS, "char-LSTM towers", steps=LSTM_PAPER_STEPS, optional=True)), "[P] Fig. 4"),
-          history=(DECLARED, C2_2026_11_27, C2_2026_11_30, scope_declared(False))),
+          history=(DECLARED, C2_2026_11_27, C2_2026_11_30, scope_declared(False), SEEDS_RAISED)),
     Claim("C3", "C", "[P] 3.4", "With a height-3 stack one design gives reasonable error across several decades of base alpha.",
           "ResNet-20: about 12.5..14.5% for alpha 1e-8..1", (TOWERS,),
           f"H1: worst height-3 error over alpha 1e-8..1 within {C3_MARGIN} pp of the best tuned plain SGD", evaluate_c3, figure="sensitivity", headline=True,
-          minimum=Minimum((TOWERS_30, RESNET_TOWERS_200), "[P] Fig. 4", duration=True), history=(DECLARED, scope_declared(True))),
+          minimum=Minimum((TOWERS_30, RESNET_TOWERS_200), "[P] Fig. 4", duration=True), history=(DECLARED, scope_declared(True), SEEDS_RAISED)),
     Claim("C4", "C", "[P] 3.3, Fig. 3", "Char-LSTM: the hyperoptimizer is comparable at the expert alpha and improves bad starting alphas.",
           "perplexity 5.41 vs 5.27 (expert), 6.51 vs 8.71 (too low), 5.45 vs 5.77 (too high)", (LSTM,),
           f"H1: lower perplexity at alpha 1e-4 and 1e-2, and no worse than a factor {EXPERT_RATIO} of the baseline at 2e-3 (non-inferiority)",
           evaluate_c4, figure="lstm", minimum=Minimum((Requirement(LSTM, "char-LSTM grid", steps=LSTM_PAPER_STEPS),), "[P] Fig. 3", duration=True),
-          history=(DECLARED_LARGE, C4_CHANGE, scope_declared(True)), published_effect=_published_c4()),
+          history=(DECLARED_LARGE, C4_CHANGE, scope_declared(True), SEEDS_RAISED, NOT_TRAINED_BELOW_MINIMUM), published_effect=_published_c4()),
     Claim("C5", "C", "[P] 5", "A base alpha far too high (MLP: 100) still fails at every height.", "stated as a limitation, no number", (TOWERS,),
           f"H1: at alpha 100 even the best height errs on more than {FAIL_ERROR}% of test images", evaluate_c5,
-          minimum=Minimum((TOWERS_30,), "[P] Fig. 4"), history=(DECLARED, scope_declared(False))),
+          minimum=Minimum((TOWERS_30,), "[P] Fig. 4"), history=(DECLARED, scope_declared(False), SEEDS_RAISED)),
 ]

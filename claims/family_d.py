@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from claims.evidence import published
-from claims.preregistration import DECLARED, scope_declared
+from claims.preregistration import DECLARED, SEEDS_RAISED, scope_declared
 from claims.scope import Minimum, Requirement
 from claims.stats import bootstrap_ci, page_trend, sign_flip_test, smallest_page_p, tost_equivalence
 from claims.verdict import Change, Claim, Evidence, NotRun
@@ -87,8 +87,8 @@ WORDING = Change("2026-11-30", f"'indistinguishable from zero' -> 'within +-{GAI
 CLAIMS = [
     Claim("D1", "D", "[R] 3.4", f"Each added level improves less than the one before; past a small height the gain per level stays within +-{GAIN_MARGIN} pp of zero.",
           _report_depth(), (DEPTH,), f"H1: gains of levels 1..{SMALL_HEIGHT} fall, and the mean gain above is within +-{GAIN_MARGIN} pp",
-          evaluate_d1, figure="depth", headline=True, minimum=DEPTH_MINIMUM, history=(DECLARED, WORDING, scope_declared(False))),
+          evaluate_d1, figure="depth", headline=True, minimum=DEPTH_MINIMUM, history=(DECLARED, WORDING, scope_declared(False), SEEDS_RAISED)),
     Claim("D2", "D", "ours, on [R] 3.4", "D1 is not an artefact of [R]'s kappa_level = alpha/(100(1+level)): it holds under [P]'s scheme and equal kappa too.",
           "not published", (DEPTH,), f"H1: D1's test (gains of levels 1..{SMALL_HEIGHT} fall; the mean gain above within +-{GAIN_MARGIN} pp) passes under both "
-          "other kappa schemes", evaluate_d2, figure="depth", headline=True, minimum=DEPTH_MINIMUM, history=(DECLARED, WORDING, scope_declared(False))),
+          "other kappa schemes", evaluate_d2, figure="depth", headline=True, minimum=DEPTH_MINIMUM, history=(DECLARED, WORDING, scope_declared(False), SEEDS_RAISED)),
 ]

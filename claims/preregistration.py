@@ -29,3 +29,8 @@ SEED_AS_UNIT = Change("2026-11-30", "the seed is the unit: a seed's cells are av
                       "cells of one seed share its initialisation and data order; pooled pairs raise the false-SUPPORTED rate", runs_existed=True)
 CPU_FULL_ADAM_PANELS = Change("2026-11-30", "the cpu profile trains the Adam and RMSProp panels (and their re-runs) for the published 5 epochs (was 1)",
                               "so that the claims on them are decided at their minimum protocol on the main job", runs_existed=True, kind="runs")
+SEEDS_RAISED = Change("2026-11-30", "more seeds for the studies it reads (cpu: ResNet-20 grid and towers, char-LSTM towers 6; paper: MLP towers 8, "
+                     "depth 6, ResNet-20 grid and towers 7, schedule study 8, char-LSTM grid 8 and towers 7)",
+                     "so that an exact test over seeds can reach Holm's first threshold in the claim's family", runs_existed=True, kind="runs")
+NOT_TRAINED_BELOW_MINIMUM = Change("2026-11-30", "its study is not trained at a profile where the claim would fall below its minimum protocol",
+                                   "runs that can only give NOT_RUN cost time and say nothing", runs_existed=True, kind="runs")
