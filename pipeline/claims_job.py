@@ -19,11 +19,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import torch
 
 from analysis.report import scope_counts, summary_rows, write_report
 from claims.catalogue import CATALOGUE, drop_stale, evaluate
 from claims.verdict import Verdict
+from pipeline import estimate, publish
 from pipeline.plan import explain_not_run, studies_to_train
 from training.core.config import PROFILES, ConfigError, parse_count
 from training.core.loop import resolve_device
@@ -31,7 +32,7 @@ from training.data import DataError
 from training.runners import choice
 from training.runners.base import Runner
 from training.runners.local import sweep_data
-from training.studies import ALL_STUDIES, DERIVED, build_study, labels, parse_benchmarks
+from training.studies import ALL_STUDIES, DERIVED, STUDIES, build_study, labels, parse_benchmarks
 from training.studies.mlp import reruns
 from training.sweep import SweepSummary, run_study
 from training.tracking import schema
@@ -53,9 +54,11 @@ def learned_hyperparameters(tables: RunTables) -> list[tuple[str, int, str, dict
 
 
 def run_sweeps(profile: str, runner: Runner, seeds: int | None = None, extra_tags: dict[str, str] | None = None,
-               benchmarks: tuple[str, ...] = ("mlp",)) -> list[SweepSummary]:
-    """Train every study of ``benchmarks`` that can inform a verdict at ``profile`` with an entered runner; the timing study last, alone."""
+               benchmarks: tuple[str, ...] = ("mlp",), only: tuple[str, ...] = ()) -> list[SweepSummary]:
+    """Train every study of ``benchmarks`` (of ``only``, when given) that can inform a verdict at ``profile``
+    with an entered runner; the timing study last, alone."""
     chosen, skipped = studies_to_train(profile, benchmarks)
+    chosen = [name for name in chosen if not only or name in only]
     for name, why in skipped.items():
         print(f"  {name}: skipped, {why}", file=sys.stderr)
     summaries = []
@@ -72,21 +75,6 @@ def run_sweeps(profile: str, runner: Runner, seeds: int | None = None, extra_tag
 def evaluate_profile(profile: str) -> tuple[RunTables, list[Verdict]]:
     tables = drop_stale(load_runs(list(ALL_STUDIES), profile), profile)
     return tables, explain_not_run(evaluate(tables), profile)
-
-
-def verdict_frame(verdicts: list[Verdict]) -> pd.DataFrame:
-    rows = []
-    for v in verdicts:
-        e = v.evidence
-        rows.append({
-            "claim": v.claim.id, "family": v.claim.family, "source": v.claim.source, "published": v.claim.published,
-            "verdict": v.verdict, "scope": v.scope.level, "scope_cuts": "; ".join(v.scope.cuts), "minimum_protocol": v.claim.minimum.describe(),
-            "effect": e.effect if e else None, "ci_low": e.ci[0] if e else None, "ci_high": e.ci[1] if e else None,
-            "effect_label": e.effect_label if e else "", "p_support_holm": v.p_support_adjusted, "p_refute_holm": v.p_refute_adjusted,
-            "seeds": e.n if e else 0, "seeds_needed": v.seeds_needed, "power_at_published_effect": v.power(),
-            "version": v.claim.version, "changed_after_runs": v.claim.changed_after_runs, "ours": e.ours if e else "", "reason": v.reason,
-        })
-    return pd.DataFrame(rows)
 
 
 def description(profile: str, verdicts: list[Verdict], studies: dict[str, str]) -> str:
@@ -147,16 +135,75 @@ def print_verdicts(verdicts: list[Verdict]) -> None:
         print(verdict_line(v, width))
 
 
-def decide_and_report(profile: str, out: Path, params: dict[str, str]) -> int:
+def decide_and_report(profile: str, out: Path, params: dict[str, str], publish_to: Path | None = None) -> int:
+    """Decide every claim from the tracked runs, write the report (to ``publish_to`` as a published result, if given), log the claims run."""
     tables, verdicts = evaluate_profile(profile)
     assert [v.claim.id for v in verdicts] == [c.id for c in CATALOGUE]
-    folder = out / profile
+    folder = publish_to or out / profile
     report = write_report(profile, tables, verdicts, folder)
+    if publish_to is not None:
+        written = publish.write_result_files(folder, tables, verdicts, profile)
+        print(f"published to {folder}: report.md, report.html, figures/, {', '.join(p.name for p in written)}")
     studies = {name: tables.runs[tables.runs.study == name].experiment_id.iloc[0] for name in ALL_STUDIES if tables.has(name)}
-    run_id, experiment = log_claims_run(profile, params, claim_tags(profile, verdicts, studies), claim_metrics(verdicts), verdict_frame(verdicts), folder)
+    run_id, experiment = log_claims_run(profile, params, claim_tags(profile, verdicts, studies), claim_metrics(verdicts), publish.verdict_frame(verdicts), folder)
     print_verdicts(verdicts)
     print(f"report: {report.html.resolve()} (and report.md); claims run {run_id} in experiment '{schema.CLAIMS_EXPERIMENT}' at {redact(tracking_uri())}")
     print(f"in the MLflow UI: {ui_link(experiment, run_id)}")
+    return 0
+
+
+def parse_studies(text: str) -> tuple[str, ...]:
+    """A comma list of trainable study names ('' or 'all' = all); ConfigError naming an unknown one."""
+    names = () if text.strip() == "all" else tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in STUDIES]
+    if unknown:
+        raise ConfigError(f"unknown study {unknown[0]!r}; expected a comma list of {', '.join(STUDIES)}")
+    return names
+
+
+def publish_folder(text: str) -> Path | None:
+    """The folder to publish to ('' or 'none' = none); ConfigError if it cannot be written."""
+    if text.strip() in ("", "none"):
+        return None
+    folder = Path(text.strip())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".writable"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(f"cannot write to the publish folder {folder}: {error.strerror or error}") from None
+    return folder
+
+
+def parse_flag(name: str, text: str) -> bool:
+    """true/false (also yes/no, 1/0) as MLflow passes a flag; ConfigError otherwise."""
+    value = str(text).strip().lower()
+    if value not in ("true", "false", "yes", "no", "1", "0"):
+        raise ConfigError(f"{name} must be true or false, got {text!r}")
+    return value in ("true", "yes", "1")
+
+
+def dry_run(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...], seeds: int | None, workers: int, device: str,
+            seeds_per_pass: int) -> int:
+    """Print what the job would train, study by study, and how long it would take here (and on one GPU, if present)."""
+    chosen, skipped = studies_to_train(profile, benchmarks)
+    chosen = [name for name in chosen if not only or name in only]
+    for name, why in skipped.items():
+        if not only or name in only:
+            print(f"  {name}: would be skipped, {why}")
+    workers = 1 if device.startswith("cuda") else workers
+    plans = estimate.plan_studies(chosen, profile, seeds, seeds_per_pass, workers)
+    print(f"calibrating: a few steps of each stack shape on {device} ...", file=sys.stderr, flush=True)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1 if workers > 1 and device == "cpu" else previous)  # as each worker runs
+    try:
+        print("\n".join(estimate.describe(estimate.estimate(plans, estimate.Clock(torch.device(device)), workers), device, workers)))
+    finally:
+        torch.set_num_threads(previous)
+    gpu = estimate.one_gpu(plans, seeds_per_pass) if device == "cpu" else None
+    if gpu is not None:
+        print(estimate.describe(gpu, "cuda", 1)[-1].replace("estimate:", "estimate on one GPU:"))
     return 0
 
 
@@ -170,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="reports", help="folder for the report (default reports/)")
     parser.add_argument("--benchmarks", default="mlp", help="which benchmarks to train: mlp (default), all, or a comma list of mlp, resnet20, charlstm; "
                         "claims of benchmarks not trained are decided from tracked runs, or NOT_RUN")
+    parser.add_argument("--studies", default="", help="train only these studies (comma list, e.g. mlp_table1,mlp_long: the Table 1 family; "
+                        "the re-runs follow mlp_table1); every claim is still decided from the runs tracked")
+    parser.add_argument("--dry-run", nargs="?", const="true", default="false", help="print the plan and its calibrated wall-time estimate "
+                        "(a few real steps of each model on the device, seconds); train nothing, touch no store")
+    parser.add_argument("--publish", default="", help="write the report, verdicts.json, plan.json and provenance.json to this folder "
+                        "(a published result, e.g. results/paper-mlp-table1) instead of OUT/PROFILE")
     parser.add_argument("--no-sweep", action="store_true", help="train nothing; decide from tracked runs and rebuild the report")
     choice.add_arguments(parser)
     return parser
@@ -180,8 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.profile not in PROFILES:
             raise ConfigError(f"unknown profile {args.profile!r}; expected one of {', '.join(PROFILES)}")
+        publish_to = publish_folder(args.publish)
         if args.no_sweep:
-            return decide_and_report(args.profile, Path(args.out), {"profile": args.profile, "trained": "false"})
+            return decide_and_report(args.profile, Path(args.out), {"profile": args.profile, "trained": "false"}, publish_to)
         seeds = parse_count("seeds", args.seeds, 2)
         workers = parse_count("workers", args.workers, 1) or 2
         device = str(resolve_device(args.device))
@@ -189,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
             benchmarks = parse_benchmarks(args.benchmarks)
         except ValueError as error:
             raise ConfigError(str(error)) from None
+        only = parse_studies(args.studies)
+        if parse_flag("dry-run", args.dry_run):
+            return dry_run(args.profile, benchmarks, only, seeds, workers, device, parse_count("seeds-per-pass", args.seeds_per_pass, 1))
         runner = choice.make_runner(args, workers, device)
         for model in benchmarks:
             sweep_data(model)  # checks the data up front; the sweeps reuse what it loaded
@@ -197,12 +254,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     tags = {schema.CLAIMS_LAUNCHER: os.environ[schema.LAUNCHER_ENV]} if schema.LAUNCHER_ENV in os.environ else {}
-    code = choice.run_guarded(runner, lambda r: run_sweeps(args.profile, r, seeds, tags, benchmarks))
+    code = choice.run_guarded(runner, lambda r: run_sweeps(args.profile, r, seeds, tags, benchmarks, only))
     if code is not None:
         return code
-    params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "executor": args.executor, "seeds": str(seeds or "default"),
+    params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "studies": ",".join(only) or "all", "executor": args.executor, "seeds": str(seeds or "default"),
               "workers": str(workers), "device": device, "trained": "true"}
-    code = decide_and_report(args.profile, Path(args.out), params)
+    code = decide_and_report(args.profile, Path(args.out), params, publish_to)
     print(f"total {time.perf_counter() - started:.0f}s")
     return code
 

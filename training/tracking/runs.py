@@ -22,7 +22,7 @@ from training.tracking.store import client
 # each run's last value of these metrics becomes a column (hp.* columns join them: the final learned values)
 SUMMARY_METRICS = (schema.TEST_ERROR, schema.TEST_PERPLEXITY, schema.TRAIN_LOSS, schema.STEP_TIME_MS, schema.STACK_BYTES, schema.WEIGHT_BYTES)
 RUN_COLUMNS = ["run_id", "experiment_id", "study", "cell", "seed", "config_hash", "stack", "epochs", "steps_per_epoch", "train_size", "dataset", "profile", "status", "start_time",
-               "diverged", "diverged_step", *SUMMARY_METRICS]
+               "end_time", "device", "code_version", "diverged", "diverged_step", *SUMMARY_METRICS]
 
 
 def _row(run) -> dict:
@@ -42,6 +42,9 @@ def _row(run) -> dict:
         "profile": tags.get(schema.PROFILE),
         "status": run.info.status,
         "start_time": run.info.start_time,
+        "end_time": run.info.end_time,
+        "device": params.get("device", ""),
+        "code_version": tags.get(schema.CODE_VERSION, ""),
         "diverged": tags.get(schema.DIVERGED) == "true",
         "diverged_step": float(tags[schema.DIVERGED_STEP]) if tags.get(schema.DIVERGED_STEP) else np.nan,
     }

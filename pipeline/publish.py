@@ -1,0 +1,94 @@
+"""A published result: a folder meant for the repository, written from a tracking store.
+
+    python -m pipeline.claims_job --no-sweep --profile paper --publish results/paper-mlp-table1
+
+``results/<name>/`` holds the report (report.md, report.html, figures/), the
+verdicts (verdicts.json, one record per claim with its scope), the plan the runs
+followed (plan.json: studies, cells, seeds, epochs, runs) and their provenance
+(provenance.json: the code that trained and the code that decided, the machine,
+the devices, the sweep's wall time from its first run's start to its last run's
+end). Never the store: the runs stay in MLflow, the result names them by study.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from claims.verdict import Verdict
+from training.studies import ALL_STUDIES
+from training.tracking.runs import RunTables
+from training.tracking.store import code_version
+
+VERDICTS_FILE, PLAN_FILE, PROVENANCE_FILE = "verdicts.json", "plan.json", "provenance.json"
+
+
+def verdict_frame(verdicts: list[Verdict]) -> pd.DataFrame:
+    """One row per claim: verdict, scope, effect and interval, Holm p-values, seeds, power, pre-registration version."""
+    rows = []
+    for v in verdicts:
+        e = v.evidence
+        rows.append({
+            "claim": v.claim.id, "family": v.claim.family, "source": v.claim.source, "published": v.claim.published,
+            "verdict": v.verdict, "scope": v.scope.level, "scope_cuts": "; ".join(v.scope.cuts), "minimum_protocol": v.claim.minimum.describe(),
+            "effect": e.effect if e else None, "ci_low": e.ci[0] if e else None, "ci_high": e.ci[1] if e else None,
+            "effect_label": e.effect_label if e else "", "p_support_holm": v.p_support_adjusted, "p_refute_holm": v.p_refute_adjusted,
+            "seeds": e.n if e else 0, "seeds_needed": v.seeds_needed, "power_at_published_effect": v.power(),
+            "version": v.claim.version, "changed_after_runs": v.claim.changed_after_runs, "ours": e.ours if e else "", "reason": v.reason,
+        })
+    return pd.DataFrame(rows)
+
+
+def plan_record(tables: RunTables) -> list[dict]:
+    """What the runs used followed, study by study: cells, seeds, epochs, runs."""
+    runs = tables.runs
+    out = []
+    for name in ALL_STUDIES:
+        used = runs[runs.study == name] if len(runs) else runs
+        if used.empty:
+            continue
+        out.append({"study": name, "cells": int(used.cell.nunique()), "seeds": sorted(int(s) for s in used.seed.unique()),
+                    "epochs": sorted(int(e) for e in used.epochs.unique()), "runs": len(used),
+                    "train_size": sorted(str(s) for s in used.train_size.unique())})
+    return out
+
+
+def wall_seconds(tables: RunTables) -> float | None:
+    """From the first run's start to the last run's end (ms timestamps in the store); None without runs."""
+    runs = tables.runs
+    if runs.empty or runs.end_time.isna().all():
+        return None
+    return float((np.nanmax(runs.end_time.astype(float)) - np.nanmin(runs.start_time.astype(float))) / 1000)
+
+
+def provenance(tables: RunTables, profile: str) -> dict:
+    """Who made the result, where, and how long the sweep took."""
+    wall = wall_seconds(tables)
+    return {
+        "profile": profile,
+        "published": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "code_decided": code_version(),
+        "code_trained": sorted(set(tables.runs.code_version.dropna())) if len(tables.runs) else [],
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+                    "python": platform.python_version(), "torch": torch.__version__},
+        "devices": sorted(set(tables.runs.device.dropna())) if len(tables.runs) else [],
+        "runs": len(tables.runs),
+        "sweep_wall_seconds": wall,
+        "sweep_wall": None if wall is None else f"{int(wall // 3600)}h{int(wall % 3600 // 60):02d}",
+    }
+
+
+def write_result_files(folder: Path, tables: RunTables, verdicts: list[Verdict], profile: str) -> list[Path]:
+    """verdicts.json, plan.json and provenance.json beside a report already written in ``folder``."""
+    paths = [folder / VERDICTS_FILE, folder / PLAN_FILE, folder / PROVENANCE_FILE]
+    verdict_frame(verdicts).to_json(paths[0], orient="records", indent=1)
+    paths[1].write_text(json.dumps(plan_record(tables), indent=1) + "\n")
+    paths[2].write_text(json.dumps(provenance(tables, profile), indent=1) + "\n")
+    return paths
