@@ -185,7 +185,7 @@ def parse_flag(name: str, text: str) -> bool:
 
 
 def dry_run(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...], seeds: int | None, workers: int, device: str,
-            seeds_per_pass: int) -> int:
+            seeds_per_pass: int | None) -> int:
     """Print what the job would train, study by study, and how long it would take here (and on one GPU, if present)."""
     chosen, skipped = studies_to_train(profile, benchmarks)
     chosen = [name for name in chosen if not only or name in only]
@@ -193,7 +193,7 @@ def dry_run(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...], se
         if not only or name in only:
             print(f"  {name}: would be skipped, {why}")
     workers = 1 if device.startswith("cuda") else workers
-    plans = estimate.plan_studies(chosen, profile, seeds, seeds_per_pass, workers)
+    plans = estimate.plan_studies(chosen, profile, seeds, seeds_per_pass, workers, device)
     print(f"calibrating: a few steps of each stack shape on {device} ...", file=sys.stderr, flush=True)
     previous = torch.get_num_threads()
     torch.set_num_threads(1 if workers > 1 and device == "cpu" else previous)  # as each worker runs
@@ -201,7 +201,7 @@ def dry_run(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...], se
         print("\n".join(estimate.describe(estimate.estimate(plans, estimate.Clock(torch.device(device)), workers), device, workers)))
     finally:
         torch.set_num_threads(previous)
-    gpu = estimate.one_gpu(plans, seeds_per_pass) if device == "cpu" else None
+    gpu = estimate.one_gpu(chosen, profile, seeds, seeds_per_pass) if device == "cpu" else None
     if gpu is not None:
         print(estimate.describe(gpu, "cuda", 1)[-1].replace("estimate:", "estimate on one GPU:"))
     return 0
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(str(error)) from None
         only = parse_studies(args.studies)
         if parse_flag("dry-run", args.dry_run):
-            return dry_run(args.profile, benchmarks, only, seeds, workers, device, parse_count("seeds-per-pass", args.seeds_per_pass, 1))
+            return dry_run(args.profile, benchmarks, only, seeds, workers, device, choice.parse_seeds_per_pass(args.seeds_per_pass))
         runner = choice.make_runner(args, workers, device)
         for model in benchmarks:
             sweep_data(model)  # checks the data up front; the sweeps reuse what it loaded

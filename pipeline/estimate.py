@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
@@ -27,7 +27,7 @@ from training.core.tasks import EVAL_BATCH, SEQUENCE, make_task, steps_per_epoch
 from training.data import Split
 from training.hyper.stack import HyperStack
 from training.runners.base import Job
-from training.runners.local import costliest_first, group_passes
+from training.runners.local import costliest_first, group_passes, pass_size
 from training.studies import DERIVED, build_study, labels
 from training.studies.mlp import reruns
 
@@ -57,13 +57,15 @@ class StudyPlan:
         return max((len(p) for p in self.passes), default=0)
 
 
-def plan_studies(names: Iterable[str], profile: str, seeds: int | None, seeds_per_pass: int, workers: int) -> list[StudyPlan]:
-    """The passes of every study in ``names``; the re-runs (one plain run per Table 1 stack run) follow Table 1."""
+def plan_studies(names: Iterable[str], profile: str, seeds: int | None, seeds_per_pass: int | None, workers: int,
+                 device: str = "cpu") -> list[StudyPlan]:
+    """The passes of every study in ``names`` on ``device``, grouped as the local runner groups them (``seeds_per_pass``:
+    None for its default); the re-runs (one plain run per Table 1 stack run) follow Table 1."""
     plans = []
     for name in names:
         study = build_study(name, profile)
-        per_pass = 1 if study.exclusive else seeds_per_pass
         jobs = study.configs(profile, seeds)
+        per_pass = 1 if study.exclusive else pass_size(jobs[0][1].model, device, seeds_per_pass)
         plans.append(StudyPlan(name, tuple(map(tuple, group_passes(jobs, per_pass, workers))), study.exclusive))
         if name == DERIVED[labels.MLP_RERUNS]:
             learned = [(cell.label, config.seed, cell.stack, {}) for cell, config in jobs if labels.is_stack(cell.label)]
@@ -110,9 +112,9 @@ class Clock:
             data = _synthetic(model, EVAL_BATCH if model != "charlstm" else 20 * SEQUENCE * config.batch_size)
             task = make_task(model, data, data, config.batch_size, self.device)
             replicas = Replicas(model, [0], self.device, **_sizes(model))
-            replicas.evaluate(task, replicas.flat)  # warm-up
+            replicas.evaluate(task, replicas.flat, [0])  # warm-up
             started = time.perf_counter()
-            replicas.evaluate(task, replicas.flat)
+            replicas.evaluate(task, replicas.flat, [0])
             self._sync()
             self._eval[model] = (time.perf_counter() - started) / len(data)
         return self._eval[model] * test_size
@@ -199,10 +201,8 @@ def describe(estimates: list[Estimate], device: str, workers: int) -> list[str]:
     return lines
 
 
-def one_gpu(plans: list[StudyPlan], seeds_per_pass: int) -> list[Estimate] | None:
+def one_gpu(names: list[str], profile: str, seeds: int | None, seeds_per_pass: int | None) -> list[Estimate] | None:
     """The same job on one CUDA device (one worker), where one is present; None otherwise."""
     if not torch.cuda.is_available():
         return None
-    regrouped = [replace(plan, passes=tuple(map(tuple, group_passes([job for p in plan.passes for job in p],
-                                                                   1 if plan.exclusive else seeds_per_pass, 1)))) for plan in plans]
-    return estimate(regrouped, Clock(torch.device("cuda")), 1)
+    return estimate(plan_studies(names, profile, seeds, seeds_per_pass, 1, "cuda"), Clock(torch.device("cuda")), 1)

@@ -1,6 +1,7 @@
 """The benchmark scripts' smoke paths run (their timings are never asserted)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -26,3 +27,18 @@ def test_hyperstep_dry_run_reports_every_key_of_the_issue(tmp_path):
         assert isinstance(result[key], float) and result[key] == result[key], key  # measured, not NaN or missing
     assert set(result["seeds_step_ms"]) == {"1", "4", "8", "16"} and len(result["tower_step_ms"]) == 11
     assert {"ours_compiled_adam_sgd", "reference_rmsprop_sgd", "torch_adam"} <= set(result["step_ms"])
+
+
+def test_gpu_check_runs_its_figures_on_a_cpu(tmp_path):
+    out = subprocess.run([sys.executable, "benchmarks/gpu_check.py", "--device", "cpu", "--quick", "--json", str(tmp_path / "g.json")], cwd=REPO,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    figures = json.loads((tmp_path / "g.json").read_text())
+    assert figures["resnet20"]["epoch_s_1_seed"] > 0 and figures["charlstm"]["throughput_gain"] > 0 and figures["mlp"]["run_s_2_seeds"] > 0
+    assert figures["estimate"]["line"].startswith("estimate: ") and "on cpu with 1 worker" in figures["estimate"]["line"]
+
+
+def test_gpu_check_without_a_gpu_says_so_in_one_line():
+    out = subprocess.run(["bash", "benchmarks/gpu_check.sh"], cwd=REPO, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHON": sys.executable})
+    assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "no CUDA device" in out.stderr

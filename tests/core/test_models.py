@@ -56,12 +56,13 @@ def test_truncated_bptt_carries_the_state_but_not_the_graph():
     weights = {name: p.detach().clone().requires_grad_() for name, p in model.named_parameters()}
     chunks = (tuple(part[0] for part in chunk) for chunk in task.epoch([torch.Generator()]))  # one seed
     first, second = next(chunks), next(chunks)
-    task.loss(model, weights, first)
-    carried = task.state
-    assert carried is not None and not carried.requires_grad
-    loss_carried = task.loss(model, weights, second)
-    task.state = None
-    assert loss_carried.item() != task.loss(model, weights, second).item()  # the carried state mattered
+    _, state = task.loss(model, weights, first, task.carried(model, 1)[0])
+    task.carry_on(state[None])
+    carried = task.carried(model, 1)
+    assert carried.shape == (1, 2, 2, 50, 128) and not carried.requires_grad and carried.abs().sum() > 0
+    loss_carried, _ = task.loss(model, weights, second, carried[0])
+    fresh, _ = task.loss(model, weights, second, torch.zeros_like(carried[0]))
+    assert loss_carried.item() != fresh.item()  # the carried state mattered
 
 
 def test_augmentation_pads_crops_and_flips():

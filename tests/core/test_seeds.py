@@ -78,3 +78,32 @@ def test_mixed_configs_are_refused(mnist):
     configs = [make_config(stack="sgd(0.01)", epochs=1, profile="smoke", seed=0), make_config(stack="sgd(0.02)", epochs=1, profile="smoke", seed=1)]
     with pytest.raises(ValueError, match="share every setting"):
         train_seeds(configs, *mnist)
+
+
+def test_resnet20_seeds_in_one_pass_keep_their_own_batch_norm_statistics():
+    """Each seed's running statistics are its own: evaluation (which reads them) equals the seed trained alone."""
+    generator = torch.Generator().manual_seed(0)
+    images = Split(torch.randint(0, 256, (192, 3, 32, 32), dtype=torch.uint8, generator=generator), torch.arange(192) % 10, "tiny")
+    configs = [make_config("resnet20", "sgd(alpha=0.05, mu=0.9) / sgd(alpha=1e-4)", 2, seed, "smoke", batch_size=64) for seed in (0, 3)]
+    together = train_seeds(configs, images, images.head(96))
+    for config, result in zip(configs, together):
+        alone = train_run(config, images, images.head(96))
+        assert [r.test_value for r in result.epochs] == pytest.approx([r.test_value for r in alone.epochs], abs=1.05)  # 1 of 96 may flip
+        assert [r.train_loss for r in result.epochs] == pytest.approx([r.train_loss for r in alone.epochs], rel=1e-4)
+        for (_, a), (_, b) in zip(result.epochs[-1].hp_steps, alone.epochs[-1].hp_steps):
+            assert a == pytest.approx(b, rel=1e-4, abs=1e-7)
+    assert together[0].epochs[-1].test_value != together[1].epochs[-1].test_value or \
+        together[0].epochs[-1].train_loss != together[1].epochs[-1].train_loss
+
+
+def test_char_lstm_seeds_in_one_pass_carry_their_own_hidden_state():
+    text = torch.randint(0, 30, (20 * 50 * 6,), generator=torch.Generator().manual_seed(1))
+    train, test = Split(text, text, "tiny text", vocab="x" * 30), Split(text[:2_000], text[:2_000], "tiny text", vocab="x" * 30)
+    configs = [make_config("charlstm", "adam(alpha=0.01) / sgd(alpha=1e-4)", 2, seed, "smoke", batch_size=20) for seed in (0, 1, 4)]
+    together = train_seeds(configs, train, test)
+    for config, result in zip(configs, together):
+        alone = train_run(config, train, test)
+        assert result.steps == alone.steps == 2 * 5
+        assert [r.train_loss for r in result.epochs] == pytest.approx([r.train_loss for r in alone.epochs], rel=1e-4)
+        assert [r.test_value for r in result.epochs] == pytest.approx([r.test_value for r in alone.epochs], rel=1e-4)
+    assert len({r.epochs[-1].train_loss for r in together}) == 3  # the seeds' initial weights differ

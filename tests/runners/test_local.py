@@ -5,7 +5,7 @@ import argparse
 from training.core.config import make_config
 from training.runners import choice
 from training.runners.base import Runner
-from training.runners.local import LocalRunner, costliest_first, group_passes
+from training.runners.local import SEEDS_PER_PASS, LocalRunner, costliest_first, group_passes, pass_size
 from training.runners.ray_cluster import RayRunner
 from training.studies.base import Cell
 
@@ -23,8 +23,13 @@ def test_passes_group_seeds_of_one_config_and_keep_workers_busy():
     assert [len(p) for p in group_passes(five, per_pass=8, workers=2)] == [4] * 10  # not 5 passes of 8: the fifth would run alone
     long = [(Cell("long", "sgd(0.01)", 9), make_config(stack="sgd(0.01)", epochs=9, profile="smoke", seed=s)) for s in range(2)]
     assert costliest_first(group_passes(five[:2] + long, per_pass=8, workers=2))[0] == long  # the costliest pass starts first
-    lstm = [(cell, make_config(model="charlstm", stack="adam(0.002)", epochs=1, profile="smoke", seed=s)) for s in range(3)]
-    assert all(len(p) == 1 for p in group_passes(lstm, per_pass=8, workers=2))  # the LSTM trains one seed per pass
+
+
+def test_pass_size_batches_the_large_models_on_a_gpu_only_by_default():
+    assert pass_size("mlp", "cpu", None) == pass_size("mlp", "cuda", None) == SEEDS_PER_PASS
+    assert pass_size("resnet20", "cpu", None) == pass_size("charlstm", "cpu", None) == 1  # slower per seed batched on a CPU
+    assert pass_size("resnet20", "cuda:0", None) == pass_size("charlstm", "cuda", None) == SEEDS_PER_PASS
+    assert pass_size("charlstm", "cpu", 3) == 3  # asked for: as asked
 
 
 def test_both_runners_have_the_runner_interface():

@@ -19,20 +19,20 @@ import io
 from dataclasses import asdict
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from training.hyper.stack import HyperStack
 
 FORMAT = 2  # 2: weights as one flat [seeds, P] tensor
 
 
-def snapshot(weights: list[Tensor], stack: HyperStack, chain: list[list[Tensor]], model: nn.Module) -> dict:
-    """What must be copied inside the step, before ``stack.apply(weights, chain)``."""
+def snapshot(weights: list[Tensor], stack: HyperStack, chain: list[list[Tensor]], buffers: dict[str, Tensor]) -> dict:
+    """What must be copied inside the step, before ``stack.apply(weights, chain)``. ``buffers``: [1, ...] each (one seed)."""
     return {
         "weights": [w.detach().clone() for w in weights],
         "stack": stack.state_dict(),
         "chain": [[t.detach().clone() for t in level] for level in chain],
-        "buffers": {name: b.detach().clone() for name, b in model.named_buffers()},
+        "buffers": {name: b[0].detach().clone() for name, b in buffers.items()},
     }
 
 
@@ -42,11 +42,11 @@ def complete(snap: dict, config_hash: str, epoch: int, step: int, order: torch.G
             "order": order.get_state(), "records": [asdict(r) for r in records]}
 
 
-def restore(checkpoint: dict, stack: HyperStack, model: nn.Module, order: torch.Generator, device: torch.device) -> list[Tensor]:
-    """Put a checkpoint back: stack state, buffers, data order; replay the update. Returns the weights."""
+def restore(checkpoint: dict, stack: HyperStack, buffers: dict[str, Tensor], order: torch.Generator, device: torch.device) -> list[Tensor]:
+    """Put a checkpoint back: stack state, buffers ([1, ...] each, one seed), data order; replay the update. Returns the weights."""
     stack.load_state_dict(_to(checkpoint["stack"], device))
-    for name, buffer in model.named_buffers():
-        buffer.copy_(checkpoint["buffers"][name])
+    for name, buffer in buffers.items():
+        buffer[0].copy_(checkpoint["buffers"][name])
     order.set_state(checkpoint["order"])
     return [w.detach() for w in stack.apply(_to(checkpoint["weights"], device), _to(checkpoint["chain"], device))]
 

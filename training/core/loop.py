@@ -70,6 +70,14 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def configure_device(device: torch.device) -> None:
+    """Float32 arithmetic as published on a GPU: TF32 (a 10-bit mantissa in matrix products and convolutions,
+    cuDNN's default on Ampere and later) is switched off, so a GPU run computes what a CPU run computes."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
 def train_run(config: RunConfig, train: Split, test: Split, device: torch.device = torch.device("cpu"), **options) -> RunResult:
     """Train one run; see ``train_seeds`` for the options (``on_epoch`` takes the record alone)."""
     on_epoch = options.pop("on_epoch", None)
@@ -105,7 +113,7 @@ class _Recorder:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         elapsed_ms = 1000.0 * (time.perf_counter() - started) / max(len(losses), 1)
-        test_values = self.replicas.evaluate(self.task, weights[seeds])
+        test_values = self.replicas.evaluate(self.task, weights, seeds)
         current = self.stack.hyperparameter_values()
         trajectory = samples if samples and samples[-1][0] == step else samples + [(step, current)]
         mean_losses = torch.stack(losses).mean(dim=0).tolist()
@@ -150,6 +158,7 @@ def train_seeds(
         raise ValueError("seeds trained in one pass must share every setting but the seed")
     if (checkpoint_every or resume is not None) and len(configs) > 1:
         raise ValueError("checkpoints are taken of one seed per pass")
+    configure_device(device)
     task = make_task(config.model, train.head(config.train_size), test.head(config.test_size), config.batch_size, device)
     replicas = Replicas(config.model, [c.seed for c in configs], device, **({"vocab": len(train.vocab)} if train.vocab else {}))
     seeds = len(configs)
@@ -165,7 +174,7 @@ def train_seeds(
     done: set[int] = set()  # seeds whose run has ended
     samples = [(0, stack.hyperparameter_values())]  # the initial values start every trajectory
     if resume is not None:
-        weights = checkpoints.restore(resume, stack, replicas.module, orders[0], device)
+        weights = checkpoints.restore(resume, stack, replicas.buffers, orders[0], device)
         records = [[EpochRecord(**record) for record in resume["records"]]]
         step, first_epoch, samples = resume["step"], resume["epoch"] + 1, []
         bar.update(step)
@@ -182,7 +191,7 @@ def train_seeds(
         for batch, data in enumerate(task.epoch(orders)):
             last = batch == n_batches - 1
             # a checkpoint holds the last step's state before its update (see training.core.checkpoint)
-            take = (lambda chain: snaps.append(checkpoints.snapshot(weights, stack, chain, replicas.module))) \
+            take = (lambda chain: snaps.append(checkpoints.snapshot(weights, stack, chain, replicas.buffers))) \
                 if checkpoint_every and epoch % checkpoint_every == 0 and last else None
             loss, weights = train_step(replicas, task, stack, weights, data, take)
             losses.append(loss)

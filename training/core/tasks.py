@@ -9,8 +9,8 @@ epoch and moved in one copy: nothing in a step waits on the host.
   and for training He et al.'s augmentation: 4-pixel zero pad, random 32x32
   crop, horizontal flip, done on whole batches). Metric: test error in %.
 - ``TextTask``: a character stream cut into ``batch_size`` parallel streams,
-  read in chunks of ``SEQUENCE`` characters with the hidden state carried from
-  chunk to chunk and cut from the graph in between (truncated BPTT).
+  read in chunks of ``SEQUENCE`` characters with each seed's hidden state carried
+  from chunk to chunk and cut from the graph in between (truncated BPTT).
   Metric: test perplexity.
 """
 
@@ -61,7 +61,12 @@ def steps_per_epoch(model: str, n_train: int, batch_size: int) -> int:
 
 
 class Task(Protocol):
-    """What the training loop asks of a benchmark (``ImageTask``, ``TextTask``)."""
+    """What the training loop asks of a benchmark (``ImageTask``, ``TextTask``).
+
+    A task may carry state from one batch to the next within an epoch (the
+    char-LSTM's hidden state): ``carried`` gives it for every seed, ``loss`` takes
+    one seed's and returns what that seed carries on, ``carry_on`` keeps it.
+    """
 
     metric: str  # the name of the test metric ``evaluate`` returns
 
@@ -72,8 +77,16 @@ class Task(Protocol):
         """One epoch's batches, each tensor with a leading seed dimension; seed s in generator s's order."""
         ...
 
-    def loss(self, model: nn.Module, weights: dict[str, Tensor], batch: tuple[Tensor, ...]) -> Tensor:
-        """The mean training loss of one seed's batch, differentiable in ``weights``."""
+    def carried(self, model: nn.Module, seeds: int) -> Tensor | None:
+        """The state the next batch starts from, [S, ...]; None for a task that carries none."""
+        ...
+
+    def loss(self, model: nn.Module, weights: dict[str, Tensor], batch: tuple[Tensor, ...], carry: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """One seed's mean training loss on its batch, differentiable in ``weights``, and the state it carries on."""
+        ...
+
+    def carry_on(self, carry: Tensor | None) -> None:
+        """Keep every seed's carried state, [S, ...], for the next batch."""
         ...
 
     def evaluate(self, model: nn.Module, weights: dict[str, Tensor]) -> float:
@@ -129,9 +142,15 @@ class ImageTask:
         """Model inputs: bytes -> normalised floats; MNIST's floats as they are."""
         return (images.float() / 255.0 - self.mean) / self.std if self.images_are_bytes else images
 
-    def loss(self, model: nn.Module, weights: dict[str, Tensor], batch: tuple[Tensor, Tensor]) -> Tensor:
+    def carried(self, model: nn.Module, seeds: int) -> None:
+        return None
+
+    def loss(self, model: nn.Module, weights: dict[str, Tensor], batch: tuple[Tensor, Tensor], carry: None = None) -> tuple[Tensor, None]:
         inputs, labels = batch
-        return F.nll_loss(call(model, weights, inputs), labels)
+        return F.nll_loss(call(model, weights, inputs), labels), None
+
+    def carry_on(self, carry: None) -> None:
+        pass
 
     def evaluate(self, model: nn.Module, weights: dict[str, Tensor]) -> float:
         """Percentage of misclassified test examples, batch norm in inference mode."""
@@ -185,24 +204,29 @@ class TextTask:
         return steps_per_epoch("charlstm", self.train.numel(), self.batch_size)
 
     def epoch(self, generators: list[torch.Generator]) -> Iterator[tuple[Tensor, Tensor]]:
-        """The chunks of one pass in reading order, [1, streams, SEQUENCE]; the hidden state starts at zero.
-
-        The order is the text's, so the generator is not used; the carried state allows one seed per pass.
-        """
-        if len(generators) != 1:
-            raise ValueError("the char-LSTM trains one seed per pass")
+        """The chunks of one pass in reading order, [S, streams, SEQUENCE] (every seed reads the same text); the
+        hidden state starts at zero. The order is the text's, so the generators are not used."""
         self.state = None
+        seeds = len(generators)
         for step in range(self.steps_per_epoch):
             start = step * SEQUENCE
-            yield self.train[None, :, start : start + SEQUENCE], self.train[None, :, start + 1 : start + SEQUENCE + 1]
+            chunk = self.train[None, :, start : start + SEQUENCE + 1].expand(seeds, -1, -1)
+            yield chunk[..., :-1], chunk[..., 1:]
 
-    def loss(self, model: nn.Module, weights: dict[str, Tensor], batch: tuple[Tensor, Tensor]) -> Tensor:
-        """Mean NLL per character of one chunk; carries the (detached) state to the next chunk."""
+    def carried(self, model: nn.Module, seeds: int) -> Tensor:
+        """Every seed's hidden state, [S, layers, 2, streams, hidden]: zeros at the start of an epoch."""
+        if self.state is None:
+            return model.initial_state(self.batch_size, self.device).expand(seeds, -1, -1, -1, -1)
+        return self.state
+
+    def loss(self, model: nn.Module, weights: dict[str, Tensor], batch: tuple[Tensor, Tensor], carry: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean NLL per character of one seed's chunk, and the state it carries to the next chunk."""
         inputs, targets = batch
-        state = model.initial_state(inputs.shape[0], self.device) if self.state is None else self.state
-        out, state = call(model, weights, inputs, state)
-        self.state = state.detach()
-        return F.nll_loss(out.reshape(-1, out.shape[-1]), targets.reshape(-1))
+        out, state = call(model, weights, inputs, carry)
+        return F.nll_loss(out.reshape(-1, out.shape[-1]), targets.reshape(-1)), state
+
+    def carry_on(self, carry: Tensor) -> None:
+        self.state = carry.detach()  # cut from the graph: backpropagation is truncated at the chunk boundary
 
     def evaluate(self, model: nn.Module, weights: dict[str, Tensor]) -> float:
         """exp(mean NLL per character) over the test streams, read in chunks with carried state."""

@@ -28,9 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "'local' starts one here for this sweep)")
     parser.add_argument("--cpus-per-run", default="1", help="Ray: CPUs each run reserves (default 1)")
     parser.add_argument("--gpus-per-run", default="auto", help="Ray: GPUs each run reserves (default: 1 with --device cuda, else 0)")
-    parser.add_argument("--seeds-per-pass", default="8", help="local: seeds of one config trained together in one pass (default 8; 1 = one run "
-                        "at a time). Only the MLP batches seeds; each seed is still its own run")
+    parser.add_argument("--seeds-per-pass", default="auto", help="local: seeds of one config trained together in one pass (1 = one run at a "
+                        "time; default auto: 8, but 1 for ResNet-20 and the char-LSTM on a CPU, where batching them is slower). "
+                        "Each seed is still its own run")
     parser.add_argument("--checkpoint-every", default="1", help="Ray: upload a checkpoint every this many epochs (default 1; 0 = never)")
+
+
+def parse_seeds_per_pass(text: str) -> int | None:
+    """'auto' (None: the default per model and device) or a whole number >= 1."""
+    return None if str(text).strip() in ("auto", "", "default") else parse_number("seeds-per-pass", text, 1)
 
 
 def make_runner(args: argparse.Namespace, workers: int, device: str) -> Runner:
@@ -38,7 +44,7 @@ def make_runner(args: argparse.Namespace, workers: int, device: str) -> Runner:
     if args.executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {args.executor!r}; expected one of {', '.join(EXECUTORS)}")
     if args.executor == "local":
-        return LocalRunner(workers, device, parse_number("seeds-per-pass", args.seeds_per_pass, 1))
+        return LocalRunner(workers, device, parse_seeds_per_pass(args.seeds_per_pass))
     gpus = None if args.gpus_per_run == "auto" else parse_number("gpus-per-run", args.gpus_per_run, 0, whole=False)
     return RayRunner(args.ray_address, device, parse_number("cpus-per-run", args.cpus_per_run, 0.01, whole=False), gpus,
                      parse_number("checkpoint-every", args.checkpoint_every, 0))

@@ -2,8 +2,9 @@
 
 Workers train and hand their results back; only the driver writes to the
 tracking store, so a SQLite store is never written by two processes at once.
-The seeds of one config train together in one pass (``seeds_per_pass``, MLP
-only), each still its own run.
+The seeds of one config train together in one pass (``seeds_per_pass``; by
+default 8, except for ResNet-20 and the char-LSTM on a CPU: ``pass_size``),
+each still its own run.
 """
 
 from __future__ import annotations
@@ -20,11 +21,20 @@ import torch
 
 from training.core.config import RunConfig
 from training.core.loop import RunResult, train_seeds
-from training.core.replicas import can_batch_seeds
 from training.data import Split, load_dataset
 from training.runners.base import Job, Outcome
 
 SEEDS_PER_PASS = 8  # seeds of one config trained together by default (see benchmarks/RESULTS.md)
+# On a CPU a batched ResNet-20 or char-LSTM step costs more per seed than one seed alone (measured in
+# benchmarks/RESULTS.md): there, by default, only the MLP batches seeds; on a GPU every model does.
+CPU_BATCHED = ("mlp",)
+
+
+def pass_size(model: str, device: str, asked: int | None) -> int:
+    """Seeds of ``model`` per pass on ``device``: ``asked`` when given, else the default for the pair."""
+    if asked is not None:
+        return asked
+    return SEEDS_PER_PASS if device.startswith("cuda") or model in CPU_BATCHED else 1
 
 
 @cache
@@ -48,13 +58,13 @@ def train_pass(configs: list[RunConfig], device: str) -> list[RunResult]:
 def group_passes(jobs: list[Job], per_pass: int, workers: int) -> list[list[Job]]:
     """Jobs grouped into training passes, in the jobs' order: seeds of one cell's config together.
 
-    Only models that can batch seeds are grouped. Passes hold at most ``per_pass`` seeds,
+    Passes hold at most ``per_pass`` seeds,
     and are cut so that the sweep's passes fill every worker for as many rounds as the
     work needs (5 cells of 8 seeds on 2 workers: 10 passes of 4, not 5 passes of 8, the last alone).
     """
     groups: dict[object, list[Job]] = {}
     for index, (cell, config) in enumerate(jobs):
-        key = (cell.label, replace(config, seed=0)) if per_pass > 1 and can_batch_seeds(config.model) else index
+        key = (cell.label, replace(config, seed=0)) if per_pass > 1 else index
         groups.setdefault(key, []).append((cell, config))
     rounds = math.ceil(len(jobs) / (workers * per_pass)) if jobs else 0
     size = max(1, math.ceil(len(jobs) / (workers * rounds))) if jobs else 1
@@ -80,7 +90,7 @@ class LocalRunner:
 
     logs_runs = False  # the driver logs each finished run (single writer)
 
-    def __init__(self, workers: int = 2, device: str = "cpu", seeds_per_pass: int = SEEDS_PER_PASS):
+    def __init__(self, workers: int = 2, device: str = "cpu", seeds_per_pass: int | None = None):
         self.workers = 1 if device.startswith("cuda") else max(1, workers)
         self.device = device
         self.seeds_per_pass = seeds_per_pass
@@ -99,7 +109,8 @@ class LocalRunner:
 
     def completed(self, jobs: list[Job], in_process: bool = False) -> Iterator[Outcome]:
         """A timing study (``in_process``) trains one seed per pass, so its clock times one run."""
-        passes = group_passes(jobs, 1 if in_process else self.seeds_per_pass, self.workers)
+        per_pass = 1 if in_process or not jobs else pass_size(jobs[0][1].model, self.device, self.seeds_per_pass)
+        passes = group_passes(jobs, per_pass, self.workers)
         if in_process or self.workers == 1:
             yield from self._in_process(passes)
             return

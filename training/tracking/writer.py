@@ -40,6 +40,7 @@ def run_params(config: RunConfig, device: str, n_train: int, dataset: str) -> di
         "dataset": dataset,
         "device": device,
         "dtype": "float32",
+        "tf32": "off",
         "steps_per_epoch": str(steps_per_epoch(config.model, used, config.batch_size)),
         **UNSTATED_CHOICES[config.model],
     }
