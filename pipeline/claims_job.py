@@ -26,6 +26,7 @@ from claims.catalogue import CATALOGUE, drop_stale, evaluate
 from claims.verdict import Verdict
 from pipeline import estimate, publish
 from pipeline.plan import explain_not_run, studies_to_train
+from training.core import interrupt
 from training.core.config import PROFILES, ConfigError, parse_count
 from training.core.loop import resolve_device
 from training.data import DataError
@@ -37,7 +38,7 @@ from training.studies.mlp import reruns
 from training.sweep import SweepSummary, run_study
 from training.tracking import schema
 from training.tracking.runs import RunTables, load_runs
-from training.tracking.store import redact, tracking_uri, ui_link
+from training.tracking.store import StoreUnavailable, check_store, redact, tracking_uri, ui_link
 from training.tracking.writer import log_claims_run
 
 
@@ -161,10 +162,8 @@ def parse_studies(text: str) -> tuple[str, ...]:
     return names
 
 
-def publish_folder(text: str) -> Path | None:
-    """The folder to publish to ('' or 'none' = none); ConfigError if it cannot be written."""
-    if text.strip() in ("", "none"):
-        return None
+def writable_folder(text: str, what: str) -> Path:
+    """``text`` as a folder this job can write (made if absent), checked before any work; ConfigError otherwise."""
     folder = Path(text.strip())
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -172,8 +171,13 @@ def publish_folder(text: str) -> Path | None:
         probe.touch()
         probe.unlink()
     except OSError as error:
-        raise ConfigError(f"cannot write to the publish folder {folder}: {error.strerror or error}") from None
+        raise ConfigError(f"cannot write to the {what} folder {folder}: {error.strerror or error}") from None
     return folder
+
+
+def publish_folder(text: str) -> Path | None:
+    """The folder to publish to ('' or 'none' = none); ConfigError if it cannot be written."""
+    return None if text.strip() in ("", "none") else writable_folder(text, "publish")
 
 
 def parse_flag(name: str, text: str) -> bool:
@@ -229,13 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    interrupt.handle_sigterm()
     args = build_parser().parse_args(argv)
     try:
         if args.profile not in PROFILES:
             raise ConfigError(f"unknown profile {args.profile!r}; expected one of {', '.join(PROFILES)}")
-        publish_to = publish_folder(args.publish)
-        if args.no_sweep:
-            return decide_and_report(args.profile, Path(args.out), {"profile": args.profile, "trained": "false"}, publish_to)
         seeds = parse_count("seeds", args.seeds, 2)
         workers = parse_count("workers", args.workers, 1) or 2
         device = str(resolve_device(args.device))
@@ -244,14 +246,23 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             raise ConfigError(str(error)) from None
         only = parse_studies(args.studies)
-        if parse_flag("dry-run", args.dry_run):
+        if parse_flag("dry-run", args.dry_run):  # touches no folder and no store
             return dry_run(args.profile, benchmarks, only, seeds, workers, device, choice.parse_seeds_per_pass(args.seeds_per_pass))
+        publish_to = publish_folder(args.publish)
+        out = writable_folder(args.out, "report") if publish_to is None else Path(args.out)
+        if args.no_sweep:
+            check_store()
+            return decide_and_report(args.profile, out, {"profile": args.profile, "trained": "false"}, publish_to)
         runner = choice.make_runner(args, workers, device)
+        check_store()
         for model in benchmarks:
             sweep_data(model)  # checks the data up front; the sweeps reuse what it loaded
     except (ConfigError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except StoreUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     started = time.perf_counter()
     tags = {schema.CLAIMS_LAUNCHER: os.environ[schema.LAUNCHER_ENV]} if schema.LAUNCHER_ENV in os.environ else {}
     code = choice.run_guarded(runner, lambda r: run_sweeps(args.profile, r, seeds, tags, benchmarks, only))
@@ -259,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         return code
     params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "studies": ",".join(only) or "all", "executor": args.executor, "seeds": str(seeds or "default"),
               "workers": str(workers), "device": device, "trained": "true"}
-    code = decide_and_report(args.profile, Path(args.out), params, publish_to)
+    code = decide_and_report(args.profile, out, params, publish_to)
     print(f"total {time.perf_counter() - started:.0f}s")
     return code
 

@@ -5,7 +5,8 @@
 
 A user's mistake (unknown model or profile, epochs < 1, a malformed stack,
 missing data) ends with one line on stderr, exit status 2, and no run left
-behind. ``--dry-run`` checks everything, trains two steps and logs nothing.
+behind; a tracking store that does not answer, checked before anything is
+loaded, with one line and exit status 3. ``--dry-run`` checks everything, trains two steps and logs nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import argparse
 import os
 import sys
 
+from training.core import interrupt
 from training.core.config import PROFILES, ConfigError, make_config
 from training.core.loop import RunResult, resolve_device, train_run
 from training.core.models import MODELS
 from training.data import DataError, load_dataset
 from training.tracking import schema
+from training.tracking.store import StoreUnavailable, check_store
 from training.tracking.writer import RunLogger, dataset_inputs, note_launcher, run_params
 
 
@@ -52,13 +55,19 @@ def _fail(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    interrupt.handle_sigterm()
     args = build_parser().parse_args(argv)
     try:
         config = make_config(args.model, args.stack, args.epochs, args.seed, args.profile, args.batch_size, args.schedule)
         device = resolve_device(args.device)
+        if not args.dry_run:
+            check_store()
         train, test = load_dataset(config.model, args.data_dir)
     except (ConfigError, DataError) as error:
         return _fail(str(error))
+    except StoreUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
 
     if args.dry_run:
         result = train_run(config, train, test, device, max_steps=2, progress=False)
@@ -69,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
                             parent_run_id=os.environ.get(schema.LAUNCHER_ENV), inputs=dataset_inputs(config, train, test))
     try:
         result: RunResult = train_run(config, train, test, device, on_epoch=logger.log_epoch)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM
         logger.fail("KILLED")
-        print("interrupted: run marked KILLED", file=sys.stderr)
-        return 130
+        print(f"{interrupt.describe(interruption)}: run {logger.run_id} marked KILLED", file=sys.stderr)
+        return interrupt.exit_status(interruption)
     except BaseException:
         logger.fail("FAILED")
         raise

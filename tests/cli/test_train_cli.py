@@ -1,7 +1,10 @@
 """`python -m training.train` and `mlflow run -e train` as a user runs them."""
 
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from mlflow.entities import ViewType
@@ -67,3 +70,21 @@ def test_mlflow_run_train_entry_point(tmp_path, store):
     assert run.info.status == launcher.info.status == "FINISHED"
     assert run.data.tags["config_hash"] == make_config(stack="sgd(alpha=0.01)/sgd(alpha=0.01)", epochs=1, profile="smoke").config_hash
     assert "test_error" in run.data.metrics and "hp.0.alpha" in run.data.metrics
+
+
+def test_sigterm_marks_the_run_killed(tmp_path, store):
+    """A scheduler's SIGTERM mid-run: the run is KILLED (its epochs so far logged), exit status 143, no traceback."""
+    run = subprocess.Popen([sys.executable, "-m", "training.train", "--profile", "smoke", "--epochs", "400"], cwd=tmp_path, env=environment(store),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tracking, deadline = MlflowClient(store), time.time() + 120
+    while time.time() < deadline:  # wait until the run has logged an epoch
+        experiment = tracking.get_experiment_by_name("mlp") if os.path.exists(tmp_path / "mlflow.db") else None
+        runs = tracking.search_runs([experiment.experiment_id]) if experiment else []
+        if runs and "test_error" in runs[0].data.metrics:
+            break
+        time.sleep(0.5)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 143 and "terminated (SIGTERM): run" in err and "marked KILLED" in err and "Traceback" not in err, err
+    (logged,) = tracking.search_runs([experiment.experiment_id])
+    assert logged.info.status == "KILLED" and logged.data.metrics["test_error"] > 0

@@ -108,3 +108,18 @@ def test_round_trip(stack):
     text = format_stack(stack)
     assert parse_stack(text) == stack
     assert format_stack(parse_stack(text)) == text
+
+
+_GRAMMAR = st.sampled_from(["sgd", "adam", "adam_alpha", "rmsprop", "adagrad", "sgd_per_param", "alpha", "mu", "beta1", "wd", "gamma",
+                            "(", ")", "/", ",", "=", " ", "0.1", "1e-5", "-1", "nan", "inf", "1e999", "0", "x", "", "()", "((", "é", "\x00"])
+
+
+@given(st.one_of(st.text(max_size=60), st.lists(_GRAMMAR, max_size=20).map("".join)))
+def test_any_text_is_a_stack_or_a_stack_spec_error(text):
+    """Random text, and random strings of the grammar's own tokens: parsed, or refused with the parser's error, never anything else."""
+    try:
+        stack = parse_stack(text)
+    except StackSpecError as error:
+        assert str(error) and "\n" not in str(error)
+    else:
+        assert parse_stack(format_stack(stack)) == stack

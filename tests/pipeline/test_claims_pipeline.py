@@ -2,10 +2,12 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mlflow.tracking import MlflowClient
 from support.cli import REPO, environment
 
@@ -113,9 +115,9 @@ def test_partial_store_counts_each_config_once(store, mnist):
     assert tables.excluded == {"FAILED": 1, "duplicate": 1}
 
 
-def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path):
-    import signal
-
+@pytest.mark.parametrize("signum, status, said", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path, signum, status, said):
+    """Ctrl-C in a terminal, or a scheduler's SIGTERM (SLURM at the time limit, Kubernetes on eviction), to the whole process group."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     command = [sys.executable, "-m", "training.sweep", "--study", "mlp_towers", "--profile", "smoke"]
     # its own process group, so that the signal reaches the workers too, as Ctrl-C in a terminal does; and
@@ -127,12 +129,12 @@ def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path):
     for line in sweep.stderr:
         if "runs, " in line:
             break
-    os.killpg(sweep.pid, signal.SIGINT)
+    os.killpg(sweep.pid, signum)
     client = MlflowClient(uri)  # only now: two processes creating a new store's tables at once collide
     _, rest = sweep.communicate(timeout=120)
     stderr = line + rest
-    assert sweep.returncode == 130, stderr[-2000:]
-    assert "interrupted: every finished run is kept" in stderr and "Traceback" not in stderr
+    assert sweep.returncode == status, stderr[-2000:]
+    assert f"{said}: every finished run is kept" in stderr and "Traceback" not in stderr
     kept = len(load_runs(["mlp_towers"], "smoke", client).runs)
     assert 3 <= kept < 48
     done = subprocess.run(command, cwd=REPO, env=environment(uri), capture_output=True, text=True, timeout=300)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.data.files import DataError, Split, checked_sha256, default_data_dir, find_first, fingerprint
+from training.data.files import DataError, Split, checked_sha256, damaged, default_data_dir, find_first, fingerprint
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 LABEL_ORIGINAL = "CIFAR-10"
@@ -48,7 +48,7 @@ def _read_batch(path: Path, md5: str | None) -> tuple[np.ndarray, np.ndarray, st
     raw = path.read_bytes()
     found = hashlib.md5(raw).hexdigest()
     if md5 is not None and found != md5:
-        raise DataError(f"CIFAR-10 batch file {path} is damaged: its MD5 is not the published {md5}; replace it with a good copy.")
+        raise DataError(damaged("CIFAR-10 batch", path, "MD5", md5, found))
     try:
         batch = pickle.loads(raw, encoding="bytes")
         data, labels = np.asarray(batch[b"data"], dtype=np.uint8), np.asarray(batch[b"labels"], dtype=np.int64)

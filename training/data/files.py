@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -90,15 +91,21 @@ def checked_sha256(path: Path, what: str, verify: bool = True) -> str:
         if expected is None:
             raise DataError(f"{path.parent} has no SHA256SUMS entry for {path.name}; the copy cannot be checked.")
         if digest != expected:
-            raise DataError(f"{what} file {path} is damaged: its SHA-256 differs from {expected[:12]}...; replace it with a good copy.")
+            raise DataError(damaged(what, path, "SHA-256", expected, digest))
     return digest
+
+
+def damaged(what: str, path: Path, algorithm: str, expected: str, found: str) -> str:
+    """The one-line message for a file whose checksum is wrong: which file, both checksums, where the data was looked for."""
+    return (f"{what} file {path.name} is damaged or truncated: {algorithm} {found}, expected {expected} "
+            f"(data looked for in {path.parent}, set by --data-dir / ${DATA_ENV}); replace it with a good copy.")
 
 
 def read_maybe_gzipped(path: Path, what: str) -> bytes:
     """The content of ``path``, decompressed when it ends in .gz; DataError when it cannot be read."""
     try:
         return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise DataError(f"{what} file {path} cannot be read ({error}); replace it with a good copy.") from None
 
 
@@ -106,6 +113,6 @@ def find_first(candidates: list[Path], what: str, advice: str) -> Path:
     """The first existing path among ``candidates``, else a DataError listing them."""
     found = next((p for p in candidates if p.exists()), None)
     if found is None:
-        looked = "\n  ".join(str(p) for p in candidates)
-        raise DataError(f"{what} not found. Looked in:\n  {looked}\n{advice} Or point --data-dir / ${DATA_ENV} at a folder holding it.")
+        looked = ", ".join(str(p) for p in candidates)
+        raise DataError(f"{what} not found; looked for {looked}. {advice} Or point --data-dir / ${DATA_ENV} at a folder holding it.")
     return found

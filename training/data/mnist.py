@@ -2,9 +2,10 @@
 
 Looks in a data directory (default: the repository's own copy in
 ``data/mnist``) for the four IDX files, gzip'ed or not, either directly or in
-torchvision's ``MNIST/raw`` layout. Every file is checked against the MD5 of
-the canonical uncompressed content, so a truncated or altered copy is caught
-whatever its packaging.
+torchvision's ``MNIST/raw`` layout. A file listed in its folder's SHA256SUMS
+(the repository's copy) is checked before decompression; every file's
+uncompressed content is checked against the canonical MD5, so a truncated or
+altered copy is caught whatever its packaging.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.data.files import DataError, Split, default_data_dir, find_first, fingerprint, read_maybe_gzipped
+from training.data.files import DataError, Split, checked_sha256, damaged, default_data_dir, find_first, fingerprint, read_maybe_gzipped, read_sha256sums
 
 # MD5 of the uncompressed files as published with MNIST (torchvision checks the same content).
 MNIST_FILES = {
@@ -33,12 +34,19 @@ def _candidates(data_dir: Path, stem: str) -> list[Path]:
 
 
 def _read_checked(data_dir: Path, stem: str, md5: str | None) -> tuple[bytes, Path, str]:
-    """(content, the file it came from, the MD5 of the content)."""
+    """(content, the file it came from, the MD5 of the content).
+
+    A file its folder's SHA256SUMS lists is checked before it is decompressed (a damaged
+    gzip stream would otherwise fail inside zlib); every file's content is then checked
+    against the canonical MD5, whatever its packaging (torchvision's layout has no SHA256SUMS).
+    """
     path = find_first(_candidates(data_dir, stem), f"MNIST file {stem}", "Supply the four standard IDX files (gzip'ed or not) in one of those places.")
+    if md5 is not None and path.name in read_sha256sums(path.parent):
+        checked_sha256(path, "MNIST")
     raw = read_maybe_gzipped(path, "MNIST")
     found = hashlib.md5(raw).hexdigest()
     if md5 is not None and found != md5:
-        raise DataError(f"MNIST file {path} is damaged: its content does not have the canonical MD5 {md5}; replace it with a good copy.")
+        raise DataError(damaged("MNIST", path, "MD5 of the content", md5, found))
     return raw, path, found
 
 

@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from training.core import interrupt
 from training.core.config import ConfigError, parse_number
 from training.runners.base import Runner
 from training.runners.local import LocalRunner
@@ -61,7 +62,7 @@ def run_guarded(runner: Runner, body: Callable[[Runner], object]) -> int | None:
     except StoreUnavailable as error:
         print(f"error: {error}; {RESUME_HINT} once it answers again", file=sys.stderr)
         return 3
-    except KeyboardInterrupt:
-        print(f"interrupted: {RESUME_HINT}", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM (see training.core.interrupt)
+        print(f"{interrupt.describe(interruption)}: {RESUME_HINT}", file=sys.stderr)
+        return interrupt.exit_status(interruption)
     return None

@@ -45,8 +45,9 @@ def sweep_data(model: str = "mlp") -> tuple[Split, Split]:
 
 def _worker_init() -> None:
     torch.set_num_threads(1)  # two workers on two cores: one thread each beats sharing
-    # Ctrl-C reaches the whole process group: only the driver acts on it (cancels, keeps what finished)
+    # Ctrl-C (and a scheduler's SIGTERM) reaches the whole process group: only the driver acts on it (cancels, keeps what finished)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def train_pass(configs: list[RunConfig], device: str) -> list[RunResult]:

@@ -9,13 +9,18 @@ store or a tracking server instead.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import closing
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import sqlalchemy
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -93,6 +98,75 @@ def server_answers(uri: str, timeout: float = 5.0) -> bool:
             return response.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+STORE_CHECK_SECONDS = 5.0  # a store that has not answered by then is reported as down (the whole check stays under 10 s)
+DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
+
+
+def check_store(uri: str | None = None, timeout: float = STORE_CHECK_SECONDS) -> str:
+    """The tracking URI, once its store is known to answer; StoreUnavailable, one line naming it (redacted), otherwise.
+
+    An http(s) server must answer GET /health; a SQLite file must open as a database (or, not yet made,
+    its folder must be writable); another database must accept a connection; a local folder must be writable.
+    """
+    uri = uri or tracking_uri()
+    scheme = urlsplit(uri).scheme.split("+")[0]
+    if scheme in ("http", "https"):
+        problem = None if server_answers(uri, timeout) else f"does not answer (GET /health within {timeout:g} s)"
+    elif scheme == "sqlite":
+        problem = _sqlite_problem(uri.removeprefix("sqlite:///"), timeout)
+    elif scheme in DATABASE_SCHEMES:
+        problem = _database_problem(uri, timeout)
+    elif scheme in ("", "file"):
+        problem = _folder_problem(Path(urlsplit(uri).path if scheme else uri))
+    else:
+        problem = f"has a scheme MLflow cannot track to ({scheme!r}); use http(s)://host:port, sqlite:///path/mlflow.db or a folder"
+    if problem:
+        raise StoreUnavailable(f"the tracking store {redact(uri)} {problem}")
+    return uri
+
+
+def _sqlite_problem(path: str, timeout: float) -> str | None:
+    if path in ("", ":memory:"):
+        return None
+    file = Path(path)
+    if not file.exists():  # SQLite makes the file, not its folder
+        folder = file.parent
+        return None if folder.is_dir() and os.access(folder, os.W_OK) else f"cannot be made ({folder} is not a writable folder)"
+    try:
+        with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True, timeout=timeout)) as db:
+            db.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.Error as error:
+        return f"cannot be opened as a SQLite database ({error})"
+    return None
+
+
+def _database_problem(uri: str, timeout: float) -> str | None:
+    def connect() -> None:
+        engine = sqlalchemy.create_engine(uri)
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        attempt = pool.submit(connect)
+        try:
+            attempt.result(timeout=timeout)
+        except FutureTimeout:
+            return f"does not accept a connection within {timeout:g} s"
+        except Exception as error:  # noqa: BLE001 - a driver's errors are its own; each becomes the one line
+            return f"does not accept a connection ({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''})"
+    return None
+
+
+def _folder_problem(folder: Path) -> str | None:
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
+        return f"cannot be written ({existing or folder} is not a writable folder)"
+    return None
 
 
 def check_shared_tracking(uri: str | None) -> str:
