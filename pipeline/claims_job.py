@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -235,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     interrupt.handle_sigterm()
     args = build_parser().parse_args(argv)
+    held = ExitStack()
     try:
         if args.profile not in PROFILES:
             raise ConfigError(f"unknown profile {args.profile!r}; expected one of {', '.join(PROFILES)}")
@@ -250,27 +252,25 @@ def main(argv: list[str] | None = None) -> int:
             return dry_run(args.profile, benchmarks, only, seeds, workers, device, choice.parse_seeds_per_pass(args.seeds_per_pass))
         publish_to = publish_folder(args.publish)
         out = writable_folder(args.out, "report") if publish_to is None else Path(args.out)
-        if args.no_sweep:
+        if args.no_sweep:  # reads the store (a sweep may be writing it) and logs one run: no need to hold it
             check_store()
             return decide_and_report(args.profile, out, {"profile": args.profile, "trained": "false"}, publish_to)
         runner = choice.make_runner(args, workers, device)
-        check_store()
+        choice.hold_store(held)
         for model in benchmarks:
             sweep_data(model)  # checks the data up front; the sweeps reuse what it loaded
-    except (ConfigError, DataError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except StoreUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
+    except (ConfigError, DataError, StoreUnavailable) as error:
+        held.close()
+        return choice.refuse(error)
     started = time.perf_counter()
     tags = {schema.CLAIMS_LAUNCHER: os.environ[schema.LAUNCHER_ENV]} if schema.LAUNCHER_ENV in os.environ else {}
-    code = choice.run_guarded(runner, lambda r: run_sweeps(args.profile, r, seeds, tags, benchmarks, only))
-    if code is not None:
-        return code
-    params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "studies": ",".join(only) or "all", "executor": args.executor, "seeds": str(seeds or "default"),
-              "workers": str(workers), "device": device, "trained": "true"}
-    code = decide_and_report(args.profile, out, params, publish_to)
+    with held:
+        code = choice.run_guarded(runner, lambda r: run_sweeps(args.profile, r, seeds, tags, benchmarks, only))
+        if code is not None:
+            return code
+        params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "studies": ",".join(only) or "all", "executor": args.executor,
+                  "seeds": str(seeds or "default"), "workers": str(workers), "device": device, "trained": "true"}
+        code = decide_and_report(args.profile, out, params, publish_to)
     print(f"total {time.perf_counter() - started:.0f}s")
     return code
 

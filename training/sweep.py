@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from tqdm import tqdm
@@ -28,7 +29,7 @@ from training.runners.local import sweep_data
 from training.studies import STUDIES, build_study
 from training.studies.base import Study
 from training.tracking import schema
-from training.tracking.store import STORE_ERRORS, StoreUnavailable, check_store, client, experiment_id, redact, tracking_uri
+from training.tracking.store import STORE_ERRORS, StoreUnavailable, client, experiment_id, redact, tracking_uri
 from training.tracking.writer import close_running_attempts, dataset_inputs, finished_hashes, log_failure, log_result, run_params, study_tags
 
 
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     interrupt.handle_sigterm()
     args = build_parser().parse_args(argv)
+    held = ExitStack()
     try:
         if args.study not in STUDIES:
             raise ConfigError(f"unknown study {args.study!r}; expected one of {', '.join(STUDIES)}")
@@ -146,18 +148,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(planned)} runs planned")
             return 0
         runner = choice.make_runner(args, workers, device)
-        check_store()
+        choice.hold_store(held)
         for model in study.models:
             sweep_data(model)
-    except (ConfigError, DataError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except StoreUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
+    except (ConfigError, DataError, StoreUnavailable) as error:
+        held.close()
+        return choice.refuse(error)
     tags = {schema.SWEEP_RUN: os.environ[schema.LAUNCHER_ENV]} if schema.LAUNCHER_ENV in os.environ else {}
     summaries = []
-    code = choice.run_guarded(runner, lambda r: summaries.append(run_study(study, args.profile, r, seeds, tags)))
+    with held:
+        code = choice.run_guarded(runner, lambda r: summaries.append(run_study(study, args.profile, r, seeds, tags)))
     if code is not None:
         return code
     summary = summaries[0]

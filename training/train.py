@@ -20,6 +20,7 @@ from training.core.config import PROFILES, ConfigError, make_config
 from training.core.loop import RunResult, resolve_device, train_run
 from training.core.models import MODELS
 from training.data import DataError, load_dataset
+from training.runners import choice
 from training.tracking import schema
 from training.tracking.store import StoreUnavailable, check_store
 from training.tracking.writer import RunLogger, dataset_inputs, note_launcher, run_params
@@ -66,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError) as error:
         return _fail(str(error))
     except StoreUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
+        return choice.refuse(error)
 
     if args.dry_run:
         result = train_run(config, train, test, device, max_steps=2, progress=False)

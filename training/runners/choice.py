@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 
 from training.core import interrupt
 from training.core.config import ConfigError, parse_number
 from training.runners.base import Runner
 from training.runners.local import LocalRunner
 from training.runners.ray_cluster import RayError, RayRunner
-from training.tracking.store import StoreUnavailable, TrackingError
+from training.tracking.store import StoreUnavailable, TrackingError, check_store, job_lock
 
 EXECUTORS = ("local", "ray")
 RESUME_HINT = "every finished run is kept; the same command resumes where this one stopped"
@@ -49,6 +50,18 @@ def make_runner(args: argparse.Namespace, workers: int, device: str) -> Runner:
     gpus = None if args.gpus_per_run == "auto" else parse_number("gpus-per-run", args.gpus_per_run, 0, whole=False)
     return RayRunner(args.ray_address, device, parse_number("cpus-per-run", args.cpus_per_run, 0.01, whole=False), gpus,
                      parse_number("checkpoint-every", args.checkpoint_every, 0))
+
+
+def hold_store(held: ExitStack) -> None:
+    """Check the tracking store answers, then hold it (a local one) for this job until ``held`` closes; StoreUnavailable otherwise."""
+    check_store()
+    held.enter_context(job_lock())
+
+
+def refuse(error: Exception) -> int:
+    """A problem found before any work, as one line on stderr; the exit status: 3 for the store, 2 for the user's input."""
+    print(f"error: {error}", file=sys.stderr)
+    return 3 if isinstance(error, StoreUnavailable) else 2
 
 
 def run_guarded(runner: Runner, body: Callable[[Runner], object]) -> int | None:

@@ -8,14 +8,18 @@ store or a tracking server instead.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import subprocess
+import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import closing
+from contextlib import closing, contextmanager
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -167,6 +171,47 @@ def _folder_problem(folder: Path) -> str | None:
     if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
         return f"cannot be written ({existing or folder} is not a writable folder)"
     return None
+
+
+class StoreBusy(StoreUnavailable):
+    """Another job is writing to this local store."""
+
+
+@contextmanager
+def job_lock(uri: str | None = None) -> Iterator[None]:
+    """Hold this local store for one job (a sweep or a claims job) while it runs; StoreBusy, naming the other job, if one holds it.
+
+    Two jobs on one SQLite file would train the same runs twice and contend for its write lock; a
+    tracking server serialises its own writes, so only local stores are locked. The lock is the
+    operating system's (flock on ``<store>.lock``): it is released when the job ends, however it ends.
+    """
+    uri = uri or tracking_uri()
+    scheme = urlsplit(uri).scheme
+    if scheme == "sqlite" and uri.removeprefix("sqlite:///") not in ("", ":memory:"):
+        path = Path(uri.removeprefix("sqlite:///") + ".lock")
+    elif scheme in ("", "file"):
+        path = Path(urlsplit(uri).path if scheme else uri) / ".hyperclaims.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        yield
+        return
+    with open(path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise StoreBusy(f"the tracking store {redact(uri)} is in use by another job ({holder}); wait for it to end, "
+                            "or point MLFLOW_TRACKING_URI at another store") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}, started {datetime.now().isoformat(timespec='seconds')}: {' '.join(sys.argv)[:200]}")
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.truncate(0)
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def check_shared_tracking(uri: str | None) -> str:
