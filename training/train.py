@@ -6,14 +6,19 @@
 A user's mistake (unknown model or profile, epochs < 1, a malformed stack,
 missing data) ends with one line on stderr, exit status 2, and no run left
 behind; a tracking store that does not answer, checked before anything is
-loaded, with one line and exit status 3. ``--dry-run`` checks everything, trains two steps and logs nothing.
+loaded, with one line and exit status 3. A store that stops answering during
+the run does not stop it: training goes on, and its whole result is saved as
+``unlogged-<config hash>-seed<seed>.json`` in the working folder (exit status 3). ``--dry-run`` checks everything, trains two steps and logs nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from dataclasses import asdict
+from pathlib import Path
 
 from training.core import interrupt
 from training.core.config import PROFILES, ConfigError, make_config
@@ -22,7 +27,7 @@ from training.core.models import MODELS
 from training.data import DataError, load_dataset
 from training.runners import choice
 from training.tracking import schema
-from training.tracking.store import StoreUnavailable, check_store
+from training.tracking.store import STORE_ERRORS, StoreUnavailable, check_store, redact, tracking_uri
 from training.tracking.writer import RunLogger, dataset_inputs, note_launcher, run_params
 
 
@@ -55,6 +60,14 @@ def _fail(message: str) -> int:
     return 2
 
 
+def save_unlogged(config, result: RunResult, folder: Path) -> Path:
+    """The run's config and every epoch's record, as JSON, when the store could not take them."""
+    path = folder / f"unlogged-{config.config_hash}-seed{config.seed}.json"
+    path.write_text(json.dumps({"config": config.to_params(), "diverged": result.diverged, "diverged_step": result.diverged_step,
+                                "epochs": [asdict(record) for record in result.epochs]}, indent=1))
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     interrupt.handle_sigterm()
     args = build_parser().parse_args(argv)
@@ -76,8 +89,19 @@ def main(argv: list[str] | None = None) -> int:
 
     logger = RunLogger.open(config, args.experiment or config.model, run_params(config, str(device), len(train), train.label),
                             parent_run_id=os.environ.get(schema.LAUNCHER_ENV), inputs=dataset_inputs(config, train, test))
+    lost: list[int] = []  # epochs the store did not take: training goes on, and the result is saved beside it
+
+    def log_epoch(record) -> None:
+        if not lost:
+            try:
+                logger.log_epoch(record)
+                return
+            except STORE_ERRORS:
+                pass
+        lost.append(record.epoch)
+
     try:
-        result: RunResult = train_run(config, train, test, device, on_epoch=logger.log_epoch)
+        result: RunResult = train_run(config, train, test, device, on_epoch=log_epoch)
     except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM
         logger.fail("KILLED")
         print(f"{interrupt.describe(interruption)}: run {logger.run_id} marked KILLED", file=sys.stderr)
@@ -85,7 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException:
         logger.fail("FAILED")
         raise
-    logger.finish(result)
+    try:
+        if lost:
+            raise StoreUnavailable("lost mid-run")
+        logger.finish(result)
+    except (StoreUnavailable, *STORE_ERRORS):
+        saved = save_unlogged(config, result, Path.cwd())
+        print(f"error: the tracking store at {redact(tracking_uri())} stopped answering during run {logger.run_id} "
+              f"(from epoch {lost[0] if lost else len(result.epochs)}); the whole result is saved in {saved}", file=sys.stderr)
+        return 3
     outcome = f"diverged at step {result.diverged_step}" if result.diverged else "finished"
     print(f"run {logger.run_id} {outcome}: {result.metric} {result.final_test_value:.4g} after {len(result.epochs)} epoch(s)")
     return 0

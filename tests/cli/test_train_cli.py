@@ -1,5 +1,6 @@
 """`python -m training.train` and `mlflow run -e train` as a user runs them."""
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 from support.cli import REPO, environment
+from support.cluster import MlflowServer, wait_for
 
 from training.core.config import make_config
 
@@ -88,3 +90,22 @@ def test_sigterm_marks_the_run_killed(tmp_path, store):
     assert run.returncode == 143 and "terminated (SIGTERM): run" in err and "marked KILLED" in err and "Traceback" not in err, err
     (logged,) = tracking.search_runs([experiment.experiment_id])
     assert logged.info.status == "KILLED" and logged.data.metrics["test_error"] > 0
+
+
+def test_a_store_that_goes_away_mid_run_loses_nothing(tmp_path):
+    """The server dies after the first epoch: training goes on, the whole result is saved beside it, exit status 3, one line."""
+    server = MlflowServer(tmp_path).start()
+    env = environment(server.uri, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="5")  # MLflow's own settings: fail fast
+    run = subprocess.Popen([sys.executable, "-m", "training.train", "--profile", "smoke", "--epochs", "60"], cwd=tmp_path, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        tracking = MlflowClient(server.uri)
+        wait_for(lambda: (e := tracking.get_experiment_by_name("mlp")) and any("test_error" in r.data.metrics for r in tracking.search_runs([e.experiment_id])),
+                 120, "the first epoch logged")
+    finally:
+        server.stop()
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 3 and err.count("\n") == 1 and "stopped answering during run" in err and "Traceback" not in err, err
+    (saved,) = tmp_path.glob("unlogged-*-seed0.json")
+    result = json.loads(saved.read_text())
+    assert len(result["epochs"]) == 60 and result["config"]["epochs"] == "60" and str(saved) in err
