@@ -21,9 +21,13 @@ Semantics worth knowing:
   0-d tensor on the parameters' device (reading it is free; ``float()`` syncs).
   It is learned: a scheduler that writes it changes nothing (the next step
   writes the learned value back), and a warning says so once.
-- The stack keeps the gradients it is handed (SGD's tangent): ``zero_grad()``
-  here always sets them to None; ``model.zero_grad(set_to_none=False)`` zeroes
-  them in place, which the next ``step()`` refuses with a ValueError.
+- A group's parameters and gradients are stepped as one vector (copied into
+  it, the new values copied back in place): every level's arithmetic runs once
+  per group, not once per tensor, and the stack keeps its own copy of the
+  gradients, so zeroing ``.grad`` in place between steps is harmless. A group
+  mixing dtypes or devices is stepped tensor by tensor, and then the stack keeps
+  the gradients themselves (changing them in place before the next ``step()``
+  is refused with a ValueError).
 - A parameter whose ``.grad`` is None at a step counts as having gradient zero.
 """
 
@@ -60,10 +64,6 @@ class HyperOptimizer(torch.optim.Optimizer):
         not reach the learned value."""
         return hyper.rules[0].effective(hyper.raw[0])[0].clone()
 
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        """Always to None: the stack keeps the last gradients (see the module's notes)."""
-        super().zero_grad(set_to_none=True)
-
     @torch.no_grad()
     def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
         loss = None
@@ -77,7 +77,11 @@ class HyperOptimizer(torch.optim.Optimizer):
                 self._warned = True
             params = group["params"]
             grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-            new = hyper.step([p.detach() for p in params], grads)
+            if _one_vector(params):  # every level's arithmetic once over all the group's numbers, not once per tensor
+                new = hyper.step([torch.cat([p.detach().reshape(-1) for p in params])], [torch.cat([g.reshape(-1) for g in grads])])
+                new = [part.view_as(p) for part, p in zip(new[0].split([p.numel() for p in params]), params)]
+            else:
+                new = hyper.step([p.detach() for p in params], grads)
             torch._foreach_copy_(params, new)  # in place, as torch.optim does: references to the parameters stay valid
             self._publish(group, hyper)
         return loss
@@ -109,6 +113,11 @@ class HyperOptimizer(torch.optim.Optimizer):
         for group, hyper, state in zip(self.param_groups, self.stacks, state_dict["states"]):
             hyper.load_state_dict(_on(state, group["params"][0].device))
             self._publish(group, hyper)
+
+
+def _one_vector(params: list[Tensor]) -> bool:
+    """Whether a group's parameters can be stepped as one vector (one dtype, one device)."""
+    return len({(p.dtype, p.device) for p in params}) == 1
 
 
 def _on(state, device: torch.device):
