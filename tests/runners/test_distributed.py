@@ -149,7 +149,7 @@ def test_a_local_store_or_a_silent_server_is_refused_before_anything_is_submitte
     assert done.returncode == 2 and "local store that workers on other machines cannot see" in done.stderr
     silent = f"http://user:secret@127.0.0.1:{free_port()}"  # nothing listens there
     done = subprocess.run(sweep_command("mlp_long", "smoke", 2, "ray"), cwd=tmp_path, env=environment(silent), capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "does not answer" in done.stderr
+    assert done.returncode == 3 and "does not answer" in done.stderr
     assert "secret" not in done.stderr  # credentials in the URI are never printed
 
 
