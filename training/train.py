@@ -87,8 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dry run ok: {config.model} {config.stack}, {result.steps} steps on {device}, {result.metric} {result.final_test_value:.4g}")
         return 0
 
-    logger = RunLogger.open(config, args.experiment or config.model, run_params(config, str(device), len(train), train.label),
-                            parent_run_id=os.environ.get(schema.LAUNCHER_ENV), inputs=dataset_inputs(config, train, test))
+    try:
+        logger = RunLogger.open(config, args.experiment or config.model, run_params(config, str(device), len(train), train.label),
+                                parent_run_id=os.environ.get(schema.LAUNCHER_ENV), inputs=dataset_inputs(config, train, test))
+    except STORE_ERRORS as error:  # e.g. SQLite's "database is locked" past its wait: nothing has trained yet
+        return choice.refuse(StoreUnavailable(f"the tracking store {redact(tracking_uri())} refused the new run "
+                                              f"({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''})"))
     lost: list[int] = []  # epochs the store did not take: training goes on, and the result is saved beside it
 
     def log_epoch(record) -> None:

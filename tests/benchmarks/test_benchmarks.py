@@ -42,3 +42,11 @@ def test_gpu_check_without_a_gpu_says_so_in_one_line():
     out = subprocess.run(["bash", "benchmarks/gpu_check.sh"], cwd=REPO, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHON": sys.executable})
     assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "no CUDA device" in out.stderr
+
+
+def test_estimate_accuracy_runs_the_dry_run_and_the_job_side_by_side(tmp_path):
+    out = subprocess.run([sys.executable, "benchmarks/estimate_accuracy.py", "--profile", "smoke", "--studies", "mlp_cost", "--json", str(tmp_path / "e.json")],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    figures = json.loads((tmp_path / "e.json").read_text())
+    assert figures["measured_s"] > 0 and figures["estimate_s"] >= 0 and "estimate: 22 runs" in out.stdout
