@@ -17,7 +17,7 @@ from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 
 from training.tracking import schema
-from training.tracking.store import client
+from training.tracking.store import client, plan_sqlite_reads
 
 # each run's last value of these metrics becomes a column (hp.* columns join them: the final learned values)
 SUMMARY_METRICS = (schema.TEST_ERROR, schema.TEST_PERPLEXITY, schema.TRAIN_LOSS, schema.STEP_TIME_MS, schema.STACK_BYTES, schema.WEIGHT_BYTES)
@@ -93,6 +93,7 @@ class RunTables:
 def load_runs(studies: list[str], profile: str, tracking: MlflowClient | None = None) -> RunTables:
     """Every run of ``studies`` at ``profile``, deduplicated to the newest FINISHED one per config."""
     tracking = tracking or client()
+    plan_sqlite_reads(tracking.tracking_uri)  # metric histories by index, not by scan
     rows, excluded = [], {}
     for study in studies:
         experiment = tracking.get_experiment_by_name(study)

@@ -131,6 +131,26 @@ def check_store(uri: str | None = None, timeout: float = STORE_CHECK_SECONDS) ->
     return uri
 
 
+def plan_sqlite_reads(uri: str) -> bool:
+    """Give a SQLite store's query planner its statistics (ANALYZE), once; True if it ran.
+
+    Without them SQLite reads a metric's history through the primary key, which starts
+    with the metric's name, and so scans that metric's rows of every run (seconds per
+    history at paper scale); with them it uses the index on (run, key, step). The
+    statistics live in the file, so a tracking server reading it benefits too.
+    """
+    if urlsplit(uri).scheme != "sqlite" or not Path(uri.removeprefix("sqlite:///")).is_file():
+        return False
+    with closing(sqlite3.connect(uri.removeprefix("sqlite:///"), timeout=STORE_CHECK_SECONDS)) as db:
+        known = db.execute("select 1 from sqlite_master where name = 'sqlite_stat1'").fetchone() and \
+            db.execute("select 1 from sqlite_stat1 where tbl = 'metrics'").fetchone()
+        if known:
+            return False
+        db.execute("ANALYZE")
+        db.commit()
+    return True
+
+
 def _sqlite_problem(path: str, timeout: float) -> str | None:
     if path in ("", ":memory:"):
         return None
