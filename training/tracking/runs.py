@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from mlflow.entities import ViewType
+from mlflow.store.tracking.rest_store import RestStore
 from mlflow.tracking import MlflowClient
+from mlflow.utils.rest_utils import http_request, verify_rest_response
 
 from training.tracking import schema
 from training.tracking.store import client, plan_sqlite_reads
+
+BULK_ENDPOINT = "/ajax-api/2.0/mlflow/metrics/get-history-bulk"  # the tracking server's bulk history route (what its UI charts use)
 
 # each run's last value of these metrics becomes a column (hp.* columns join them: the final learned values)
 SUMMARY_METRICS = (schema.TEST_ERROR, schema.TEST_PERPLEXITY, schema.TRAIN_LOSS, schema.STEP_TIME_MS, schema.STACK_BYTES, schema.WEIGHT_BYTES)
@@ -82,12 +86,48 @@ class RunTables:
         return bool((self.runs.study == study).any())
 
     def history(self, run_id: str, key: str) -> pd.Series:
-        """A metric's history as a Series indexed by step."""
+        """A metric's history as a Series indexed by step.
+
+        The first read of a run's history reads those of every run of its cell (the claims and
+        figures read a cell's seeds together) in one bulk request where the store has one.
+        """
         if (run_id, key) not in self._histories:
-            points = self.tracking.get_metric_history(run_id, key)
-            series = pd.Series({m.step: m.value for m in points}, dtype=float).sort_index()
-            self._histories[(run_id, key)] = series
+            row = self.runs[self.runs.run_id == run_id]
+            cell = self.runs[(self.runs.study == row.study.iloc[0]) & (self.runs.cell == row.cell.iloc[0])].run_id if len(row) else [run_id]
+            wanted = [r for r in cell if (r, key) not in self._histories] or [run_id]
+            for found, series in read_histories(self.tracking, wanted, key).items():
+                self._histories[(found, key)] = series
         return self._histories[(run_id, key)]
+
+
+BULK_RUNS, BULK_POINTS = 100, 25_000  # a tracking server's limits for one bulk history request
+
+
+def read_histories(tracking: MlflowClient, run_ids: list[str], key: str) -> dict[str, pd.Series]:
+    """{run id: its history of ``key``} for every run in ``run_ids``: one query on a database store, bulk requests
+    (at most 100 runs and 25,000 points each, split further when a reply comes back full) to a tracking server,
+    one read per run elsewhere."""
+    store = tracking._tracking_client.store  # the bulk reads are the store's, not the client's
+    if hasattr(store, "get_metric_history_bulk"):
+        points = [(m.run_id, m.step, m.value) for m in store.get_metric_history_bulk(run_ids, key, max_results=2**62)]
+    elif isinstance(store, RestStore):
+        points = [point for start in range(0, len(run_ids), BULK_RUNS) for point in _from_server(store, run_ids[start : start + BULK_RUNS], key)]
+    else:
+        points = [(run, m.step, m.value) for run in run_ids for m in tracking.get_metric_history(run, key)]
+    by_run: dict[str, dict[int, float]] = {run: {} for run in run_ids}
+    for run, step, value in points:
+        by_run[run][step] = value
+    return {run: pd.Series(steps, dtype=float).sort_index() for run, steps in by_run.items()}
+
+
+def _from_server(store: RestStore, run_ids: list[str], key: str) -> list[tuple[str, int, float]]:
+    reply = http_request(store.get_host_creds(), BULK_ENDPOINT, "GET", params={"run_id": run_ids, "metric_key": key, "max_results": BULK_POINTS})
+    verify_rest_response(reply, BULK_ENDPOINT)
+    metrics = reply.json().get("metrics", [])
+    if len(metrics) >= BULK_POINTS and len(run_ids) > 1:  # cut at the server's limit: ask in halves
+        half = len(run_ids) // 2
+        return _from_server(store, run_ids[:half], key) + _from_server(store, run_ids[half:], key)
+    return [(m["run_id"], int(m["step"]), float(m["value"])) for m in metrics]
 
 
 def load_runs(studies: list[str], profile: str, tracking: MlflowClient | None = None) -> RunTables:
