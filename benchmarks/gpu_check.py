@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_device(device)
     if device.type == "cpu":
         torch.set_num_threads(1)  # as a worker runs
-    clock = Clock(device, steps=1 if args.quick else 10)
+    clock = Clock(device, steps=1, eval_probe=200) if args.quick else Clock(device, steps=10)
     out: dict[str, object] = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"}
     batched, mlp_batched = (2, 2) if args.quick else (8, 10)
     for model in EPOCH:

@@ -93,8 +93,9 @@ def shape_of(config: RunConfig) -> tuple:
 class Clock:
     """Seconds per step and per evaluation on ``device``, measured on first use and remembered."""
 
-    def __init__(self, device: torch.device, steps: int = 3):
-        self.device, self.steps = device, steps
+    def __init__(self, device: torch.device, steps: int = 3, eval_probe: int = EVAL_BATCH):
+        """``eval_probe``: test examples evaluated to time an evaluation (scaled to the test set)."""
+        self.device, self.steps, self.eval_probe = device, steps, eval_probe
         self._step: dict[tuple, float] = {}
         self._eval: dict[str, float] = {}
 
@@ -109,7 +110,7 @@ class Clock:
         """Seconds to evaluate one seed on ``test_size`` test examples (characters)."""
         if model not in self._eval:
             config = _probe_config(model)
-            data = _synthetic(model, EVAL_BATCH if model != "charlstm" else 20 * SEQUENCE * config.batch_size)
+            data = _synthetic(model, self.eval_probe if model != "charlstm" else max(2, self.eval_probe // 100) * SEQUENCE * config.batch_size)
             task = make_task(model, data, data, config.batch_size, self.device)
             replicas = Replicas(model, [0], self.device, **_sizes(model))
             replicas.evaluate(task, replicas.flat, [0])  # warm-up

@@ -137,6 +137,8 @@ def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path, signum, 
     assert f"{said}: every finished run is kept" in stderr and "Traceback" not in stderr
     kept = len(load_runs(["mlp_towers"], "smoke", client).runs)
     assert 3 <= kept < 48
+    if signum != signal.SIGINT:
+        return  # what follows an interruption is the same whatever signal it was
     done = subprocess.run(command, cwd=REPO, env=environment(uri), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{kept} already finished, {48 - kept} trained" in done.stdout
