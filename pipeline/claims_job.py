@@ -59,8 +59,7 @@ def run_sweeps(profile: str, runner: Runner, seeds: int | None = None, extra_tag
                benchmarks: tuple[str, ...] = ("mlp",), only: tuple[str, ...] = ()) -> list[SweepSummary]:
     """Train every study of ``benchmarks`` (of ``only``, when given) that can inform a verdict at ``profile``
     with an entered runner; the timing study last, alone."""
-    chosen, skipped = studies_to_train(profile, benchmarks)
-    chosen = [name for name in chosen if not only or name in only]
+    chosen, skipped = studies_to_train(profile, benchmarks, only)
     for name, why in skipped.items():
         print(f"  {name}: skipped, {why}", file=sys.stderr)
     summaries = []
@@ -192,11 +191,9 @@ def parse_flag(name: str, text: str) -> bool:
 def dry_run(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...], seeds: int | None, workers: int, device: str,
             seeds_per_pass: int | None) -> int:
     """Print what the job would train, study by study, and how long it would take here (and on one GPU, if present)."""
-    chosen, skipped = studies_to_train(profile, benchmarks)
-    chosen = [name for name in chosen if not only or name in only]
+    chosen, skipped = studies_to_train(profile, benchmarks, only)
     for name, why in skipped.items():
-        if not only or name in only:
-            print(f"  {name}: would be skipped, {why}")
+        print(f"  {name}: would be skipped, {why}")
     workers = 1 if device.startswith("cuda") else workers
     plans = estimate.plan_studies(chosen, profile, seeds, seeds_per_pass, workers, device)
     print(f"calibrating: a few steps of each stack shape on {device} ...", file=sys.stderr, flush=True)

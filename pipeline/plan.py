@@ -52,11 +52,13 @@ def decidable(claim: Claim, tables: RunTables) -> bool:
     return not (claim.minimum.duration and assess(claim.minimum, tables).level == REDUCED)
 
 
-def studies_to_train(profile: str, benchmarks: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
-    """(the studies to train, in order; {skipped study: why none of its claims can be decided})."""
+def studies_to_train(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+    """(the studies to train, in order; {skipped study: why none of its claims can be decided}), among ``only`` when given."""
     tables = planned_tables(profile, benchmarks)
     chosen, skipped = [], {}
     for name in studies_for(benchmarks, profile):
+        if only and name not in only:
+            continue
         claims = [claim for claim in CATALOGUE if serves(claim, name)]
         if any(decidable(claim, tables) for claim in claims):
             chosen.append(name)

@@ -27,7 +27,7 @@ from training.core.models import MODELS
 from training.data import DataError, load_dataset
 from training.runners import choice
 from training.tracking import schema
-from training.tracking.store import STORE_ERRORS, StoreUnavailable, check_store, redact, tracking_uri
+from training.tracking.store import STORE_ERRORS, StoreUnavailable, check_store, first_line, redact, tracking_uri
 from training.tracking.writer import RunLogger, dataset_inputs, note_launcher, run_params
 
 
@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         logger = RunLogger.open(config, args.experiment or config.model, run_params(config, str(device), len(train), train.label),
                                 parent_run_id=os.environ.get(schema.LAUNCHER_ENV), inputs=dataset_inputs(config, train, test))
     except STORE_ERRORS as error:  # e.g. SQLite's "database is locked" past its wait: nothing has trained yet
-        return choice.refuse(StoreUnavailable(f"the tracking store {redact(tracking_uri())} refused the new run "
-                                              f"({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''})"))
+        return choice.refuse(StoreUnavailable(f"the tracking store {redact(tracking_uri())} refused the new run ({first_line(error)})"))
     lost: list[int] = []  # epochs the store did not take: training goes on, and the result is saved beside it
 
     def log_epoch(record) -> None:
@@ -113,14 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException:
         logger.fail("FAILED")
         raise
-    try:
-        if lost:
-            raise StoreUnavailable("lost mid-run")
-        logger.finish(result)
-    except (StoreUnavailable, *STORE_ERRORS):
+    if not lost:
+        try:
+            logger.finish(result)
+        except STORE_ERRORS:
+            lost.append(len(result.epochs))
+    if lost:
         saved = save_unlogged(config, result, Path.cwd())
         print(f"error: the tracking store at {redact(tracking_uri())} stopped answering during run {logger.run_id} "
-              f"(from epoch {lost[0] if lost else len(result.epochs)}); the whole result is saved in {saved}", file=sys.stderr)
+              f"(from epoch {lost[0]}); the whole result is saved in {saved}", file=sys.stderr)
         return 3
     outcome = f"diverged at step {result.diverged_step}" if result.diverged else "finished"
     print(f"run {logger.run_id} {outcome}: {result.metric} {result.final_test_value:.4g} after {len(result.epochs)} epoch(s)")

@@ -22,6 +22,7 @@ from training.tracking import schema
 from training.tracking.store import client, plan_sqlite_reads
 
 BULK_ENDPOINT = "/ajax-api/2.0/mlflow/metrics/get-history-bulk"  # the tracking server's bulk history route (what its UI charts use)
+BULK_RUNS, BULK_POINTS = 100, 25_000  # its limits for one request
 
 # each run's last value of these metrics becomes a column (hp.* columns join them: the final learned values)
 SUMMARY_METRICS = (schema.TEST_ERROR, schema.TEST_PERPLEXITY, schema.TRAIN_LOSS, schema.STEP_TIME_MS, schema.STACK_BYTES, schema.WEIGHT_BYTES)
@@ -98,9 +99,6 @@ class RunTables:
             for found, series in read_histories(self.tracking, wanted, key).items():
                 self._histories[(found, key)] = series
         return self._histories[(run_id, key)]
-
-
-BULK_RUNS, BULK_POINTS = 100, 25_000  # a tracking server's limits for one bulk history request
 
 
 def read_histories(tracking: MlflowClient, run_ids: list[str], key: str) -> dict[str, pd.Series]:

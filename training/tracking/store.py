@@ -104,6 +104,26 @@ def server_answers(uri: str, timeout: float = 5.0) -> bool:
         return False
 
 
+def first_line(error: BaseException) -> str:
+    """``Type: the message's first line`` (at most 200 characters), for a one-line report of someone else's error."""
+    text = str(error)
+    return f"{type(error).__name__}: {text.splitlines()[0][:200] if text else ''}"
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The file of a SQLite store URI; None for another store or an in-memory database."""
+    if urlsplit(uri).scheme != "sqlite":
+        return None
+    path = uri.removeprefix("sqlite:///")
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def folder_store(uri: str) -> Path | None:
+    """The folder of a file store URI (a bare path or file:); None for another store."""
+    scheme = urlsplit(uri).scheme
+    return Path(urlsplit(uri).path if scheme else uri) if scheme in ("", "file") else None
+
+
 STORE_CHECK_SECONDS = 5.0  # a store that has not answered by then is reported as down (the whole check stays under 10 s)
 DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
 
@@ -119,11 +139,11 @@ def check_store(uri: str | None = None, timeout: float = STORE_CHECK_SECONDS) ->
     if scheme in ("http", "https"):
         problem = None if server_answers(uri, timeout) else f"does not answer (GET /health within {timeout:g} s)"
     elif scheme == "sqlite":
-        problem = _sqlite_problem(uri.removeprefix("sqlite:///"), timeout)
+        problem = _sqlite_problem(sqlite_file(uri), timeout)
     elif scheme in DATABASE_SCHEMES:
         problem = _database_problem(uri, timeout)
     elif scheme in ("", "file"):
-        problem = _folder_problem(Path(urlsplit(uri).path if scheme else uri))
+        problem = _folder_problem(folder_store(uri))
     else:
         problem = f"has a scheme MLflow cannot track to ({scheme!r}); use http(s)://host:port, sqlite:///path/mlflow.db or a folder"
     if problem:
@@ -139,9 +159,10 @@ def plan_sqlite_reads(uri: str) -> bool:
     history at paper scale); with them it uses the index on (run, key, step). The
     statistics live in the file, so a tracking server reading it benefits too.
     """
-    if urlsplit(uri).scheme != "sqlite" or not Path(uri.removeprefix("sqlite:///")).is_file():
+    file = sqlite_file(uri)
+    if file is None or not file.is_file():
         return False
-    with closing(sqlite3.connect(uri.removeprefix("sqlite:///"), timeout=STORE_CHECK_SECONDS)) as db:
+    with closing(sqlite3.connect(file, timeout=STORE_CHECK_SECONDS)) as db:
         known = db.execute("select 1 from sqlite_master where name = 'sqlite_stat1'").fetchone() and \
             db.execute("select 1 from sqlite_stat1 where tbl = 'metrics'").fetchone()
         if known:
@@ -151,10 +172,9 @@ def plan_sqlite_reads(uri: str) -> bool:
     return True
 
 
-def _sqlite_problem(path: str, timeout: float) -> str | None:
-    if path in ("", ":memory:"):
+def _sqlite_problem(file: Path | None, timeout: float) -> str | None:
+    if file is None:
         return None
-    file = Path(path)
     if not file.exists():  # SQLite makes the file, not its folder
         folder = file.parent
         return None if folder.is_dir() and os.access(folder, os.W_OK) else f"cannot be made ({folder} is not a writable folder)"
@@ -182,7 +202,7 @@ def _database_problem(uri: str, timeout: float) -> str | None:
         except FutureTimeout:
             return f"does not accept a connection within {timeout:g} s"
         except Exception as error:  # noqa: BLE001 - a driver's errors are its own; each becomes the one line
-            return f"does not accept a connection ({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''})"
+            return f"does not accept a connection ({first_line(error)})"
     return None
 
 
@@ -206,12 +226,12 @@ def job_lock(uri: str | None = None) -> Iterator[None]:
     operating system's (flock on ``<store>.lock``): it is released when the job ends, however it ends.
     """
     uri = uri or tracking_uri()
-    scheme = urlsplit(uri).scheme
-    if scheme == "sqlite" and uri.removeprefix("sqlite:///") not in ("", ":memory:"):
-        path = Path(uri.removeprefix("sqlite:///") + ".lock")
-    elif scheme in ("", "file"):
-        path = Path(urlsplit(uri).path if scheme else uri) / ".hyperclaims.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
+    file, folder = sqlite_file(uri), folder_store(uri)
+    if file is not None:
+        path = Path(f"{file}.lock")
+    elif folder is not None:
+        path = folder / ".hyperclaims.lock"
+        folder.mkdir(parents=True, exist_ok=True)
     else:
         yield
         return
