@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    interrupt.handle_sigterm()
+    interrupt.handle_interruptions()
     args = build_parser().parse_args(argv)
     held = ExitStack()
     try:

@@ -111,6 +111,7 @@ def run_study(study: Study, profile: str, runner: Runner, seeds: int | None = No
                                dataset_inputs(config, train, test))
                 trained += 1
             progress.update()
+            interrupt.raise_if_received()
     finally:
         progress.close()
     return SweepSummary(study.name, len(planned), len(planned) - len(todo), trained, failed, time.perf_counter() - started)
@@ -129,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    interrupt.handle_sigterm()
+    interrupt.handle_interruptions()
     args = build_parser().parse_args(argv)
     held = ExitStack()
     try:

@@ -69,7 +69,7 @@ def save_unlogged(config, result: RunResult, folder: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    interrupt.handle_sigterm()
+    interrupt.handle_interruptions()
     args = build_parser().parse_args(argv)
     try:
         config = make_config(args.model, args.stack, args.epochs, args.seed, args.profile, args.batch_size, args.schedule)

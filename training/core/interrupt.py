@@ -1,26 +1,51 @@
-"""SIGTERM as an interruption like Ctrl-C: what cluster schedulers send (SLURM at the time limit,
-Kubernetes on eviction) is handled the way a user's Ctrl-C is, with its own exit status.
+"""Interruptions: Ctrl-C (SIGINT) and SIGTERM, what cluster schedulers send (SLURM at the
+time limit, Kubernetes on eviction), handled alike, each with its own exit status.
 
 ``Terminated`` is a ``KeyboardInterrupt``, so every place that keeps finished work
 on Ctrl-C keeps it on SIGTERM too; ``exit_status`` tells the two apart (130, 143).
+
+A signal's exception is raised wherever the main thread happens to be. When that is a
+weakref callback or a ``__del__`` (the garbage collector runs them at any moment), Python
+prints "Exception ignored" and carries on, and the interruption would be lost. So the
+handler also records the signal, and long loops call ``raise_if_received`` at their safe
+points: a swallowed interruption is raised there instead.
 """
 
 from __future__ import annotations
 
 import signal
 
+_received: list[int] = []
+
 
 class Terminated(KeyboardInterrupt):
     """The process received SIGTERM."""
 
 
-def _raise_terminated(signum, frame) -> None:
-    raise Terminated()
+def _interruption(signum: int) -> KeyboardInterrupt:
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-def handle_sigterm() -> None:
-    """From now on, SIGTERM raises ``Terminated`` in the main thread (call it from a command's main)."""
-    signal.signal(signal.SIGTERM, _raise_terminated)
+def _record_and_raise(signum, frame) -> None:
+    _received.append(signum)
+    raise _interruption(signum)
+
+
+def handle_interruptions() -> None:
+    """From now on SIGTERM, and SIGINT unless the process was started with it ignored,
+    raise in the main thread and are remembered (call it first in a command's main)."""
+    _received.clear()
+    signal.signal(signal.SIGTERM, _record_and_raise)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _record_and_raise)
+
+
+def raise_if_received() -> None:
+    """Raise the interruption a signal asked for, if any arrived (once raised, it is forgotten)."""
+    if _received:
+        signum = _received[0]
+        _received.clear()
+        raise _interruption(signum)
 
 
 def exit_status(interruption: KeyboardInterrupt) -> int:

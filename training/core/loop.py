@@ -19,6 +19,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from training.core import checkpoint as checkpoints
+from training.core import interrupt
 from training.core.config import ConfigError, RunConfig, schedule_factor
 from training.core.divergence import DivergenceTracker
 from training.core.replicas import Replicas
@@ -181,6 +182,7 @@ def train_seeds(
     recorder = _Recorder(replicas, task, stack, device, on_epoch, records)
     started_ms = int(time.time() * 1000)
     for epoch in range(first_epoch, config.epochs + 1):
+        interrupt.raise_if_received()
         snaps: list[dict] = []
         bar.set_description(f"epoch {epoch}/{config.epochs}")
         if config.schedule:

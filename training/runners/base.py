@@ -18,6 +18,10 @@ from training.studies.base import Cell
 
 Job = tuple[Cell, RunConfig]
 
+# how often a runner waiting on its workers looks for an interruption the main thread did not raise
+# (see training.core.interrupt): a pass can take minutes, a Ctrl-C should not
+WAKE_SECONDS = 1.0
+
 
 class Outcome(NamedTuple):
     """One run's end: exactly one of ``result`` and ``error`` is None."""

@@ -19,10 +19,11 @@ from functools import cache
 
 import torch
 
+from training.core import interrupt
 from training.core.config import RunConfig
 from training.core.loop import RunResult, train_seeds
 from training.data import Split, load_dataset
-from training.runners.base import Job, Outcome
+from training.runners.base import WAKE_SECONDS, Job, Outcome
 
 SEEDS_PER_PASS = 8  # seeds of one config trained together by default (see benchmarks/RESULTS.md)
 # On a CPU a batched ResNet-20 or char-LSTM step costs more per seed than one seed alone (measured in
@@ -120,7 +121,8 @@ class LocalRunner:
         pending: dict[Future, list[Job]] = {self.pool.submit(train_pass, [c for _, c in group], self.device): group for group in costliest_first(passes)}
         try:
             while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                finished, _ = wait(pending, timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
+                interrupt.raise_if_received()
                 for future in finished:
                     group = pending.pop(future)
                     error = future.exception()

@@ -17,8 +17,9 @@ from collections.abc import Iterator
 
 import torch
 
+from training.core import interrupt
 from training.core.config import RunConfig
-from training.runners.base import Job, Outcome
+from training.runners.base import WAKE_SECONDS, Job, Outcome
 from training.runners.local import sweep_data
 from training.runners.remote import train_and_log, worker_environment
 from training.studies.base import Cell
@@ -94,7 +95,8 @@ class RayRunner:
                    for cell, config in jobs}
         try:
             while pending:
-                done, _ = ray.wait(list(pending), num_returns=1)
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=WAKE_SECONDS)
+                interrupt.raise_if_received()
                 for ref in done:
                     cell, config = pending.pop(ref)
                     try:

@@ -1,0 +1,54 @@
+"""An interruption whose exception Python swallows (raised inside a ``__del__`` or a weakref
+callback, where the garbage collector runs code at any moment) is still raised at the next
+safe point: CI once saw a sweep run to its end, exit 0, after a Ctrl-C landed in a weakref callback."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from training.core import interrupt
+
+
+@pytest.fixture
+def handlers():
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever pytest was started with
+    interrupt.handle_interruptions()
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+class _SignalsWhileCollected:
+    def __init__(self, signum: int):
+        self.signum = signum
+
+    def __del__(self):
+        os.kill(os.getpid(), self.signum)
+        time.sleep(0.05)  # the handler runs here, inside __del__, where its exception is only printed
+
+
+@pytest.mark.parametrize("signum, kind, status", [(signal.SIGINT, KeyboardInterrupt, 130), (signal.SIGTERM, interrupt.Terminated, 143)])
+def test_an_interruption_swallowed_by_a_finaliser_is_raised_at_the_next_safe_point(handlers, signum, kind, status):
+    victim = _SignalsWhileCollected(signum)
+    del victim  # the signal arrives and its exception is swallowed: execution goes on
+    with pytest.raises(kind) as raised:
+        interrupt.raise_if_received()
+    assert interrupt.exit_status(raised.value) == status
+    interrupt.raise_if_received()  # raised once, then forgotten
+
+
+def test_an_interruption_raised_normally_is_forgotten_by_the_next_command(handlers):
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+    interrupt.handle_interruptions()  # a new command's main starts with nothing pending
+    interrupt.raise_if_received()
+
+
+def test_sigint_ignored_at_start_stays_ignored(handlers):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a job started in the background with `nohup ... &`
+    interrupt.handle_interruptions()
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
