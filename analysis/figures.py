@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from analysis import figures_large  # noqa: E402
+from analysis import figures_beyond, figures_large  # noqa: E402
 from claims.evidence import published  # noqa: E402
 from training.studies import labels  # noqa: E402
 from training.studies.labels import MLP_COST, MLP_DEPTH, MLP_LONG, MLP_RERUNS, MLP_TABLE1, MLP_TOWERS  # noqa: E402
@@ -175,4 +175,7 @@ FIGURES = {
     "lstm": figures_large.lstm,
     "depth": depth,
     "cost": cost,
+    "lrfree": figures_beyond.lrfree,
+    "tall": figures_beyond.tall,
+    "top": figures_beyond.top,
 }

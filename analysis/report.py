@@ -132,7 +132,7 @@ def _methodology(w: Document, profile: str, tables: RunTables) -> None:
         "Choices the papers leave unstated, as logged with every run: "
         + "; ".join(f"{model} {key.removeprefix('choice.')}: {value}" for model, choices in UNSTATED_CHOICES.items() for key, value in choices.items()) + ".",
         "Statistics: one-sided exact paired sign-flip tests over seeds, Page's trend test for ordered effects, TOST equivalence with stated margins, "
-        f"an intersection-union rule for claims about several comparisons, Holm correction within each family (A..E) at alpha = {ALPHA}, "
+        f"an intersection-union rule for claims about several comparisons, Holm correction within each family (A..F; D3 and D4 form family D+) at alpha = {ALPHA}, "
         "percentile bootstrap intervals for every effect.",
         "Runs: one MLflow run per (config, seed); only the newest FINISHED run of each config counts. Excluded here: "
         + (", ".join(f"{n} {k}" for k, n in tables.excluded.items()) or "none") + ".",

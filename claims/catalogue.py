@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import sys
 
-from claims import family_a, family_b, family_c, family_d, family_e
+from claims import family_a, family_b, family_c, family_d, family_e, family_f
 from claims.scope import NONE, REDUCED, Scope, assess
 from claims.verdict import Claim, Evidence, NotRun, Verdict, decide_family
-from training.studies import STUDIES, build_study
+from training.studies import BEYOND, STUDIES, build_study
 from training.tracking.runs import RunTables
 
-CATALOGUE: list[Claim] = family_a.CLAIMS + family_b.CLAIMS + family_c.CLAIMS + family_d.CLAIMS + family_e.CLAIMS
-FAMILIES = ("A", "B", "C", "D", "E")
+CATALOGUE: list[Claim] = family_a.CLAIMS + family_b.CLAIMS + family_c.CLAIMS + family_d.CLAIMS + family_e.CLAIMS + family_f.CLAIMS
+FAMILIES = ("A", "B", "C", "D", "D+", "E", "F")
 
 
 def _evidence(claim: Claim, tables: RunTables) -> tuple[Evidence | None, str, Scope]:
@@ -24,7 +24,8 @@ def _evidence(claim: Claim, tables: RunTables) -> tuple[Evidence | None, str, Sc
         return None, claim.hypothesis, Scope(NONE)
     missing = [s for s in claim.studies if not tables.has(s)]
     if missing:
-        hint = "" if all(s.startswith("mlp_") for s in missing) else " (the ResNet-20 and char-LSTM studies train with --benchmarks all)"
+        hint = " (ours, beyond the paper: they train with --beyond, -P beyond=true)" if any(s in BEYOND for s in missing) \
+            else "" if all(s.startswith("mlp_") for s in missing) else " (the ResNet-20 and char-LSTM studies train with --benchmarks all)"
         return None, f"no finished runs of {', '.join(missing)} at this profile{hint}", Scope(NONE)
     scope = assess(claim.minimum, tables)
     if scope.level == REDUCED and claim.minimum.duration:

@@ -1,4 +1,5 @@
-"""Family D: diminishing returns of taller stacks ([R] 3.4's towers on the MLP, under three kappa schemes).
+"""Family D: diminishing returns of taller stacks ([R] 3.4's towers on the MLP, under three kappa schemes),
+and (ours, D3 / D4) very tall towers under a scale-free kappa rule, the reproduction's stated future work.
 
 Margins are fixed here, before any run.
 """
@@ -8,14 +9,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from claims.evidence import published
+from claims.evidence import all_of, comparison, published
+from claims.family_f import FAILED_ERROR, final_errors
 from claims.preregistration import DECLARED, SEEDS_RAISED, scope_declared
 from claims.scope import Minimum, Requirement
 from claims.stats import bootstrap_ci, page_trend, sign_flip_test, smallest_page_p, tost_equivalence
 from claims.verdict import Change, Claim, Evidence, NotRun
 from training.studies import labels
+from training.studies.beyond import RELATIVE_STEP, TALL_HEIGHTS, TOP_HEIGHT, TOP_STEPS
 from training.studies.labels import MLP_DEPTH as DEPTH
-from training.studies.mlp import DEPTH_SCHEMES
+from training.studies.mlp import DEPTH_SCHEMES, TOWER_ALPHAS
 from training.tracking.runs import RunTables
 
 GAIN_MARGIN = 0.25  # pp: a gain per level within +-this counts as no gain
@@ -84,6 +87,66 @@ WORDING = Change("2026-11-30", f"'indistinguishable from zero' -> 'within +-{GAI
                  "a gain of 0.18 pp per level with an interval excluding zero is within the margin, not indistinguishable from zero",
                  runs_existed=True, kind="wording")
 
+# D3 and D4 are a family of their own for Holm's correction: declared after D1 and D2 had runs, they must not move D1's and D2's thresholds
+TALL_FAMILY = "D+"
+D3_MARGIN = 0.5  # pp: a tall tower may end worse than height 3 by at most this
+BASE_HEIGHT = 3  # D3 compares every taller tower with height 3 ([P]'s tallest)
+
+
+def tall_errors(tables: RunTables, scheme: str, alpha: float) -> pd.DataFrame:
+    """Final error (a failed run scores FAILED_ERROR), rows = seeds, columns = heights of ``scheme`` from BASE_HEIGHT up."""
+    ran = {int(label.split(":h")[1].split(":")[0]) for label in tables.runs[tables.runs.study == labels.MLP_TALL].cell
+           if label.startswith(f"tall:{scheme}:") and label.endswith(f":a{alpha:g}")}
+    heights = [h for h in TALL_HEIGHTS if h in ran and h >= BASE_HEIGHT]
+    if len(heights) < 2:
+        raise NotRun(f"{labels.MLP_TALL} has no towers taller than {BASE_HEIGHT} under the {scheme} scheme at alpha {alpha:g}")
+    return final_errors(tables, labels.MLP_TALL, {h: labels.tall(scheme, h, alpha) for h in heights})
+
+
+def evaluate_d3(tables: RunTables) -> Evidence:
+    rows, ours = [], []
+    alphas = [a for a in TOWER_ALPHAS if not tables.cell(labels.MLP_TALL, labels.tall("relative", BASE_HEIGHT, a)).empty]
+    if not alphas:
+        raise NotRun(f"no runs of {labels.MLP_TALL} under the relative scheme")
+    for alpha in alphas:
+        errors = tall_errors(tables, "relative", alpha)
+        worst = errors.drop(columns=BASE_HEIGHT).max(axis=1) - errors[BASE_HEIGHT]
+        rows.append(comparison(f"alpha {alpha:g}: {D3_MARGIN} pp - (worst taller tower - height {BASE_HEIGHT})", (D3_MARGIN - worst).to_numpy(float),
+                               height3=float(errors[BASE_HEIGHT].mean()), tallest=float(errors[max(errors.columns)].mean())))
+        ours.append(f"alpha {alpha:g}: h{BASE_HEIGHT} {errors[BASE_HEIGHT].mean():.2f}%, h{max(errors.columns)} {errors[max(errors.columns)].mean():.2f}%")
+    return all_of(rows, f"per seed and base alpha, the worst final error over heights {BASE_HEIGHT + 1}..{max(TALL_HEIGHTS)} minus height {BASE_HEIGHT}'s "
+                  f"(a diverged run scores {FAILED_ERROR:g}%); one-sided sign-flip tests that it is below {D3_MARGIN} pp at every base alpha "
+                  "(intersection-union)", "pp of slack", "; ".join(ours))
+
+
+def top_range(tables: RunTables, scheme: str) -> pd.Series:
+    """Per seed: the range of final error over the top level's step sizes under ``scheme`` (a failed run scores FAILED_ERROR)."""
+    errors = final_errors(tables, labels.MLP_TOP, {step: labels.top(scheme, step) for step in TOP_STEPS
+                                                   if not tables.cell(labels.MLP_TOP, labels.top(scheme, step)).empty})
+    if errors.shape[1] < 2:
+        raise NotRun(f"{labels.MLP_TOP} needs two or more top step sizes under the {scheme} scheme")
+    return errors.max(axis=1) - errors.min(axis=1)
+
+
+def evaluate_d4(tables: RunTables) -> Evidence:
+    reproduction, relative = top_range(tables, "reproduction"), top_range(tables, "relative")
+    common = reproduction.index.intersection(relative.index)
+    row = comparison("range under [R]'s rule - range under the relative rule, pp", (reproduction.loc[common] - relative.loc[common]).to_numpy(float))
+    return all_of([row], f"per seed, the range of final error over the top level's step size {TOP_STEPS[0]:g}..{TOP_STEPS[-1]:g} at height {TOP_HEIGHT}; "
+                  "a one-sided sign-flip test that it is smaller under the relative rule than under [R]'s", "pp",
+                  f"range over the top step size: [R]'s rule {reproduction.mean():.2f} pp, relative rule {relative.mean():.2f} pp")
+
+
+RELATIVE_RULE = Change("2026-11-30", f"first declared, before any of its runs: the relative rule (every hyper level relative(alpha={RELATIVE_STEP:g}), a step "
+                       "that changes each target by a factor of about exp(+-alpha), normalised by the running RMS of its log-gradient), the studies "
+                       f"and the margin {D3_MARGIN} pp",
+                       "[R]'s future work: a kappa per level that needs no hand-tuned constants; a relative, normalised step is the same whatever the "
+                       "target's scale, the loss's scale and the level, so one constant serves every level and base step size", runs_existed=False,
+                       kind="declared")
+TALL_MINIMUM = Minimum((Requirement(labels.MLP_TALL, "towers to height 50", epochs=30, needs=(labels.tall("relative", max(TALL_HEIGHTS), 0.01),)),),
+                       "ours: [P] Fig. 4's protocol")
+TOP_MINIMUM = Minimum((Requirement(labels.MLP_TOP, "top step sizes (batch 1024)", epochs=10),), "ours: [R] 3.4's protocol")
+
 CLAIMS = [
     Claim("D1", "D", "[R] 3.4", f"Each added level improves less than the one before; past a small height the gain per level stays within +-{GAIN_MARGIN} pp of zero.",
           _report_depth(), (DEPTH,), f"H1: gains of levels 1..{SMALL_HEIGHT} fall, and the mean gain above is within +-{GAIN_MARGIN} pp",
@@ -91,4 +154,11 @@ CLAIMS = [
     Claim("D2", "D", "ours, on [R] 3.4", "D1 is not an artefact of [R]'s kappa_level = alpha/(100(1+level)): it holds under [P]'s scheme and equal kappa too.",
           "not published", (DEPTH,), f"H1: D1's test (gains of levels 1..{SMALL_HEIGHT} fall; the mean gain above within +-{GAIN_MARGIN} pp) passes under both "
           "other kappa schemes", evaluate_d2, figure="depth", headline=True, minimum=DEPTH_MINIMUM, history=(DECLARED, WORDING, scope_declared(False), SEEDS_RAISED)),
+    Claim("D3", TALL_FAMILY, "ours, on [R]'s future work", f"Under the relative rule, towers up to height {max(TALL_HEIGHTS)} do not diverge and end no worse than height "
+          f"{BASE_HEIGHT} (within {D3_MARGIN} pp), at every base alpha of [P] Fig. 4's grid.", "not published", (labels.MLP_TALL,),
+          f"H1: per seed and alpha, max over heights > {BASE_HEIGHT} of error - error at height {BASE_HEIGHT} < {D3_MARGIN} pp, at every alpha",
+          evaluate_d3, figure="tall", headline=True, minimum=TALL_MINIMUM, history=(RELATIVE_RULE,)),
+    Claim("D4", TALL_FAMILY, "ours, on [R]'s future work", "The relative rule's final error depends less on the top level's step size (six decades) than "
+          "[R]'s rule's does.", "not published", (labels.MLP_TOP,), "H1: per seed, range over the top step size under [R]'s rule > under the relative rule",
+          evaluate_d4, figure="top", minimum=TOP_MINIMUM, history=(RELATIVE_RULE,)),
 ]

@@ -27,14 +27,17 @@ from claims.catalogue import CATALOGUE, drop_stale, evaluate
 from claims.verdict import Verdict
 from pipeline import estimate, publish
 from pipeline.plan import explain_not_run, studies_to_train
+from training.baselines import PACKAGED, MissingPackage
+from training.baselines.packaged import import_package
 from training.core import interrupt
 from training.core.config import PROFILES, ConfigError, parse_count
 from training.core.loop import resolve_device
 from training.data import DataError
+from training.hyper.stackspec import OPTIMIZERS
 from training.runners import choice
 from training.runners.base import Runner
 from training.runners.local import sweep_data
-from training.studies import ALL_STUDIES, DERIVED, STUDIES, build_study, labels, parse_benchmarks
+from training.studies import ALL_STUDIES, BEYOND, DERIVED, STUDIES, build_study, labels, parse_benchmarks
 from training.studies.mlp import reruns
 from training.sweep import SweepSummary, run_study
 from training.tracking import schema
@@ -56,10 +59,10 @@ def learned_hyperparameters(tables: RunTables) -> list[tuple[str, int, str, dict
 
 
 def run_sweeps(profile: str, runner: Runner, seeds: int | None = None, extra_tags: dict[str, str] | None = None,
-               benchmarks: tuple[str, ...] = ("mlp",), only: tuple[str, ...] = ()) -> list[SweepSummary]:
-    """Train every study of ``benchmarks`` (of ``only``, when given) that can inform a verdict at ``profile``
-    with an entered runner; the timing study last, alone."""
-    chosen, skipped = studies_to_train(profile, benchmarks, only)
+               benchmarks: tuple[str, ...] = ("mlp",), only: tuple[str, ...] = (), beyond: bool = False) -> list[SweepSummary]:
+    """Train every study of ``benchmarks`` (of ``only``, when given; with ``beyond``, ours beyond the paper too) that can
+    inform a verdict at ``profile`` with an entered runner; the timing studies last, alone."""
+    chosen, skipped = studies_to_train(profile, benchmarks, only, beyond)
     for name, why in skipped.items():
         print(f"  {name}: skipped, {why}", file=sys.stderr)
     summaries = []
@@ -188,10 +191,19 @@ def parse_flag(name: str, text: str) -> bool:
     return value in ("true", "yes", "1")
 
 
+def check_packages() -> None:
+    """Every learning-rate-free optimizer's package imports, or one line saying how to install them."""
+    for name in PACKAGED:
+        try:
+            import_package(name, OPTIMIZERS[name].package)
+        except MissingPackage as error:
+            raise ConfigError(f"--beyond trains family F: {error}") from None
+
+
 def dry_run(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...], seeds: int | None, workers: int, device: str,
-            seeds_per_pass: int | None) -> int:
+            seeds_per_pass: int | None, beyond: bool = False) -> int:
     """Print what the job would train, study by study, and how long it would take here (and on one GPU, if present)."""
-    chosen, skipped = studies_to_train(profile, benchmarks, only)
+    chosen, skipped = studies_to_train(profile, benchmarks, only, beyond)
     for name, why in skipped.items():
         print(f"  {name}: would be skipped, {why}")
     workers = 1 if device.startswith("cuda") else workers
@@ -221,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "claims of benchmarks not trained are decided from tracked runs, or NOT_RUN")
     parser.add_argument("--studies", default="", help="train only these studies (comma list, e.g. mlp_table1,mlp_long: the Table 1 family; "
                         "the re-runs follow mlp_table1); every claim is still decided from the runs tracked")
+    parser.add_argument("--beyond", nargs="?", const="true", default="false", help="also train our studies beyond the paper (family F: "
+                        "learning-rate-free optimizers, needs pip install -e '.[baselines]'; D3, D4: towers to height 50); implied by --studies naming one")
     parser.add_argument("--dry-run", nargs="?", const="true", default="false", help="print the plan and its calibrated wall-time estimate "
                         "(a few real steps of each model on the device, seconds); train nothing, touch no store")
     parser.add_argument("--publish", default="", help="write the report, verdicts.json, plan.json and provenance.json to this folder "
@@ -245,8 +259,11 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             raise ConfigError(str(error)) from None
         only = parse_studies(args.studies)
+        beyond = parse_flag("beyond", args.beyond) or any(name in BEYOND for name in only)
+        if beyond:
+            check_packages()
         if parse_flag("dry-run", args.dry_run):  # touches no folder and no store
-            return dry_run(args.profile, benchmarks, only, seeds, workers, device, choice.parse_seeds_per_pass(args.seeds_per_pass))
+            return dry_run(args.profile, benchmarks, only, seeds, workers, device, choice.parse_seeds_per_pass(args.seeds_per_pass), beyond)
         publish_to = publish_folder(args.publish)
         out = writable_folder(args.out, "report") if publish_to is None else Path(args.out)
         if args.no_sweep:  # reads the store (a sweep may be writing it) and logs one run: no need to hold it
@@ -262,10 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     tags = {schema.CLAIMS_LAUNCHER: os.environ[schema.LAUNCHER_ENV]} if schema.LAUNCHER_ENV in os.environ else {}
     with held:
-        code = choice.run_guarded(runner, lambda r: run_sweeps(args.profile, r, seeds, tags, benchmarks, only))
+        code = choice.run_guarded(runner, lambda r: run_sweeps(args.profile, r, seeds, tags, benchmarks, only, beyond))
         if code is not None:
             return code
-        params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "studies": ",".join(only) or "all", "executor": args.executor,
+        params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "studies": ",".join(only) or "all", "beyond": str(beyond).lower(),
+                  "executor": args.executor,
                   "seeds": str(seeds or "default"), "workers": str(workers), "device": device, "trained": "true"}
         code = decide_and_report(args.profile, out, params, publish_to)
     print(f"total {time.perf_counter() - started:.0f}s")

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 import torch
 
 from training.core.config import RunConfig, make_config
-from training.core.loop import train_step
+from training.core.loop import make_stack, train_step
 from training.core.replicas import Replicas
 from training.core.tasks import EVAL_BATCH, SEQUENCE, make_task, steps_per_epoch
 from training.data import Split
-from training.hyper.stack import HyperStack
 from training.runners.base import Job
 from training.runners.local import costliest_first, group_passes, pass_size
 from training.studies import DERIVED, build_study, labels
@@ -126,7 +125,7 @@ class Clock:
         data = _synthetic(config.model, size)
         task = make_task(config.model, data, data, config.batch_size, self.device)
         replicas = Replicas(config.model, list(range(seeds)), self.device, **_sizes(config.model))
-        stack = HyperStack(config.levels, replicas.flat, seeds=seeds)
+        stack = make_stack(config.levels, replicas.flat, seeds)
         weights = [replicas.flat]
         batches_iter = task.epoch([torch.Generator().manual_seed(s) for s in range(seeds)])
         _, weights = train_step(replicas, task, stack, weights, next(batches_iter))  # warm-up: allocations, first kernels

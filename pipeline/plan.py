@@ -25,13 +25,15 @@ FULL_TRAIN = {"mlp": 60_000, "resnet20": 50_000, "charlstm": 2_882_467}  # whole
 assert set(FULL_TRAIN) == set(PROFILES["paper"].sizes)
 
 
-def planned_tables(profile: str, benchmarks: tuple[str, ...] = BENCHMARKS, train_sizes: dict[str, int] = FULL_TRAIN) -> RunTables:
+def planned_tables(profile: str, benchmarks: tuple[str, ...] = BENCHMARKS, train_sizes: dict[str, int] = FULL_TRAIN,
+                   beyond: bool = True) -> RunTables:
     """The runs the profile's studies would make (one seed, no metrics), as a run table: enough to read scopes off.
 
-    ``train_sizes``: each benchmark's whole training set (examples, or characters for the char-LSTM).
+    ``train_sizes``: each benchmark's whole training set (examples, or characters for the char-LSTM);
+    ``beyond``: with our studies beyond the paper.
     """
     rows = []
-    for name in studies_for(benchmarks, profile):
+    for name in studies_for(benchmarks, profile, beyond):
         for cell, config in build_study(name, profile).configs(profile, seeds=1):
             used = min(train_sizes[config.model], config.train_size or train_sizes[config.model])
             rows.append({"study": name, "cell": cell.label, "seed": 0, "run_id": cell.label, "epochs": config.epochs, "diverged": False,
@@ -52,11 +54,12 @@ def decidable(claim: Claim, tables: RunTables) -> bool:
     return not (claim.minimum.duration and assess(claim.minimum, tables).level == REDUCED)
 
 
-def studies_to_train(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
-    """(the studies to train, in order; {skipped study: why none of its claims can be decided}), among ``only`` when given."""
-    tables = planned_tables(profile, benchmarks)
+def studies_to_train(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...] = (), beyond: bool = False) -> tuple[list[str], dict[str, str]]:
+    """(the studies to train, in order; {skipped study: why none of its claims can be decided}), among ``only`` when given;
+    ``beyond``: our studies beyond the paper too."""
+    tables = planned_tables(profile, benchmarks, beyond=beyond)
     chosen, skipped = [], {}
-    for name in studies_for(benchmarks, profile):
+    for name in studies_for(benchmarks, profile, beyond):
         if only and name not in only:
             continue
         claims = [claim for claim in CATALOGUE if serves(claim, name)]

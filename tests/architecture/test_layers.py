@@ -13,6 +13,7 @@ PACKAGES = ("training", "claims", "analysis", "pipeline")
 LAYERS = {
     "training.hyper": 0,
     "training.data": 0,
+    "training.baselines": 0,
     "training.core": 1,
     "training.studies": 2,
     "training.tracking": 3,

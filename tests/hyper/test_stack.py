@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from training.hyper.rules import Relative
 from training.hyper.stack import HyperStack
 from training.hyper.stackspec import parse_stack
 
@@ -144,3 +145,34 @@ def test_a_scalar_parameter_keeps_its_shape_and_steps_as_a_one_element_vector(te
     assert s[0].shape == torch.Size([]) and s[1].shape == W.shape
     torch.testing.assert_close(s[0].view(1), v[0], rtol=0, atol=0)
     torch.testing.assert_close(scalar.raw[1], vector.raw[1], rtol=0, atol=0)
+
+
+def test_relative_level_takes_a_sign_like_relative_step_whatever_the_scale():
+    """The first step of a relative level scales its target by exp(-+alpha), for any target size and gradient size."""
+    for scale in (1e-8, 1.0, 1e3):
+        rule = Relative(parse_stack("sgd / relative(alpha=0.05)")[1])
+        x, g = torch.tensor([[scale, 2 * scale]], dtype=D), torch.tensor([[3.0 / scale, -1e-4 / scale]], dtype=D)
+        new = rule.update([x], [g], [], torch.tensor([[0.05]], dtype=D), count=1).targets[0]
+        torch.testing.assert_close(new / x, torch.exp(torch.tensor([[-0.05, 0.05]], dtype=D)), rtol=1e-9, atol=0)
+
+
+def test_relative_tangent_is_the_derivative_autograd_gives():
+    rule = Relative(parse_stack("sgd / relative(alpha=0.05)")[1])
+    x, g, s = torch.tensor([[0.3, 0.02]], dtype=D), torch.tensor([[1.5, -0.7]], dtype=D), [torch.tensor([[0.01, 0.2]], dtype=D)]
+    raw, next_grad = torch.tensor([[0.05]], dtype=D, requires_grad=True), torch.tensor([[0.4, -2.0]], dtype=D)
+    with torch.enable_grad():
+        update = rule.update([x], [g], s, raw, count=3, tangents=True)
+        (expected,) = torch.autograd.grad((update.targets[0] * next_grad).sum(), raw)
+    dots = [(basis[0] * next_grad).sum(dim=-1, keepdim=True) for basis in update.basis]
+    torch.testing.assert_close(update.pull(dots), expected, rtol=1e-12, atol=0)
+
+
+def test_a_tall_relative_tower_keeps_every_step_size_positive_and_finite():
+    stack = HyperStack(parse_stack(" / ".join(["sgd(alpha=1e-3)"] + ["relative(alpha=0.01)"] * 50)), W)
+    w = W
+    for step in range(30):
+        (w,) = stack.step([w], [W * (1 + step % 3) - 0.5])
+    values = stack.hyperparameter_values()
+    assert stack.hyperparameter_names[:3] == ["0.alpha", "0.mu", "1.alpha"] and len(values) == 52
+    assert bool(stack.finite()) and values[0] > 0 and bool((values[2:] > 0).all())
+    assert values[0].item() != 1e-3 and values[2].item() != 0.01  # the levels below the top learn

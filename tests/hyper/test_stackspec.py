@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from training.hyper.stackspec import (
     OPTIMIZERS,
+    POSITIVE_RAW,
     LevelSpec,
     StackSpecError,
     format_stack,
@@ -82,12 +83,20 @@ _VALUE = {
     "beta1": st.floats(0.001, 0.999),
     "beta2": st.floats(0.001, 0.999),
     "gamma": st.floats(0.001, 0.999),
+    "d0": st.floats(1e-9, 10.0),
+    "lr": st.floats(1e-9, 10.0),
+    "r_eps": st.floats(1e-9, 10.0),
+    "momentum": st.floats(0.001, 0.999),
+    "warmup": st.integers(0, 1000).map(float),
 }
 
 
 @st.composite
 def stacks(draw):
-    names = [n for n in OPTIMIZERS if n != "sgd_per_param"]
+    packaged = [n for n, info in OPTIMIZERS.items() if info.package]
+    if draw(st.integers(0, 5)) == 0:  # a learning-rate-free optimizer stands alone
+        info = OPTIMIZERS[draw(st.sampled_from(packaged))]
+        return (LevelSpec(info.name, tuple((n, draw(_VALUE[n])) for n in info.arguments)),)
     levels = []
     for depth in range(draw(st.integers(1, 5))):
         below = levels[-1] if levels else None
@@ -95,6 +104,7 @@ def stacks(draw):
             tuned = draw(st.lists(st.sampled_from(below.tuned), min_size=1, unique=True))
             levels.append(LevelSpec("sgd_per_param", tuple((n, draw(st.floats(1e-9, 1.0))) for n in tuned)))
             continue
+        names = [n for n in OPTIMIZERS if n != "sgd_per_param" and n not in packaged and (n != "relative" or below and below.optimizer in POSITIVE_RAW)]
         info = OPTIMIZERS[draw(st.sampled_from(names))]
         values = tuple((n, draw(_VALUE[n])) for n in info.arguments)
         if depth == 0 and draw(st.booleans()):

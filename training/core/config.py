@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
+from training.baselines.packaged import MissingPackage, import_package
 from training.core.models import MODELS
 from training.hyper.stackspec import Stack, StackSpecError, format_stack, parse_stack
 
@@ -45,7 +46,9 @@ PROFILES = {
 
 # [P] trains the SGD and AdaGrad families for 30 epochs, Adam and RMSProp for 5 (MLP);
 # ResNet-20 200 epochs; the char-LSTM 50,000 steps = 44 passes of 1,152 steps over the training text.
-_PAPER_EPOCHS = {"sgd": 30, "adagrad": 30, "adam": 5, "adam_alpha": 5, "rmsprop": 5, "rmsprop_alpha": 5}
+_PAPER_EPOCHS = {"sgd": 30, "adagrad": 30, "adam": 5, "adam_alpha": 5, "rmsprop": 5, "rmsprop_alpha": 5,
+                 # not in [P]: trained as long as its SGD, the optimizer they are compared with
+                 "prodigy": 30, "dadapt_adam": 30, "dog": 30, "sgd_schedulefree": 30}
 _PAPER_EPOCHS_BY_MODEL = {"resnet20": 200, "charlstm": 44}
 BATCH_SIZE = {"mlp": 256, "resnet20": 128, "charlstm": 50}
 
@@ -146,6 +149,11 @@ def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int 
         levels = parse_stack(stack)
     except StackSpecError as error:
         raise ConfigError(str(error)) from None
+    if levels[0].info.package:
+        try:
+            import_package(levels[0].optimizer, levels[0].info.package)
+        except MissingPackage as error:
+            raise ConfigError(str(error)) from None
     epochs = default_epochs(profile, model, levels) if str(epochs).strip() == "auto" else parse_number("epochs", epochs, 1)
     batch = BATCH_SIZE[model] if batch_size in (None, "", "auto") else parse_number("batch_size", batch_size, 1)
     train_size, test_size = PROFILES[profile].sizes[model]

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from training.baselines import PackageStack
 from training.core import checkpoint as checkpoints
 from training.core import interrupt
 from training.core.config import ConfigError, RunConfig, schedule_factor
@@ -26,6 +27,7 @@ from training.core.replicas import Replicas
 from training.core.tasks import Task, make_task
 from training.data import Split
 from training.hyper.stack import HyperStack
+from training.hyper.stackspec import Stack
 
 
 @dataclass
@@ -79,13 +81,18 @@ def configure_device(device: torch.device) -> None:
         torch.backends.cudnn.allow_tf32 = False
 
 
+def make_stack(levels: Stack, like: Tensor, seeds: int | None = None) -> HyperStack | PackageStack:
+    """The optimizer state of a run: a hyperoptimizer stack, or a learning-rate-free optimizer from its package."""
+    return PackageStack(levels, like, seeds) if levels[0].info.package else HyperStack(levels, like, seeds=seeds)
+
+
 def train_run(config: RunConfig, train: Split, test: Split, device: torch.device = torch.device("cpu"), **options) -> RunResult:
     """Train one run; see ``train_seeds`` for the options (``on_epoch`` takes the record alone)."""
     on_epoch = options.pop("on_epoch", None)
     return train_seeds([config], train, test, device, on_epoch=None if on_epoch is None else lambda _, record: on_epoch(record), **options)[0]
 
 
-def train_step(replicas: Replicas, task: Task, stack: HyperStack, weights: list[Tensor], batch: tuple[Tensor, ...],
+def train_step(replicas: Replicas, task: Task, stack: HyperStack | PackageStack, weights: list[Tensor], batch: tuple[Tensor, ...],
                before_update: Callable[[list[list[Tensor]]], None] | None = None) -> tuple[Tensor, list[Tensor]]:
     """One optimizer step of every seed: (per-seed losses [S], new weights [[S, P]]).
 
@@ -102,7 +109,7 @@ def train_step(replicas: Replicas, task: Task, stack: HyperStack, weights: list[
 class _Recorder:
     """The per-seed records of a pass: each seed's epoch closes when it ends, as it would alone."""
 
-    def __init__(self, replicas: Replicas, task: Task, stack: HyperStack, device: torch.device,
+    def __init__(self, replicas: Replicas, task: Task, stack: HyperStack | PackageStack, device: torch.device,
                  on_epoch: Callable[[int, EpochRecord], None] | None, records: list[list[EpochRecord]]):
         self.replicas, self.task, self.stack, self.device, self.on_epoch = replicas, task, stack, device, on_epoch
         self.names = stack.hyperparameter_names
@@ -114,7 +121,7 @@ class _Recorder:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         elapsed_ms = 1000.0 * (time.perf_counter() - started) / max(len(losses), 1)
-        test_values = self.replicas.evaluate(self.task, weights, seeds)
+        test_values = self.replicas.evaluate(self.task, self.stack.evaluation_weights(weights), seeds)
         current = self.stack.hyperparameter_values()
         trajectory = samples if samples and samples[-1][0] == step else samples + [(step, current)]
         mean_losses = torch.stack(losses).mean(dim=0).tolist()
@@ -164,7 +171,7 @@ def train_seeds(
     replicas = Replicas(config.model, [c.seed for c in configs], device, **({"vocab": len(train.vocab)} if train.vocab else {}))
     seeds = len(configs)
     weights = [replicas.flat]
-    stack = HyperStack(config.levels, replicas.flat, seeds=seeds)
+    stack = make_stack(config.levels, replicas.flat, seeds)
     orders = [torch.Generator().manual_seed(c.seed) for c in configs]
     n_batches = task.steps_per_epoch
     total = config.epochs * n_batches if max_steps is None else min(max_steps, config.epochs * n_batches)

@@ -13,6 +13,7 @@ package (gdtuo 1.0), which is what a level above learns:
     rmsprop_alpha  [sqrt(alpha)]                           gamma fixed
     adam           [alpha, atanh-like(beta1), atanh-like(beta2)]
     adam_alpha     [alpha]                                 betas fixed
+    relative       [alpha]                                 gamma fixed (ours: not in gdtuo)
 
 Raw vectors may carry a leading seed dimension ([S, n] for S seeds trained in
 one pass); targets are then [S, P] and every hyperparameter applies to its own
@@ -48,6 +49,7 @@ ADAM_EPS = 10.0**-8.0
 RMSPROP_EPS = 1e-8
 ADAGRAD_EPS = 1e-10
 ADAGRAD_INITIAL_ACCUMULATOR = 1e-1
+RELATIVE_EPS = 1e-12
 
 
 def squash(raw: Tensor) -> Tensor:
@@ -341,6 +343,37 @@ class Adam(Rule):
         return pull
 
 
+class Relative(Rule):
+    """A hyper level whose step is a relative change of each (positive) target, normalised (ours).
+
+    With u = x * g (the gradient with respect to log x), s' = gamma s + (1 - gamma) u^2 and
+    r = u / (sqrt(s' / (1 - gamma^t)) + eps), the target moves to x * exp(-alpha r): about
+    a factor exp(+-alpha) per step whatever the target's scale and the loss's, so one alpha
+    serves every level of a tower and every base step size. A target never changes sign.
+    Tangent: d new/d alpha = -new * r.
+    """
+
+    def update(self, targets, grads, state, raw, count, tangents=False):
+        alpha, gamma = raw, self.spec.value("gamma")
+        if not state:
+            state = [torch.zeros_like(x) for x in targets]
+        correction = 1.0 - gamma ** float(count)
+        new, new_state, steps = [], [], []
+        for x, g, s in zip(targets, grads, state):
+            u = x * g
+            s = _average(s, u * u, gamma)
+            r = u / ((s / correction).sqrt() + RELATIVE_EPS)
+            new.append(x * torch.exp(-alpha * r))
+            new_state.append(s)
+            steps.append(r)
+        if not tangents:
+            return Update(new, new_state)
+        return Update(new, new_state, [[n * r for n, r in zip(new, steps)]], self.pull(raw, count))
+
+    def pull(self, raw, count):
+        return lambda dots: -dots[0]
+
+
 def make_rule(spec: LevelSpec, below: LevelSpec | None) -> Rule:
     """The rule for ``spec``; ``below`` is the level it tunes (None for the weight level)."""
     if spec.optimizer == "sgd":
@@ -353,4 +386,9 @@ def make_rule(spec: LevelSpec, below: LevelSpec | None) -> Rule:
         return RMSProp(spec, alpha_only=spec.optimizer == "rmsprop_alpha")
     if spec.optimizer in ("adam", "adam_alpha"):
         return Adam(spec, alpha_only=spec.optimizer == "adam_alpha")
+    if spec.optimizer == "relative":
+        return Relative(spec)
+    if spec.info.package:
+        raise ValueError(f"{spec.optimizer} is a learning-rate-free optimizer from the {spec.info.package} package, not a hyperoptimizer "
+                         "rule: use the package's optimizer directly (training.baselines runs it in this project's loop)")
     raise ValueError(f"no update rule for optimizer {spec.optimizer!r}")

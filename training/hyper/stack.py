@@ -175,6 +175,10 @@ class HyperStack:
                          for depth, basis in enumerate(saved)]
         self.kept = []
 
+    def evaluation_weights(self, weights: Tensor) -> Tensor:
+        """The weights to evaluate: the trained ones (a stack keeps no averaged copy)."""
+        return weights
+
     def scale_weight_step_size(self, factor: float) -> None:
         """Set the weight level's alpha to ``factor`` times its initial value (hand-made schedules).
 

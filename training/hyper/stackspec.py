@@ -28,13 +28,16 @@ class OptimizerInfo:
     """What the parser must know of one optimizer.
 
     ``tuned`` are the hyperparameters the level above may learn, in positional
-    order; ``fixed`` are constants that a level above leaves alone.
+    order; ``fixed`` are constants that a level above leaves alone. ``package``: the
+    PyPI package a learning-rate-free optimizer comes from (``training.baselines``
+    runs it); such an optimizer sets its own step size and stands alone in a stack.
     """
 
     name: str
     tuned: tuple[str, ...]
     fixed: tuple[str, ...]
     defaults: dict[str, float]
+    package: str | None = None
 
     @property
     def arguments(self) -> tuple[str, ...]:
@@ -52,8 +55,18 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
         OptimizerInfo("rmsprop_alpha", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99}),
         OptimizerInfo("adam", ("alpha", "beta1", "beta2"), (), {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999}),
         OptimizerInfo("adam_alpha", ("alpha",), ("beta1", "beta2"), {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999}),
+        # ours (not in gdtuo): a hyper level that moves each target by a relative step of about alpha (see rules.Relative)
+        OptimizerInfo("relative", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99}),
+        # learning-rate-free optimizers, from their packages, with the packages' defaults
+        OptimizerInfo("prodigy", (), ("d0", "lr"), {"d0": 1e-6, "lr": 1.0}, package="prodigyopt"),
+        OptimizerInfo("dadapt_adam", (), ("d0", "lr"), {"d0": 1e-6, "lr": 1.0}, package="dadaptation"),
+        OptimizerInfo("dog", (), ("r_eps", "lr"), {"r_eps": 1e-6, "lr": 1.0}, package="dog-optimizer"),
+        OptimizerInfo("sgd_schedulefree", (), ("alpha", "momentum", "warmup"), {"alpha": 1.0, "momentum": 0.9, "warmup": 0.0},
+                      package="schedulefree"),
     )
 }
+# the levels whose raw hyperparameters are all positive, so that a relative level may scale them (rules.Relative)
+POSITIVE_RAW = ("sgd", "sgd_per_param", "adagrad", "rmsprop_alpha", "adam_alpha", "relative")
 
 # Weight decay is a fixed option of the weight level only (ResNet-20 needs 1e-4).
 WEIGHT_DECAY = "wd"
@@ -65,6 +78,11 @@ _DOMAINS: dict[str, tuple[str, callable]] = {
     "beta2": ("0 < beta2 < 1", lambda x: 0 < x < 1),
     "gamma": ("0 < gamma < 1", lambda x: 0 < x < 1),
     WEIGHT_DECAY: ("wd >= 0", lambda x: x >= 0),
+    "d0": ("d0 > 0", lambda x: x > 0),
+    "lr": ("lr > 0", lambda x: x > 0),
+    "r_eps": ("r_eps > 0", lambda x: x > 0),
+    "momentum": ("0 < momentum < 1", lambda x: 0 < x < 1),
+    "warmup": ("a whole number of steps >= 0", lambda x: x >= 0 and float(x).is_integer()),
 }
 _PER_PARAM_DOMAIN = ("a step size > 0", lambda x: x > 0)
 
@@ -224,8 +242,15 @@ class _Parser:
 
 
 def _check_levels(text: str, stack: Stack) -> None:
-    """Rules that involve two levels: what sgd_per_param tunes, where weight decay may go."""
+    """Rules that involve two levels: what sgd_per_param and relative tune, where weight decay and package optimizers may go."""
     for depth, level in enumerate(stack):
+        if level.info.package and len(stack) > 1:
+            raise StackSpecError(f"bad stack {text!r}: {level.optimizer} (from the {level.info.package} package) sets its own step size; "
+                                 "it stands alone, with no hyper level above it and not as one")
+        if level.optimizer == "relative" and (depth == 0 or stack[depth - 1].optimizer not in POSITIVE_RAW):
+            below = "the weights" if depth == 0 else f"{stack[depth - 1].optimizer}, whose hyperparameters are not all positive"
+            raise StackSpecError(f"bad stack {text!r}: relative scales positive hyperparameters; at level {depth} it would tune {below} "
+                                 f"(it may sit above {', '.join(POSITIVE_RAW)})")
         if depth > 0 and WEIGHT_DECAY in dict(level.values):
             raise StackSpecError(f"bad stack {text!r}: wd (weight decay) belongs to the weight level only, found at level {depth} ({level.optimizer})")
         if level.optimizer != "sgd_per_param":

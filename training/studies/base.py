@@ -52,6 +52,7 @@ class Study:
     cells: tuple[Cell, ...]
     seeds: int
     exclusive: bool = False  # timing study: run alone, one worker, nothing beside it
+    beyond: bool = False  # ours, beyond the paper and the reproduction: trained only when a job asks for it
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property

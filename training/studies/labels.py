@@ -21,6 +21,12 @@ RESNET_SCHEDULE = "resnet_schedule"
 RESNET_TOWERS = "resnet_towers"
 CHARLSTM_GRID = "charlstm_grid"
 CHARLSTM_TOWERS = "charlstm_towers"
+# beyond the paper (ours): learning-rate-free optimizers against hyperoptimized SGD, and very tall towers
+MLP_LRFREE = "mlp_lrfree"
+MLP_LRFREE_COST = "mlp_lrfree_cost"
+RESNET_LRFREE = "resnet_lrfree"
+MLP_TALL = "mlp_tall"
+MLP_TOP = "mlp_top"
 
 # [P] Fig. 4's towers on each benchmark, and the test metric their final values are read from
 TOWER_STUDIES = {MLP_TOWERS: "mlp", RESNET_TOWERS: "resnet20", CHARLSTM_TOWERS: "charlstm"}
@@ -100,3 +106,24 @@ def schedule(kind: str) -> str:
 def lstm(kind: str, alpha: float) -> str:
     """The char-LSTM grid: ``kind`` is 'baseline' or 'hyper'."""
     return f"lstm:{kind}:a{alpha:g}"
+
+
+def lrfree(method: str, value: float) -> str:
+    """A learning-rate-free method (or 'hyper', the height-3 hyperoptimized SGD) started at ``value`` of its swept parameter."""
+    return f"lrfree:{method}:{value:g}"
+
+
+def lrfree_cost(method: str) -> str:
+    """The step-time cell of a method ('sgd', 'adam', 'hyper', or a learning-rate-free one)."""
+    return f"lrfree_cost:{method}"
+
+
+def tall(scheme: str, height: int, alpha: float) -> str:
+    """A tower of ``height`` levels above base ``alpha`` under a kappa scheme ('paper', 'reproduction', 'relative');
+    height 0 is the plain optimizer, scheme 'plain'."""
+    return f"tall:{scheme}:h{height}:a{alpha:g}"
+
+
+def top(scheme: str, step: float) -> str:
+    """A tower whose top level's step size is ``step``, under a kappa scheme."""
+    return f"top:{scheme}:k{step:g}"
