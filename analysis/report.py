@@ -26,7 +26,7 @@ from claims.scope import NONE, PROTOCOL, REDUCED
 from claims.verdict import ALPHA, NOT_RUN, VERDICTS, Verdict
 from training.core.config import PROFILES
 from training.core.tasks import UNSTATED_CHOICES
-from training.studies import STUDIES, build_study, labels, reductions
+from training.studies import BEYOND, STUDIES, build_study, labels, reductions
 from training.tracking.runs import RunTables
 from training.tracking.store import code_version
 
@@ -117,7 +117,32 @@ def _scope(w: Document) -> None:
     w.heading("Scope of reproducibility")
     w.paragraph("Every claim of Chandra et al. (NeurIPS 2022, [P]) and of the reproduction by Sanati, Edgar and Powell (2023, [R]) is restated "
                 "as a test over seeds with a hypothesis declared in code before any run. Headline claims: robustness to the initial step size (C2, C3), "
-                "diminishing returns of taller stacks (D1, D2), convergence of learned hyperparameters (B5).")
+                "diminishing returns of taller stacks (D1, D2), convergence of learned hyperparameters (B5). Family F and claims D3, D4 are ours, "
+                "beyond both papers (see 'Beyond the paper'); they are decided only when their studies ran (--beyond).")
+
+
+def _beyond(w: Document, tables: RunTables, verdicts: list[Verdict]) -> None:
+    """Our two questions beyond the papers, what was run for them, and their verdicts in one line each (only when they ran)."""
+    if not any(tables.has(name) for name in BEYOND):
+        return
+    w.heading("Beyond the paper")
+    w.paragraph("Two questions neither [P] nor [R] answers. (1) Is hyperoptimization still worth it against the learning-rate-free optimizers "
+                "published since (Prodigy, D-Adaptation's Adam, DoG, schedule-free SGD)? Family F: robustness of final error to the initial value "
+                "(F1), the best case at recommended settings (F2), the cost per step (F3). (2) Do very tall towers work under a kappa rule with no "
+                "per-level constants? D3: towers to height 50 under our relative rule (each level changes its target by a factor of about "
+                "exp(+-0.01) per step, normalised by the running RMS of its log-gradient) end no worse than height 3; D4: the relative rule depends "
+                "less on the top level's step size than [R]'s kappa_l = alpha/(100(1+l)).")
+    w.bullets([
+        "The learning-rate-free optimizers run from their maintained packages (prodigyopt, dadaptation, dog-optimizer, schedulefree), one "
+        "optimizer per seed over that seed's weights, in our training loop; their effective step size (d x lr, DoG's eta, schedule-free's "
+        "scheduled lr) is logged as hp.0.alpha.",
+        "Evaluated as their authors prescribe: schedule-free SGD at its averaged iterate x, DoG at its polynomial-decay average (gamma 8).",
+        "A diverged run, or one without a finite final error, scores 90% (chance on ten classes): a method is charged for the settings where it fails.",
+        "Declared in the pre-registration log (2026-11-30) before any of their runs; D3 and D4 form their own family (D+) so that D1 and D2 keep "
+        "their thresholds.",
+    ])
+    decided = [v for v in verdicts if v.claim.family in ("F", "D+")]
+    w.table([[v.claim.id, v.verdict, v.scope.describe(), effect_with_ci(v)] for v in decided], ["claim", "verdict", "scope", "effect [95% CI]"])
 
 
 def _methodology(w: Document, profile: str, tables: RunTables) -> None:
@@ -238,6 +263,7 @@ def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folde
     _scope(w)
     _methodology(w, profile, tables)
     _fidelity(w, tables)
+    _beyond(w, tables, verdicts)
     w.heading("Results")
     drawn_in: dict[str, str] = {}
     for verdict in verdicts:

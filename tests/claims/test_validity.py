@@ -14,15 +14,17 @@ import pandas as pd
 import pytest
 from support.tables import run_tables
 
-from claims.evidence import comparison
+from claims.evidence import all_of, comparison
 from claims.family_a import evaluate_a1, evaluate_a5, evaluate_a7
 from claims.family_b import evaluate_b4
 from claims.family_c import bad_cells, evaluate_c1, flattening
-from claims.family_d import GAIN_MARGIN, diminishing_returns
+from claims.family_d import D3_MARGIN, GAIN_MARGIN, dependence_on_top, diminishing_returns, tall_row
+from claims.family_f import F1_MARGIN, robustness_rows
 from claims.stats import sign_flip_power, sign_flip_test
 from claims.verdict import ALPHA
 from training.studies import labels
 from training.studies.base import TOWER_HEIGHTS
+from training.studies.beyond import HYPER, LRFREE_METHODS, TALL_HEIGHTS
 from training.studies.large import RESNET_ALPHAS, RESNET_MUS
 from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
 
@@ -158,3 +160,49 @@ def test_power_of_the_sign_flip_test(n):
     assert sign_flip_power(3.0, 1.0, n, ALPHA, repetitions=1000) > 0.95  # three standard deviations: nearly always
     assert sign_flip_power(0.5, 0.0, 3, 0.1) == 0.0 and sign_flip_power(0.5, 0.0, 4, 0.1) == 1.0  # exact floor 2^-n
     assert comparison("x", np.ones(n)).min_p == 0.5**n
+
+
+
+def grid_ranges(rng, spreads: dict[str, float], seeds: int = 8, points: int = 6) -> dict[str, np.ndarray]:
+    """Per seed, the range of final error over a grid of ``points`` values, for each method whose errors climb by
+    ``spreads[method]`` across its grid; a seed effect shared by all of a seed's runs (it cancels in a range, as it would)."""
+    shared = rng.normal(0.0, 3.0, (seeds, 1))
+    out = {}
+    for method, spread in spreads.items():
+        errors = 20.0 + shared + spread * np.linspace(0, 1, points)[None, :] + rng.normal(0, 1.0, (seeds, points))
+        out[method] = errors.max(axis=1) - errors.min(axis=1)
+    return out
+
+
+def test_non_inferiority_of_a_range_over_a_grid_at_its_margin():
+    """F1: the hyperoptimized SGD's spread exceeds DoG's by exactly the margin, and is far below the other methods'."""
+    spreads = {HYPER: 10.0, "prodigy": 40.0, "dadapt_adam": 40.0, "dog": 10.0 - F1_MARGIN, "sgd_schedulefree": 40.0}
+
+    def evaluate(ranges):
+        return all_of(robustness_rows("mlp", ranges[HYPER], {m: ranges[m] for m in LRFREE_METHODS}), "F1", "pp", "")
+    assert false_support_rate(lambda rng: grid_ranges(rng, spreads), evaluate, seed=18) <= LIMIT
+
+
+def test_non_inferiority_of_the_worst_tall_tower_at_its_margin():
+    """D3: at one base alpha, one tall tower ends exactly the margin worse than height 3; everything else far better."""
+    taller = len(TALL_HEIGHTS) - TALL_HEIGHTS.index(3) - 1
+
+    def simulate(rng):
+        shared = rng.normal(0.0, 3.0, (8, 1))
+        tables = {}
+        for i, alpha in enumerate(TOWER_ALPHAS):
+            shift = np.array([0.0] + [D3_MARGIN if (i == 2 and k == 1) else -5.0 for k in range(taller)])
+            tables[alpha] = 20.0 + shared + shift[None, :] + rng.normal(0, 1.0, (8, taller + 1))
+        return tables
+
+    def evaluate(errors):
+        return all_of([tall_row(alpha, e) for alpha, e in errors.items()], "D3", "pp", "")
+    assert false_support_rate(simulate, evaluate, seed=19) <= LIMIT
+
+
+def test_a_difference_of_ranges_under_no_difference():
+    """D4: both rules' errors depend on the top step size alike."""
+    def simulate(rng):
+        ranges = grid_ranges(rng, {"reproduction": 10.0, "relative": 10.0})
+        return ranges["reproduction"], ranges["relative"]
+    assert false_support_rate(simulate, lambda pair: dependence_on_top(*pair), seed=20) <= LIMIT

@@ -36,6 +36,9 @@ def test_claims_run_is_logged_with_every_verdict(smoke_job):
     # smoke trains 1-2 epochs of slices: no MLP claim is at protocol, and the duration claims are not decided
     assert all(scope_tags[c] == "reduced" for c in ("A1", "A5", "C2", "D1")) and scope_tags["E3"] == "protocol"
     assert all(verdict_tags[c] == "NOT_RUN" and scope_tags[c] == "reduced" for c in ("A6", "A7", "B1", "B5", "B6", "C3"))
+    # -P beyond=true trained our studies beyond the paper, and their claims were decided from them
+    assert all(verdict_tags[c] != "NOT_RUN" and scope_tags[c] == "reduced" for c in ("D3", "D4", "F1", "F2", "F3"))
+    assert run.data.params["beyond"] == "true"
     assert {"A1.effect", "A1.ci_low", "A1.ci_high", "A1.p_support_holm", "A1.seeds"} <= set(run.data.metrics)
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)} | {a.path for a in client.list_artifacts(run.info.run_id, "report")}
     assert {"verdicts.json", "report/report.html", "report/report.md", "report/figures"} <= artifacts
@@ -66,6 +69,7 @@ def test_report_is_self_contained(smoke_job):
     assert markdown.index("At the paper's protocol:") < markdown.index("figures/forest.png") < markdown.index("## Summary")
     assert markdown.count("figures/table1.png") == 1 and markdown.count("(#fig-table1)") >= 2
     assert "Pre-registration log, version" in markdown and "Minimum protocol:" in markdown
+    assert "## Beyond the paper" in markdown and all(f"figures/{name}.png" in markdown for name in ("lrfree", "tall", "top"))
 
 
 def test_second_run_trains_nothing_and_duplicates_nothing(smoke_job):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 from support.cli import environment as cli_environment
@@ -34,9 +35,10 @@ def ray_head():
     assert not head.processes()
 
 
-@pytest.fixture
-def server(tmp_path):
-    server = MlflowServer(tmp_path).start()
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the module (starting one costs seconds): each test reads its own study or profile."""
+    server = MlflowServer(tmp_path_factory.mktemp("server")).start()
     yield server
     server.stop()
 
@@ -54,10 +56,10 @@ def local_store(tmp_path: Path, study: str, profile: str, seeds: int) -> str:
     return uri
 
 
-def finished(uri: str, study: str) -> dict[str, list]:
-    """config_hash -> the FINISHED runs of it."""
+def finished(uri: str, study: str, profile: str) -> dict[str, list]:
+    """config_hash -> the FINISHED runs of it at ``profile``."""
     tracking = MlflowClient(uri)
-    runs = tracking.search_runs([tracking.get_experiment_by_name(study).experiment_id], "attributes.status = 'FINISHED'")
+    runs = tracking.search_runs([tracking.get_experiment_by_name(study).experiment_id], f"attributes.status = 'FINISHED' and tags.profile = '{profile}'")
     by_hash = {}
     for run in runs:
         by_hash.setdefault(run.data.tags["config_hash"], []).append(run)
@@ -70,17 +72,18 @@ def verdicts(uri: str, studies: list[str], profile: str) -> list[tuple]:
 
 
 def test_ray_sweep_lands_every_run_once_and_decides_like_the_local_one(ray_head, server, tmp_path):
+    assert_listening_on_loopback_only(ray_head, server)
     done = subprocess.run(sweep_command("mlp_long", "smoke", 4, "ray", ray_head.address), cwd=tmp_path, env=environment(server.uri),
                           capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
-    landed = finished(server.uri, "mlp_long")
+    landed = finished(server.uri, "mlp_long", "smoke")
     assert len(landed) == 16 and all(len(runs) == 1 for runs in landed.values())  # 4 cells x 4 seeds, each exactly once
     assert all({"test_error", "train_loss", "hp.0.alpha"} <= set(runs[0].data.metrics) for runs in landed.values())
     assert all(runs[0].data.tags["executor"] == "ray" for runs in landed.values())
     local = local_store(tmp_path, "mlp_long", "smoke", 4)
     assert verdicts(server.uri, ["mlp_long"], "smoke") == verdicts(local, ["mlp_long"], "smoke")
     # and the same numbers, run by run
-    local_runs = finished(local, "mlp_long")
+    local_runs = finished(local, "mlp_long", "smoke")
     assert {h: r[0].data.metrics["test_error"] for h, r in landed.items()} == {h: r[0].data.metrics["test_error"] for h, r in local_runs.items()}
 
 
@@ -108,27 +111,27 @@ def test_a_worker_killed_mid_run_is_retried_from_its_checkpoint(ray_head, server
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)
     assert driver.returncode == 0, err[-3000:]
-    landed = finished(server.uri, "mlp_long")
+    landed = finished(server.uri, "mlp_long", "cpu")
     assert len(landed) == 4 and all(len(runs) == 1 for runs in landed.values())
     assert tracking.get_run(victim.info.run_id).info.status == "KILLED"
     retried = landed[victim.data.tags["config_hash"]][0]
     assert retried.data.tags["resumed_from_run"] == victim.info.run_id and retried.data.tags["resumed_after_epoch"] == "1"
     # resumed from the checkpoint, the run ends exactly where an uninterrupted one does
     local_uri = local_store(tmp_path, "mlp_long", "cpu", 1)
-    local = finished(local_uri, "mlp_long")
+    local = finished(local_uri, "mlp_long", "cpu")
     assert {h: r[0].data.metrics["test_error"] for h, r in landed.items()} == {h: r[0].data.metrics["test_error"] for h, r in local.items()}
     assert verdicts(server.uri, ["mlp_long"], "cpu") == verdicts(local_uri, ["mlp_long"], "cpu")
     assert [m.step for m in tracking.get_metric_history(retried.info.run_id, "test_error")] == [1, 2, 3]
 
 
 def test_server_lost_mid_sweep_is_reported_and_a_rerun_completes_without_duplicates(ray_head, server, tmp_path):
-    command = sweep_command("mlp_long", "smoke", 4, "ray", ray_head.address)
+    command = sweep_command("mlp_towers", "smoke", 2, "ray", ray_head.address)  # a study no other test here trains
     driver = subprocess.Popen(command, cwd=tmp_path, env=environment(server.uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, start_new_session=True)
     try:
         tracking = MlflowClient(server.uri)
-        wait_for(lambda: tracking.get_experiment_by_name("mlp_long") and tracking.search_runs(
-            [tracking.get_experiment_by_name("mlp_long").experiment_id], "attributes.status = 'RUNNING'"), 240, "a run in progress", every=0.2)
+        wait_for(lambda: tracking.get_experiment_by_name("mlp_towers") and tracking.search_runs(
+            [tracking.get_experiment_by_name("mlp_towers").experiment_id], "attributes.status = 'RUNNING'"), 240, "a run in progress", every=0.2)
         server.stop()
         out, err = driver.communicate(timeout=300)
     finally:
@@ -139,8 +142,8 @@ def test_server_lost_mid_sweep_is_reported_and_a_rerun_completes_without_duplica
     server.start()  # the same database and artifacts, the same port
     again = subprocess.run(command, cwd=tmp_path, env=environment(server.uri), capture_output=True, text=True, timeout=400)
     assert again.returncode == 0, again.stderr[-3000:]
-    landed = finished(server.uri, "mlp_long")
-    assert len(landed) == 16 and all(len(runs) == 1 for runs in landed.values())
+    landed = finished(server.uri, "mlp_towers", "smoke")
+    assert len(landed) == 48 and all(len(runs) == 1 for runs in landed.values())  # 24 cells x 2 seeds, each exactly once
 
 
 def test_a_local_store_or_a_silent_server_is_refused_before_anything_is_submitted(tmp_path):
@@ -153,9 +156,8 @@ def test_a_local_store_or_a_silent_server_is_refused_before_anything_is_submitte
     assert "secret" not in done.stderr  # credentials in the URI are never printed
 
 
-def test_services_the_tests_start_listen_on_loopback_only(ray_head, server):
-    import psutil
-
+def assert_listening_on_loopback_only(ray_head, server) -> None:
+    """The services the tests start listen on 127.0.0.1 only."""
     pids = {p.pid for p in ray_head.processes()} | {server.process.pid} | {c.pid for c in psutil.Process(server.process.pid).children(recursive=True)}
     listening = [c for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.pid in pids]
     assert listening, "found no listening sockets of the Ray head or the MLflow server"

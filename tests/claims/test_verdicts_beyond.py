@@ -1,0 +1,82 @@
+"""Family F and D3 / D4 on planted run tables: each decides what was planted, a failed run is charged, absent runs are NOT_RUN."""
+
+import math
+
+import numpy as np
+import pytest
+from support.tables import run_tables
+
+from claims.catalogue import evaluate
+from claims.family_d import evaluate_d3, evaluate_d4
+from claims.family_f import FAILED_ERROR, evaluate_f1, evaluate_f2, evaluate_f3
+from claims.verdict import ALPHA, NotRun
+from training.studies import labels
+from training.studies.beyond import COST_METHODS, HYPER, LRFREE_METHODS, TALL_HEIGHTS, TOP_STEPS
+from training.studies.mlp import TOWER_ALPHAS
+
+SEEDS = 8
+
+
+def lrfree_tables(rng, hyper_spread: float, method_spread: float, hyper_fails_at_top: bool = False):
+    rows = []
+    for seed in range(SEEDS):
+        for method, (_, grid, _) in {HYPER: (None, TOWER_ALPHAS, None), **LRFREE_METHODS}.items():
+            spread = hyper_spread if method == HYPER else method_spread
+            for i, value in enumerate(grid):
+                failed = hyper_fails_at_top and method == HYPER and i == len(grid) - 1
+                rows.append({"study": labels.MLP_LRFREE, "cell": labels.lrfree(method, value), "seed": seed, "run_id": f"{seed}{method}{i}",
+                             "test_error": math.nan if failed else 2.0 + spread * i / (len(grid) - 1) + rng.normal(0, 0.1), "diverged": failed})
+    return run_tables(rows)
+
+
+def test_f1_and_f2_decide_what_was_planted():
+    rng = np.random.default_rng(0)
+    robust = lrfree_tables(rng, hyper_spread=1.0, method_spread=5.0)
+    assert evaluate_f1(robust).p_support < ALPHA and evaluate_f2(robust).p_support < ALPHA
+    fragile = lrfree_tables(rng, hyper_spread=1.0, method_spread=1.0, hyper_fails_at_top=True)
+    evidence = evaluate_f1(fragile)
+    assert evidence.p_refute < ALPHA and evidence.effect < -80  # the diverged run scored FAILED_ERROR, not left out
+    assert FAILED_ERROR == 90.0
+
+
+def test_f3_is_a_measurement_of_step_time_ratios():
+    times = {"sgd": 1.0, "adam": 1.2, HYPER: 1.3, "prodigy": 2.4, "dadapt_adam": 1.8, "dog": 1.5, "sgd_schedulefree": 1.1}
+    rows = [{"study": labels.MLP_LRFREE_COST, "cell": labels.lrfree_cost(m), "seed": s, "run_id": f"{m}{s}", "step_time_ms": t * (1 + 0.01 * s)}
+            for m, t in times.items() for s in range(3)]
+    assert set(times) == set(COST_METHODS)
+    evidence = evaluate_f3(run_tables(rows))
+    assert evidence.measurement and evidence.bound == 1.0
+    assert evidence.effect == pytest.approx(1.3 / 1.1)  # schedule-free is the cheapest relative to its base (SGD)
+
+
+def tall_tables(rng, worse_at_50: float):
+    rows = []
+    for seed in range(SEEDS):
+        for i, alpha in enumerate(TOWER_ALPHAS):
+            for height in TALL_HEIGHTS:
+                error = 5.0 + (worse_at_50 if height == 50 else 0.0) + rng.normal(0, 0.05)
+                rows.append({"study": labels.MLP_TALL, "cell": labels.tall("relative", height, alpha), "seed": seed, "run_id": f"{seed}{i}{height}",
+                             "test_error": error})
+    return run_tables(rows)
+
+
+def test_d3_decides_what_was_planted():
+    rng = np.random.default_rng(1)
+    assert evaluate_d3(tall_tables(rng, worse_at_50=-0.5)).p_support < ALPHA
+    assert evaluate_d3(tall_tables(rng, worse_at_50=3.0)).p_refute < ALPHA
+
+
+def test_d4_decides_what_was_planted_and_needs_both_rules():
+    rng = np.random.default_rng(2)
+    rows = [{"study": labels.MLP_TOP, "cell": labels.top(scheme, step), "seed": seed, "run_id": f"{seed}{scheme}{i}",
+             "test_error": 5.0 + (20.0 * i if scheme == "reproduction" else 0.1 * i) + rng.normal(0, 0.1)}
+            for seed in range(SEEDS) for scheme in ("reproduction", "relative") for i, step in enumerate(TOP_STEPS)]
+    assert evaluate_d4(run_tables(rows)).p_support < ALPHA
+    with pytest.raises(NotRun):
+        evaluate_d4(run_tables([row for row in rows if row["cell"].startswith("top:reproduction")]))
+
+
+def test_without_their_studies_the_new_claims_are_not_run_and_say_how_to_train_them():
+    verdicts = {v.claim.id: v for v in evaluate(run_tables([]), families=("D+", "F"))}
+    assert set(verdicts) == {"D3", "D4", "F1", "F2", "F3"}
+    assert all(v.verdict == "NOT_RUN" and "-P beyond=true" in v.reason for v in verdicts.values())
