@@ -82,6 +82,7 @@ CASES = [
     ("report", ["--profile", "huge"], {}, 2, "unknown profile 'huge'"),
     # out-of-range and malformed numbers
     ("train", ["--epochs", "0"], {}, 2, "epochs must be at least 1"),
+    ("train", ["--epochs", "many"], {}, 2, "epochs must be a whole number"),
     ("train", ["--seed", "-1"], {}, 2, "seed must be at least 0"),
     ("train", ["--batch-size", "many"], {}, 2, "batch_size must be a whole number"),
     ("sweep", ["--seeds", "0"], {}, 2, "seeds must be at least 1"),
@@ -93,8 +94,12 @@ CASES = [
     ("train", ["--stack", "sgd(alpha="], {}, 2, "error: "),
     ("train", ["--stack", "adam / nosuch(0.1)"], {}, 2, "nosuch"),
     ("train", ["--stack", "sgd(-1)"], {}, 2, "out of its domain"),
+    ("train", ["--stack", "prodigy / sgd(alpha=1e-5)"], {}, 2, "sets its own step size"),
+    ("train", ["--stack", "relative(alpha=0.01)"], {}, 2, "relative scales positive hyperparameters"),
+    ("claims", ["--beyond", "perhaps"], {}, 2, "beyond must be true or false"),
     # missing, truncated, damaged data
     ("train", [], {"HYPERCLAIMS_DATA": "{data:missing}"}, 2, "MNIST file train-labels-idx1-ubyte not found"),
+    ("train", ["--data-dir", "{file}/nowhere"], {}, 2, "MNIST file train-images-idx3-ubyte not found"),
     ("train", [], {"HYPERCLAIMS_DATA": "{data:truncated}"}, 2, "is damaged or truncated: SHA-256"),
     ("train", [], {"HYPERCLAIMS_DATA": "{data:damaged}"}, 2, "is damaged or truncated: SHA-256"),
     ("sweep", [], {"HYPERCLAIMS_DATA": "{data:damaged}"}, 2, "expected"),
