@@ -7,7 +7,9 @@ what to read: absolute milliseconds depend on the machine. "Ours" is the
 training loop's own step (``Replicas.loss_and_grads`` then ``HyperStack.step``);
 "ours compiled" the same with each rule's elementwise arithmetic fused by
 ``torch.compile`` (``HyperStack(compiled=True)``). Many seeds:
-S seeds in one pass (each on its own batch) against S single-seed steps.
+S seeds in one pass (each on its own batch) against S single-seed steps. Learning-rate-free
+optimizers (family F, from their packages, in our loop) beside our plain SGD and Adam steps
+and the height-3 hyperoptimized SGD: F3's ratios, measured at the step.
 
     python benchmarks/hyperstep.py --quick --json results.json
     python benchmarks/hyperstep.py --dry-run --no-mlflow     # one step of everything: checks the script
@@ -29,7 +31,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from training.core.loop import train_step
+from training.core.loop import make_stack, train_step
 from training.core.models import MLP
 from training.core.replicas import Replicas
 from training.core.tasks import ImageTask
@@ -37,6 +39,7 @@ from training.data import Split
 from training.hyper import HyperOptimizer
 from training.hyper.stack import HyperStack
 from training.hyper.stackspec import parse_stack
+from training.studies.beyond import ADAM_BASED_METHODS, LRFREE_METHODS, hyper_tower
 
 STACKS = {
     "sgd_sgd": "sgd(alpha=0.01) / sgd(alpha=0.01)",
@@ -68,7 +71,8 @@ def batches(task: ImageTask, seeds: int) -> list[tuple[torch.Tensor, torch.Tenso
 def ours(stack: str, device: torch.device, task, seeds: int = 1, compiled: bool = False):
     """A step function of our training step; and its HyperStack."""
     replicas = Replicas("mlp", list(range(seeds)), device)
-    hyper = HyperStack(parse_stack(stack), replicas.flat, seeds=seeds, compiled=compiled)
+    levels = parse_stack(stack)
+    hyper = HyperStack(levels, replicas.flat, seeds=seeds, compiled=True) if compiled else make_stack(levels, replicas.flat, seeds)
     state = {"weights": [replicas.flat]}
 
     def step(x, y):
@@ -165,6 +169,10 @@ def run(device: torch.device, mode: str) -> dict:
         methods[f"ours_compiled_{key}"] = ours(stack, device, task, compiled=True)[0]
         methods[f"reference_{key}"] = reference(stack, device)
     times = time_methods(methods, data, device, steps, repetitions, warmup)
+    lrfree = {"ours_sgd": ours("sgd(alpha=0.01)", device, task)[0], "ours_adam": ours("adam(alpha=0.001)", device, task)[0],
+              "ours_hyper3": ours(hyper_tower(0.01), device, task)[0]}
+    lrfree |= {f"lrfree_{name}": ours(stack(recommended), device, task)[0] for name, (stack, _, recommended) in LRFREE_METHODS.items()}
+    lrfree_times = time_methods(lrfree, data, device, steps, repetitions, warmup)
     heights = range(0, 11)
     towers = {h: ours(tower(h), device, task) for h in heights}
     tower_times = time_methods({h: step for h, (step, _) in towers.items()}, data, device, steps, repetitions, warmup)
@@ -202,6 +210,10 @@ def run(device: torch.device, mode: str) -> dict:
         "per_level_fraction": per_level,
         "speedup_vs_reference_min": min(times[f"reference_{k}"] / times[f"ours_{k}"] for k in STACKS),
         "vmap8_speedup_vs_sequential": speedups[8],
+        "lrfree_step_ms": lrfree_times,
+        "hyper3_vs_sgd": lrfree_times["ours_hyper3"] / lrfree_times["ours_sgd"],
+        "lrfree_vs_base": {name: lrfree_times[f"lrfree_{name}"] / lrfree_times["ours_adam" if name in ADAM_BASED_METHODS else "ours_sgd"]
+                           for name in LRFREE_METHODS},
     }
 
 
@@ -211,6 +223,8 @@ def print_table(result: dict) -> None:
         print(f"  {name:<22} {ms:8.3f} ms")
     print("  tower heights 0..10:   " + " ".join(f"{float(t):.3f}" for t in result["tower_step_ms"].values()) + " ms")
     print("  seeds per pass:        " + "  ".join(f"{s}: {t:.3f} ms ({result['seeds_speedup_vs_sequential'][s]:.2f}x)" for s, t in result["seeds_step_ms"].items()))
+    print("  learning-rate-free, over their base (our loop): " + ", ".join(f"{k} {v:.2f}x" for k, v in result["lrfree_vs_base"].items())
+          + f"; hyperoptimized SGD height 3 over SGD {result['hyper3_vs_sgd']:.2f}x")
     for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "dropin_sgd_sgd_vs_torch_sgd", "dropin_adam_sgd_vs_torch_adam", "compiled_sgd_sgd_vs_torch_sgd", "compiled_adam_sgd_vs_torch_adam", "first_level_fraction", "per_level_fraction",
                 "speedup_vs_reference_min", "vmap8_speedup_vs_sequential"):
         value = result[key]
@@ -228,6 +242,7 @@ def log_to_mlflow(result: dict) -> None:
     metrics = [Metric(k, v, now, 0) for k, v in result.items() if isinstance(v, float)]
     metrics += [Metric(f"step_ms.{k}", v, now, 0) for k, v in result["step_ms"].items()]
     metrics += [Metric(f"seeds_step_ms.{k}", v, now, 0) for k, v in result["seeds_step_ms"].items()]
+    metrics += [Metric(f"lrfree_vs_base.{k}", v, now, 0) for k, v in result["lrfree_vs_base"].items()]
     tracking.log_batch(run_id, metrics=metrics, params=[Param("device", result["device"]), Param("machine", result["machine"][:500])])
     tracking.set_terminated(run_id, "FINISHED")
 

@@ -19,7 +19,7 @@ from claims.scope import Minimum, Requirement
 from claims.stats import bootstrap_ci
 from claims.verdict import Change, Claim, Evidence, NotRun
 from training.studies import labels
-from training.studies.beyond import COST_METHODS, HYPER, HYPER_RECOMMENDED, LRFREE_METHODS
+from training.studies.beyond import ADAM_BASED_METHODS, COST_METHODS, HYPER, HYPER_RECOMMENDED, LRFREE_METHODS
 from training.tracking.runs import RunTables
 
 FAILED_ERROR = 90.0  # % test error of guessing among ten classes: what a diverged run scores
@@ -27,7 +27,6 @@ F1_MARGIN = 2.0  # pp: the hyperoptimized SGD's spread over its grid may exceed 
 F2_MARGIN = 0.5  # pp: at recommended settings, the hyperoptimized SGD may be worse than a method by at most this
 F3_BOUND = 1.0  # the hyperoptimized SGD's step-time ratio over the cheapest learning-rate-free method's
 F_STUDIES = (labels.MLP_LRFREE, labels.RESNET_LRFREE)
-ADAM_BASED = ("prodigy", "dadapt_adam")  # their step costs are set against plain Adam's; the others' against plain SGD's
 
 
 def final_errors(tables: RunTables, study: str, cells: dict[str, str]) -> pd.DataFrame:
@@ -112,7 +111,7 @@ def evaluate_f3(tables: RunTables) -> Evidence:
     method's ratio to its own base (plain Adam for the Adam-based ones, plain SGD for the others)."""
     times = step_times(tables)
     hyper = times[HYPER] / times["sgd"]
-    ratios = pd.DataFrame({m: times[m] / times["adam" if m in ADAM_BASED else "sgd"] for m in LRFREE_METHODS})
+    ratios = pd.DataFrame({m: times[m] / times["adam" if m in ADAM_BASED_METHODS else "sgd"] for m in LRFREE_METHODS})
     values = (hyper / ratios.min(axis=1)).to_numpy(float)
     means = ratios.mean()
     return Evidence(

@@ -23,10 +23,11 @@ def test_hyperstep_dry_run_reports_every_key_of_the_issue(tmp_path):
     assert out.returncode == 0, out.stderr
     result = json.loads((tmp_path / "r.json").read_text())
     for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "per_level_fraction", "vmap8_speedup_vs_sequential", "speedup_vs_reference_min",
-                "dropin_sgd_sgd_vs_torch_sgd", "dropin_adam_sgd_vs_torch_adam"):
+                "dropin_sgd_sgd_vs_torch_sgd", "dropin_adam_sgd_vs_torch_adam", "hyper3_vs_sgd"):
         assert isinstance(result[key], float) and result[key] == result[key], key  # measured, not NaN or missing
     assert set(result["seeds_step_ms"]) == {"1", "4", "8", "16"} and len(result["tower_step_ms"]) == 11
     assert {"ours_compiled_adam_sgd", "reference_rmsprop_sgd", "torch_adam"} <= set(result["step_ms"])
+    assert set(result["lrfree_vs_base"]) == {"prodigy", "dadapt_adam", "dog", "sgd_schedulefree"} and all(v > 0 for v in result["lrfree_vs_base"].values())
 
 
 def test_gpu_check_runs_its_figures_on_a_cpu(tmp_path):

@@ -35,6 +35,7 @@ LRFREE_METHODS = {
     "sgd_schedulefree": (lambda v: f"sgd_schedulefree(alpha={format_number(v)})", TOWER_ALPHAS, 1.0),
 }
 HYPER_RECOMMENDED = 0.01  # [P] Table 1's SGD step size, in the base grid
+ADAM_BASED_METHODS = ("prodigy", "dadapt_adam")  # their cost is set against plain Adam's; the others' against plain SGD's
 
 
 def hyper_tower(alpha: float, height: int = HYPER_HEIGHT, base: str = "sgd") -> str:
