@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 
 from claims.family_f import FAILED_ERROR, final_errors, grid_labels  # noqa: E402
 from training.studies import labels  # noqa: E402
-from training.studies.beyond import HYPER, LRFREE_METHODS, TALL_HEIGHTS, TALL_SCHEMES, TOP_STEPS  # noqa: E402
+from training.studies.beyond import HYPER, HYPER_RECOMMENDED, LRFREE_METHODS, TALL_HEIGHTS, TALL_SCHEMES, TOP_STEPS  # noqa: E402
 from training.studies.mlp import TOWER_ALPHAS  # noqa: E402
 from training.tracking.runs import RunTables  # noqa: E402
 
@@ -30,11 +30,13 @@ def _errors_by_value(tables: RunTables, study: str, method: str):
 
 
 def lrfree(tables: RunTables):
-    """F1 / F2: final error against the initial value each method starts from, one panel per benchmark that ran."""
+    """F1 / F2: final error against the initial value each method starts from, one panel per benchmark that ran; and
+    each method's effective step size over training at its recommended setting (the MLP's)."""
     studies = [s for s in (labels.MLP_LRFREE, labels.RESNET_LRFREE) if tables.has(s)]
     if not studies:
         return None
-    fig, axes = plt.subplots(1, len(studies), figsize=(7.5 * len(studies), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(studies) + 1, figsize=(6.5 * (len(studies) + 1), 4.5), squeeze=False)
+    _step_sizes(axes[0][-1], tables, studies[0])
     for ax, study in zip(axes[0], studies):
         for method in (HYPER, *LRFREE_METHODS):
             values, errors = _errors_by_value(tables, study, method)
@@ -52,6 +54,21 @@ def lrfree(tables: RunTables):
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def _step_sizes(ax, tables: RunTables, study: str) -> None:
+    """hp.0.alpha over steps, one line per seed: the learning-rate-free methods' d x lr (DoG's eta, schedule-free's lr)
+    beside the hyperoptimized SGD's learned alpha, each at its recommended setting."""
+    for method, (_, _, recommended) in {HYPER: (None, None, HYPER_RECOMMENDED), **LRFREE_METHODS}.items():
+        cell = tables.cell(study, labels.lrfree(method, recommended))
+        for k, run_id in enumerate(cell.run_id):
+            path = tables.history(run_id, "hp.0.alpha").dropna()
+            ax.plot(path.index, path.values, color=METHOD_COLORS[method], lw=0.8, alpha=0.6, label=method if k == 0 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("effective step size (hp.0.alpha)")
+    ax.set_title(f"{study}: step size over training, recommended settings", fontsize=9)
+    ax.legend(fontsize=7)
 
 
 def tall(tables: RunTables):
@@ -98,7 +115,7 @@ def _levels_over_time(ax, tables: RunTables, alpha: float = 0.01) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("step size / its initial value")
-    ax.set_title(f"relative rule, height {tallest}, alpha {alpha:g}, seed {cell.index[0]}: level 0 (purple) .. {tallest} (yellow)", fontsize=8)
+    ax.set_title(f"relative, h{tallest}, alpha {alpha:g}, seed {cell.index[0]}\nlevels 0 (purple) .. {tallest} (yellow)", fontsize=8)
 
 
 def top(tables: RunTables):
