@@ -19,7 +19,6 @@ from __future__ import annotations
 from training.hyper.stackspec import format_number
 from training.studies import labels
 from training.studies.base import Cell, PerProfile, Study, paper_kappas
-from training.studies.large import resnet_baseline
 from training.studies.mlp import DEPTH_BATCH, TOWER_ALPHAS, depth_kappas
 
 # --- family F: learning-rate-free optimizers -----------------------------------------------
@@ -64,15 +63,14 @@ def mlp_lrfree(profile: str) -> Study:
 
 
 def resnet_lrfree(profile: str) -> Study:
-    """F1 / F2 on ResNet-20 ([P] 3.3's model and protocol; weight decay on SGD's side only, as the packages' defaults have none)."""
+    """F1 / F2 on ResNet-20: the hyperoptimized SGD is [P] Fig. 4's ResNet-20 tower of height 3 (plain SGD, [P]'s
+    kappas, as in ``resnet_towers``); the packages' optimizers at their defaults (no weight decay on either side)."""
     epochs = PerProfile(smoke=1, cpu=1, paper=200).at(profile)
     alphas = PerProfile(smoke=(0.1,), cpu=(1e-4, 1e-2, 1.0), paper=(1e-6, 1e-4, 1e-2, 1.0)).at(profile)
     values = PerProfile(smoke=(1e-6,), cpu=(1e-8, 1e-6, 1e-4), paper=(1e-10, 1e-8, 1e-6, 1e-4, 1e-2)).at(profile)
     grids = {method: alphas if method == "sgd_schedulefree" else values for method in LRFREE_METHODS}
-    cells = [Cell(labels.lrfree(HYPER, alpha), " / ".join([resnet_baseline(alpha, 0.9)] + [f"sgd(alpha={format_number(k)})" for k in paper_kappas(alpha, HYPER_HEIGHT)]),
-                  epochs, model="resnet20") for alpha in alphas]
-    cells += lrfree_cells((), grids, epochs, model="resnet20")
-    return Study(labels.RESNET_LRFREE, ("F1", "F2"), tuple(cells), seeds=PerProfile(smoke=2, cpu=6, paper=8).at(profile), beyond=True)
+    return Study(labels.RESNET_LRFREE, ("F1", "F2"), lrfree_cells(alphas, grids, epochs, model="resnet20"),
+                 seeds=PerProfile(smoke=2, cpu=6, paper=8).at(profile), beyond=True)
 
 
 COST_METHODS = {"sgd": "sgd(alpha=0.01)", "adam": "adam(alpha=0.001)", HYPER: hyper_tower(HYPER_RECOMMENDED),
