@@ -93,10 +93,10 @@ def torch_optim(name: str, device: torch.device):
     return step
 
 
-def dropin(stack: str, device: torch.device):
+def dropin(stack: str, device: torch.device, compiled: bool = False):
     """HyperOptimizer, the drop-in torch.optim optimizer, in the same loop as torch_optim's."""
     model = MLP().to(device)
-    optimizer = HyperOptimizer(model.parameters(), stack)
+    optimizer = HyperOptimizer(model.parameters(), stack, compiled=compiled)
 
     def step(x, y):
         optimizer.zero_grad()
@@ -164,6 +164,7 @@ def run(device: torch.device, mode: str) -> dict:
     methods = {"torch_sgd": torch_optim("sgd", device), "torch_adam": torch_optim("adam", device)}
     for key in ("sgd_sgd", "adam_sgd"):
         methods[f"dropin_{key}"] = dropin(STACKS[key], device)
+        methods[f"dropin_compiled_{key}"] = dropin(STACKS[key], device, compiled=True)
     for key, stack in STACKS.items():
         methods[f"ours_{key}"] = ours(stack, device, task)[0]
         methods[f"ours_compiled_{key}"] = ours(stack, device, task, compiled=True)[0]
@@ -204,6 +205,8 @@ def run(device: torch.device, mode: str) -> dict:
         "adam_sgd_vs_torch_adam": times["ours_adam_sgd"] / times["torch_adam"],
         "dropin_sgd_sgd_vs_torch_sgd": times["dropin_sgd_sgd"] / times["torch_sgd"],
         "dropin_adam_sgd_vs_torch_adam": times["dropin_adam_sgd"] / times["torch_adam"],
+        "dropin_compiled_sgd_sgd_vs_torch_sgd": times["dropin_compiled_sgd_sgd"] / times["torch_sgd"],
+        "dropin_compiled_adam_sgd_vs_torch_adam": times["dropin_compiled_adam_sgd"] / times["torch_adam"],
         "compiled_sgd_sgd_vs_torch_sgd": times["ours_compiled_sgd_sgd"] / times["torch_sgd"],
         "compiled_adam_sgd_vs_torch_adam": times["ours_compiled_adam_sgd"] / times["torch_adam"],
         "first_level_fraction": tower_times[1] / base - 1.0,
@@ -225,7 +228,8 @@ def print_table(result: dict) -> None:
     print("  seeds per pass:        " + "  ".join(f"{s}: {t:.3f} ms ({result['seeds_speedup_vs_sequential'][s]:.2f}x)" for s, t in result["seeds_step_ms"].items()))
     print("  learning-rate-free, over their base (our loop): " + ", ".join(f"{k} {v:.2f}x" for k, v in result["lrfree_vs_base"].items())
           + f"; hyperoptimized SGD height 3 over SGD {result['hyper3_vs_sgd']:.2f}x")
-    for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "dropin_sgd_sgd_vs_torch_sgd", "dropin_adam_sgd_vs_torch_adam", "compiled_sgd_sgd_vs_torch_sgd", "compiled_adam_sgd_vs_torch_adam", "first_level_fraction", "per_level_fraction",
+    for key in ("sgd_sgd_vs_torch_sgd", "adam_sgd_vs_torch_adam", "dropin_sgd_sgd_vs_torch_sgd", "dropin_adam_sgd_vs_torch_adam",
+                "dropin_compiled_sgd_sgd_vs_torch_sgd", "dropin_compiled_adam_sgd_vs_torch_adam", "compiled_sgd_sgd_vs_torch_sgd", "compiled_adam_sgd_vs_torch_adam", "first_level_fraction", "per_level_fraction",
                 "speedup_vs_reference_min", "vmap8_speedup_vs_sequential"):
         value = result[key]
         print(f"  {key:<30} {'not measured' if value is None else f'{value:.3f}'}")

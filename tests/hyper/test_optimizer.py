@@ -159,3 +159,19 @@ def test_the_readme_example_runs_and_logs_the_learned_step_size(tmp_path):
     (run,) = tracking.search_runs(["0"])
     alphas = [m.value for m in tracking.get_metric_history(run.info.run_id, "alpha")]
     assert len(alphas) == 5 and alphas[-1] != 1e-3  # learned, epoch by epoch
+
+
+def test_compiled_rules_train_as_the_eager_ones():
+    """HyperOptimizer(compiled=True) fuses each rule's arithmetic (benchmarks/hyperstep.py: the cheaper Adam step); the numbers
+    stay the eager rules' up to rounding."""
+    data = batches(4)
+    eager_model = TinyMLP().double()
+    compiled_model = copy.deepcopy(eager_model)
+    eager = HyperOptimizer(eager_model.parameters(), "adam(alpha=0.01) / sgd(alpha=0.001)")
+    compiled = HyperOptimizer(compiled_model.parameters(), "adam(alpha=0.01) / sgd(alpha=0.001)", compiled=True)
+    assert "kernel" in vars(compiled.stacks[0].rules[0]) and "kernel" not in vars(eager.stacks[0].rules[0])  # Adam's kernel, fused
+    train(eager_model, eager, data)
+    train(compiled_model, compiled, data)
+    for mine, theirs in zip(eager_model.parameters(), compiled_model.parameters()):
+        torch.testing.assert_close(theirs, mine, rtol=1e-9, atol=1e-12)
+    assert compiled.hyperparameters() == pytest.approx(eager.hyperparameters(), rel=1e-9)

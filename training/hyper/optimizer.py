@@ -44,7 +44,9 @@ from training.hyper.stackspec import Stack, format_stack, parse_stack
 
 
 class HyperOptimizer(torch.optim.Optimizer):
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict], stack: str | Stack = "sgd(alpha=0.01)"):
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], stack: str | Stack = "sgd(alpha=0.01)", compiled: bool = False):
+        """``compiled``: fuse each rule's elementwise arithmetic with torch.compile (the first steps compile; worth it on long runs)."""
+        self.compiled = compiled
         self.stacks: list[HyperStack] = []
         self._warned = False
         super().__init__(params, {"stack": stack})
@@ -54,7 +56,7 @@ class HyperOptimizer(torch.optim.Optimizer):
         group = self.param_groups[-1]
         levels = parse_stack(group["stack"]) if isinstance(group["stack"], str) else tuple(group["stack"])
         group["stack"] = format_stack(levels)
-        hyper = HyperStack(levels, group["params"][0].detach())
+        hyper = HyperStack(levels, group["params"][0].detach(), compiled=self.compiled)
         self.stacks.append(hyper)
         self._publish(group, hyper)
 
