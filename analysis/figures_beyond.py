@@ -80,12 +80,11 @@ def tall(tables: RunTables):
     fig, axes = plt.subplots(2, max(len(alphas), 2) // 2 + max(len(alphas), 2) % 2 + 1, figsize=(16, 8), squeeze=False)
     panels = list(axes.flat)
     for ax, alpha in zip(panels, alphas):
-        plain = tables.cell(labels.MLP_TALL, labels.tall(labels.DEPTH_PLAIN, 0, alpha))
         for scheme in TALL_SCHEMES:
-            heights = [0] + [h for h in TALL_HEIGHTS if not tables.cell(labels.MLP_TALL, labels.tall(scheme, h, alpha)).empty]
-            cells = {0: plain, **{h: tables.cell(labels.MLP_TALL, labels.tall(scheme, h, alpha)) for h in heights[1:]}}
-            means = [cells[h].test_error.where(~cells[h].diverged, FAILED_ERROR).fillna(FAILED_ERROR).mean() for h in heights]
-            ax.plot(np.array(heights) + 1, means, color=SCHEME_COLORS[scheme], marker="o", lw=1.5, label=SCHEME_NAMES[scheme])
+            cells = {0: labels.tall(labels.DEPTH_PLAIN, 0, alpha)}
+            cells |= {h: labels.tall(scheme, h, alpha) for h in TALL_HEIGHTS if not tables.cell(labels.MLP_TALL, labels.tall(scheme, h, alpha)).empty}
+            means = final_errors(tables, labels.MLP_TALL, cells).mean()
+            ax.plot(np.array(list(cells)) + 1, means.to_numpy(), color=SCHEME_COLORS[scheme], marker="o", lw=1.5, label=SCHEME_NAMES[scheme])
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks([1, 2, 4, 6, 11, 21, 51], ["0", "1", "3", "5", "10", "20", "50"])

@@ -95,9 +95,7 @@ BASE_HEIGHT = 3  # D3 compares every taller tower with height 3 ([P]'s tallest)
 
 def tall_errors(tables: RunTables, scheme: str, alpha: float) -> pd.DataFrame:
     """Final error (a failed run scores FAILED_ERROR), rows = seeds, columns = heights of ``scheme`` from BASE_HEIGHT up."""
-    ran = {int(label.split(":h")[1].split(":")[0]) for label in tables.runs[tables.runs.study == labels.MLP_TALL].cell
-           if label.startswith(f"tall:{scheme}:") and label.endswith(f":a{alpha:g}")}
-    heights = [h for h in TALL_HEIGHTS if h in ran and h >= BASE_HEIGHT]
+    heights = [h for h in TALL_HEIGHTS if h >= BASE_HEIGHT and not tables.cell(labels.MLP_TALL, labels.tall(scheme, h, alpha)).empty]
     if len(heights) < 2:
         raise NotRun(f"{labels.MLP_TALL} has no towers taller than {BASE_HEIGHT} under the {scheme} scheme at alpha {alpha:g}")
     return final_errors(tables, labels.MLP_TALL, {h: labels.tall(scheme, h, alpha) for h in heights})

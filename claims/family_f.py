@@ -45,11 +45,11 @@ def final_errors(tables: RunTables, study: str, cells: dict[str, str]) -> pd.Dat
 
 def grid_labels(tables: RunTables, study: str, method: str) -> dict[float, str]:
     """The swept values of ``method`` that ran in ``study``, value -> label."""
-    prefix = f"lrfree:{method}:"
-    cells = sorted({label for label in tables.runs[tables.runs.study == study].cell if label.startswith(prefix)})
-    if not cells:
+    values = {labels.lrfree_value(label, method): label for label in set(tables.runs[tables.runs.study == study].cell)}
+    values.pop(None, None)
+    if not values:
         raise NotRun(f"no runs of {method} in {study}")
-    return {float(label[len(prefix):]): label for label in cells}
+    return dict(sorted(values.items()))
 
 
 def spread(tables: RunTables, study: str, method: str) -> pd.Series:

@@ -33,7 +33,6 @@ from training.core import interrupt
 from training.core.config import PROFILES, ConfigError, parse_count
 from training.core.loop import resolve_device
 from training.data import DataError
-from training.hyper.stackspec import OPTIMIZERS
 from training.runners import choice
 from training.runners.base import Runner
 from training.runners.local import sweep_data
@@ -195,7 +194,7 @@ def check_packages() -> None:
     """Every learning-rate-free optimizer's package imports, or one line saying how to install them."""
     for name in PACKAGED:
         try:
-            import_package(name, OPTIMIZERS[name].package)
+            import_package(name)
         except MissingPackage as error:
             raise ConfigError(f"--beyond trains family F: {error}") from None
 

@@ -6,8 +6,9 @@ import sys
 from dataclasses import replace
 
 import pytest
+import torch
 
-from training.baselines import PACKAGED
+from training.baselines import PACKAGED, PackageStack
 from training.core.checkpoint import from_bytes, to_bytes
 from training.core.config import ConfigError, make_config
 from training.core.loop import train_run, train_seeds
@@ -72,3 +73,13 @@ def test_a_missing_package_is_one_line_naming_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "prodigyopt", None)  # as if not installed: importing it fails
     with pytest.raises(ConfigError, match=r"prodigy needs the prodigyopt package: pip install -e '\.\[baselines\]'"):
         make_config(stack="prodigy", profile="smoke")
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_one_unbatched_run_is_evaluated_at_weights_of_its_own_shape(name):
+    """Without a seed dimension (``PackageStack(stack, weights)``), the evaluation weights keep the weights' shape."""
+    weights = torch.linspace(-1.0, 1.0, 12)
+    stack = PackageStack(parse_stack(SETTINGS[name]), weights)
+    for step in range(3):
+        (weights,) = stack.step([weights], [torch.sin(weights * (step + 1))])
+    assert weights.shape == (12,) and stack.evaluation_weights(weights).shape == (12,)

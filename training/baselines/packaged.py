@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from training.hyper.stackspec import Stack, format_stack
+from training.hyper.stackspec import OPTIMIZERS, Stack, format_stack
 
 
 class MissingPackage(ImportError):
@@ -66,12 +66,12 @@ PACKAGED: dict[str, Packaged] = {
 DOG_AVERAGING_GAMMA = 8.0  # the package's default
 
 
-def import_package(optimizer: str, package: str):
+def import_package(optimizer: str):
     """The module of ``optimizer``'s package, or one clear line on how to get it."""
     try:
         return importlib.import_module(PACKAGED[optimizer].module)
     except ImportError:
-        raise MissingPackage(f"{optimizer} needs the {package} package: pip install -e '.[baselines]'") from None
+        raise MissingPackage(f"{optimizer} needs the {OPTIMIZERS[optimizer].package} package: pip install -e '.[baselines]'") from None
 
 
 class _Holder(nn.Module):
@@ -90,7 +90,7 @@ class PackageStack:
         self.stack, self.level, self.count = stack, level, 0
         self.values = dict(level.values)
         self.packaged = PACKAGED[level.optimizer]
-        module = import_package(level.optimizer, level.info.package)
+        module = import_package(level.optimizer)
         self.lead = seeds is not None
         self.buffer = (like if self.lead else like.unsqueeze(0)).detach().clone()
         self.optimizers = [self.packaged.build(module, self.buffer[seed], self.values) for seed in range(len(self.buffer))]
@@ -139,7 +139,8 @@ class PackageStack:
     def evaluation_weights(self, weights: Tensor) -> Tensor:
         """The weights a package evaluates: schedule-free's average x, DoG's averaged iterate, else the weights."""
         if self.averager is not None and self.count:
-            return self.averager.averaged_model.weights.detach()
+            averaged = self.averager.averaged_model.weights.detach()
+            return averaged if self.lead else averaged[0]
         if self.level.optimizer != "sgd_schedulefree" or not self.count:
             return weights
         trained = self.buffer.clone()

@@ -151,7 +151,7 @@ def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int 
         raise ConfigError(str(error)) from None
     if levels[0].info.package:
         try:
-            import_package(levels[0].optimizer, levels[0].info.package)
+            import_package(levels[0].optimizer)
         except MissingPackage as error:
             raise ConfigError(str(error)) from None
     epochs = default_epochs(profile, model, levels) if str(epochs).strip() == "auto" else parse_number("epochs", epochs, 1)

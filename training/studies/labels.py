@@ -113,6 +113,12 @@ def lrfree(method: str, value: float) -> str:
     return f"lrfree:{method}:{value:g}"
 
 
+def lrfree_value(label: str, method: str) -> float | None:
+    """The swept value of a ``lrfree(method, value)`` label; None for a label of another method or kind."""
+    prefix = f"lrfree:{method}:"
+    return float(label[len(prefix):]) if label.startswith(prefix) else None
+
+
 def lrfree_cost(method: str) -> str:
     """The step-time cell of a method ('sgd', 'adam', 'hyper', or a learning-rate-free one)."""
     return f"lrfree_cost:{method}"
