@@ -27,12 +27,12 @@ from claims.catalogue import CATALOGUE, drop_stale, evaluate
 from claims.verdict import Verdict
 from pipeline import estimate, publish
 from pipeline.plan import explain_not_run, studies_to_train
-from training.baselines import PACKAGED, MissingPackage
-from training.baselines.packaged import import_package
+from training.baselines import PACKAGED
 from training.core import interrupt
-from training.core.config import PROFILES, ConfigError, parse_count
+from training.core.config import PROFILES, ConfigError, parse_count, require_package
 from training.core.loop import resolve_device
 from training.data import DataError
+from training.hyper.stackspec import parse_stack
 from training.runners import choice
 from training.runners.base import Runner
 from training.runners.local import sweep_data
@@ -194,8 +194,8 @@ def check_packages() -> None:
     """Every learning-rate-free optimizer's package imports, or one line saying how to install them."""
     for name in PACKAGED:
         try:
-            import_package(name)
-        except MissingPackage as error:
+            require_package(parse_stack(name))
+        except ConfigError as error:
             raise ConfigError(f"--beyond trains family F: {error}") from None
 
 

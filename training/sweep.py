@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from training.core import interrupt
-from training.core.config import PROFILES, ConfigError, parse_count
+from training.core.config import PROFILES, ConfigError, parse_count, require_package
 from training.core.loop import resolve_device
 from training.data import DataError
 from training.runners import choice
@@ -148,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{cell.label}\tseed={config.seed}\t{config.stack}\tepochs={config.epochs}")
             print(f"{len(planned)} runs planned")
             return 0
+        for _, config in study.configs(args.profile, seeds=1):
+            require_package(config.levels)
         runner = choice.make_runner(args, workers, device)
         choice.hold_store(held)
         for model in study.models:

@@ -21,7 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from training.core import interrupt
-from training.core.config import PROFILES, ConfigError, make_config
+from training.core.config import PROFILES, ConfigError, make_config, require_package
 from training.core.loop import RunResult, resolve_device, train_run
 from training.core.models import MODELS
 from training.data import DataError, load_dataset
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = make_config(args.model, args.stack, args.epochs, args.seed, args.profile, args.batch_size, args.schedule)
+        require_package(config.levels)
         device = resolve_device(args.device)
         if not args.dry_run:
             check_store()

@@ -2,17 +2,24 @@
 step size, batch over seeds as single runs do, resume exactly from a checkpoint, and refuse misuse in one line."""
 
 import math
+import re
+import signal
 import sys
 from dataclasses import replace
 
 import pytest
 import torch
+from support.tables import run_tables
 
+from claims.catalogue import drop_stale
+from pipeline import claims_job
+from training import train
 from training.baselines import PACKAGED, PackageStack
 from training.core.checkpoint import from_bytes, to_bytes
-from training.core.config import ConfigError, make_config
+from training.core.config import ConfigError, make_config, require_package
 from training.core.loop import train_run, train_seeds
 from training.hyper.stackspec import StackSpecError, parse_stack
+from training.studies import BEYOND, build_study, labels
 
 SETTINGS = {"prodigy": "prodigy", "dadapt_adam": "dadapt_adam", "dog": "dog(r_eps=1e-4)", "sgd_schedulefree": "sgd_schedulefree(alpha=0.5)"}
 
@@ -69,10 +76,32 @@ def test_misuse_is_refused_in_one_line(text):
     assert "\n" not in str(caught.value)
 
 
-def test_a_missing_package_is_one_line_naming_the_extra(monkeypatch):
+def test_a_missing_package_is_one_line_naming_the_extra(monkeypatch, capsys):
+    """Training it needs the package: one line naming the extra, from each entry point that would train it."""
     monkeypatch.setitem(sys.modules, "prodigyopt", None)  # as if not installed: importing it fails
-    with pytest.raises(ConfigError, match=r"prodigy needs the prodigyopt package: pip install -e '\.\[baselines\]'"):
-        make_config(stack="prodigy", profile="smoke")
+    message = "prodigy needs the prodigyopt package: pip install -e '.[baselines]'"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        require_package(make_config(stack="prodigy", profile="smoke").levels)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert train.main(["--stack", "prodigy", "--profile", "smoke", "--dry-run"]) == 2
+    finally:  # a command's main takes over the signals: give them back
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    with pytest.raises(ConfigError, match=r"--beyond trains family F: " + re.escape(message)):
+        claims_job.check_packages()
+
+
+def test_without_the_packages_every_study_is_still_described(monkeypatch):
+    """The main job builds every study's configs (to leave out redefined cells, to plan) and needs no package for it:
+    a plain `pip install -e .` runs it (a fresh clone's main job once failed here)."""
+    for module in ("prodigyopt", "dadaptation", "dog", "schedulefree"):
+        monkeypatch.setitem(sys.modules, module, None)
+    for name in BEYOND:
+        assert build_study.__wrapped__(name, "cpu").configs("cpu", seeds=1)
+    assert drop_stale(run_tables([{"study": labels.MLP_LRFREE, "cell": labels.lrfree("prodigy", 1e-6), "seed": 0, "run_id": "r",
+                                   "stack": "prodigy(d0=1e-06, lr=1.0)", "epochs": 2}]), "cpu").runs.shape[0] == 1
 
 
 @pytest.mark.parametrize("name", sorted(SETTINGS))

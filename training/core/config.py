@@ -138,6 +138,15 @@ def schedule_factor(schedule: str, epoch: int) -> float:
     return 0.1**passed
 
 
+def require_package(levels: Stack) -> None:
+    """Training a learning-rate-free optimizer needs its package (describing a run does not): ConfigError naming the extra."""
+    if levels[0].info.package:
+        try:
+            import_package(levels[0].optimizer)
+        except MissingPackage as error:
+            raise ConfigError(str(error)) from None
+
+
 def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int | str = "auto", seed: int | str = 0,
                 profile: str = "cpu", batch_size: int | str | None = None, schedule: str = "") -> RunConfig:
     """A validated RunConfig from user-facing values; raises ConfigError naming what is wrong."""
@@ -149,11 +158,6 @@ def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int 
         levels = parse_stack(stack)
     except StackSpecError as error:
         raise ConfigError(str(error)) from None
-    if levels[0].info.package:
-        try:
-            import_package(levels[0].optimizer)
-        except MissingPackage as error:
-            raise ConfigError(str(error)) from None
     epochs = default_epochs(profile, model, levels) if str(epochs).strip() == "auto" else parse_number("epochs", epochs, 1)
     batch = BATCH_SIZE[model] if batch_size in (None, "", "auto") else parse_number("batch_size", batch_size, 1)
     train_size, test_size = PROFILES[profile].sizes[model]
