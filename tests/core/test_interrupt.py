@@ -52,3 +52,24 @@ def test_sigint_ignored_at_start_stays_ignored(handlers):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a job started in the background with `nohup ... &`
     interrupt.handle_interruptions()
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_an_uninterrupted_call_finishes_and_the_interruption_comes_as_the_outermost_returns(handlers):
+    done = []
+
+    @interrupt.uninterrupted
+    def write(part: str) -> None:
+        if part == "inner":
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        done.append(part)
+
+    @interrupt.uninterrupted
+    def transaction() -> None:
+        write("inner")
+        write("after")  # still part of the outer call: not cut short either
+
+    with pytest.raises(interrupt.Terminated):
+        transaction()
+    assert done == ["inner", "after"]
+    interrupt.raise_if_received()  # raised once, then forgotten

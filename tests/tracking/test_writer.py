@@ -1,13 +1,18 @@
 """A training run's record in MLflow."""
 
+import os
+import signal
+import time
 from dataclasses import replace
 
 import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from sqlalchemy import event
 
+from training.core import interrupt
 from training.core.config import make_config
-from training.core.loop import train_run
+from training.core.loop import EpochRecord, train_run
 from training.tracking import schema
 from training.tracking.writer import RunLogger, dataset_inputs, log_inputs, log_result, study_tags
 
@@ -78,3 +83,39 @@ def test_dataset_inputs_refused_by_a_race_are_logged_again(mnist):
     assert store.calls == 3
     with pytest.raises(MlflowException):  # a store that keeps refusing is an error, not a silent loss
         log_inputs(RacingStore(refusals=5), "run", inputs)
+
+
+@pytest.fixture
+def interruptions():
+    """The commands' signal handling, as `training.train` installs it; the test's own handlers put back after."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    interrupt.handle_interruptions()
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+def test_a_sigterm_in_the_middle_of_a_store_write_lets_the_write_finish(store, interruptions):
+    """CI once saw SIGTERM land inside SQLite's execute: the transaction was cut short, the store stayed locked, and the
+    run could not be marked KILLED (a traceback instead). The write must finish; the interruption comes as it returns."""
+    config = make_config(stack="sgd(0.01)", epochs=1, profile="smoke")
+    logger = RunLogger.open(config, "mlp")
+    engine = logger.mlflow._tracking_client.store.engine
+    signalled = []
+
+    def terminate_once(*_):
+        if not signalled:
+            signalled.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler runs here, inside the statement's execution
+
+    event.listen(engine, "before_cursor_execute", terminate_once)
+    record = EpochRecord(epoch=1, train_loss=0.5, test_value=0.25, step_time_ms=1.0, hyperparameters={})
+    try:
+        with pytest.raises(interrupt.Terminated):
+            logger.log_epoch(record)
+    finally:
+        event.remove(engine, "before_cursor_execute", terminate_once)
+    logger.fail("KILLED")
+    run = MlflowClient(store).get_run(logger.run_id)
+    assert signalled and run.info.status == "KILLED" and run.data.metrics["test_error"] == 0.25

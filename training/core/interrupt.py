@@ -9,13 +9,23 @@ weakref callback or a ``__del__`` (the garbage collector runs them at any moment
 prints "Exception ignored" and carries on, and the interruption would be lost. So the
 handler also records the signal, and long loops call ``raise_if_received`` at their safe
 points: a swallowed interruption is raised there instead.
+
+Code that must not stop halfway (a write to the tracking store: a transaction cut short
+leaves SQLite locked, and the run could then not even be marked KILLED) runs ``uninterrupted``:
+a signal arriving inside is recorded and raised as the call returns.
 """
 
 from __future__ import annotations
 
+import functools
 import signal
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 _received: list[int] = []
+_deferring = [0]  # how many uninterrupted calls are under way
+Args = ParamSpec("Args")
+Result = TypeVar("Result")
 
 
 class Terminated(KeyboardInterrupt):
@@ -28,7 +38,8 @@ def _interruption(signum: int) -> KeyboardInterrupt:
 
 def _record_and_raise(signum, frame) -> None:
     _received.append(signum)
-    raise _interruption(signum)
+    if not _deferring[0]:
+        raise _interruption(signum)
 
 
 def handle_interruptions() -> None:
@@ -46,6 +57,23 @@ def raise_if_received() -> None:
         signum = _received[0]
         _received.clear()
         raise _interruption(signum)
+
+
+def uninterrupted(function: Callable[Args, Result]) -> Callable[Args, Result]:
+    """``function`` runs to its end whatever signal arrives meanwhile; the interruption is raised as it returns."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Args.args, **kwargs: Args.kwargs) -> Result:
+        _deferring[0] += 1
+        try:
+            result = function(*args, **kwargs)
+        finally:
+            _deferring[0] -= 1
+        if not _deferring[0]:
+            raise_if_received()
+        return result
+
+    return wrapper
 
 
 def exit_status(interruption: KeyboardInterrupt) -> int:

@@ -19,6 +19,7 @@ import torch
 
 from training.core import checkpoint as checkpoints
 from training.core.config import RunConfig
+from training.core.interrupt import uninterrupted
 from training.core.loop import EpochRecord, train_run
 from training.data import Split
 from training.tracking import schema
@@ -50,6 +51,7 @@ def earlier_attempt(study: str, config: RunConfig) -> tuple[str | None, dict | N
             return None, None
 
 
+@uninterrupted
 def save_checkpoint(logger: RunLogger, checkpoint: dict) -> None:
     """Upload ``checkpoint`` as the run's latest and tag its epoch."""
     with tempfile.TemporaryDirectory() as folder:

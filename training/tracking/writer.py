@@ -1,5 +1,9 @@
 """Writing runs to the tracking store: a training run as it goes, its failure, the claims run.
 
+Every write runs ``uninterrupted``: a Ctrl-C or SIGTERM arriving mid-write is raised once
+the write is done, so no transaction is cut short (which would leave SQLite locked and the
+run unmarkable as KILLED).
+
 Metrics go out in batches (one ``log_batch`` per epoch). Steps: ``train_loss``,
 ``test_error`` and ``step_time_ms`` are indexed by epoch (1..E);
 ``hp.<level>.<name>`` by global step (0 = the initial value), sampled every
@@ -20,6 +24,7 @@ from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunTag, ViewT
 from mlflow.tracking import MlflowClient
 
 from training.core.config import RunConfig
+from training.core.interrupt import uninterrupted
 from training.core.loop import EpochRecord, RunResult
 from training.core.tasks import UNSTATED_CHOICES, metric_for, steps_per_epoch
 from training.data import Split
@@ -104,6 +109,7 @@ class RunLogger:
         self.metric = metric
 
     @classmethod
+    @uninterrupted
     def open(cls, config: RunConfig, experiment: str, extra_params: dict[str, str] | None = None,
              tags: dict[str, str] | None = None, parent_run_id: str | None = None, inputs: list[DatasetInput] | None = None,
              start_time: int | None = None) -> "RunLogger":
@@ -131,11 +137,13 @@ class RunLogger:
             log_inputs(mlflow, run_id, inputs)
         return cls(mlflow, run_id, metric_for(config.model))
 
+    @uninterrupted
     def log_epoch(self, record: EpochRecord) -> None:
         metrics = epoch_metrics(record, int(time.time() * 1000), self.metric)
         for start in range(0, len(metrics), MAX_BATCH):
             self.mlflow.log_batch(self.run_id, metrics=metrics[start : start + MAX_BATCH])
 
+    @uninterrupted
     def finish(self, result: RunResult) -> None:
         """Record the outcome; a diverged run is still a FINISHED run."""
         tags = {schema.DIVERGED: str(result.diverged).lower(),
@@ -146,13 +154,16 @@ class RunLogger:
         self.mlflow.log_batch(self.run_id, metrics=sizes, tags=[RunTag(k, v) for k, v in tags.items()])
         self.mlflow.set_terminated(self.run_id, "FINISHED", end_time=result.ended_ms)
 
+    @uninterrupted
     def fail(self, status: str = "FAILED") -> None:
         self.mlflow.set_terminated(self.run_id, status)
 
+    @uninterrupted
     def set_tag(self, key: str, value: str) -> None:
         self.mlflow.set_tag(self.run_id, key, value)
 
 
+@uninterrupted
 def log_result(experiment: str, config: RunConfig, params: dict[str, str], tags: dict[str, str], result: RunResult,
                inputs: list[DatasetInput] | None = None) -> None:
     """A whole finished run at once (the single writer of a local sweep), dated when it trained."""
@@ -162,6 +173,7 @@ def log_result(experiment: str, config: RunConfig, params: dict[str, str], tags:
     logger.finish(result)
 
 
+@uninterrupted
 def log_failure(experiment: str, config: RunConfig, tags: dict[str, str], error: BaseException) -> None:
     """A run whose training raised: FAILED, with the error as its note."""
     logger = RunLogger.open(config, experiment, tags={**tags, schema.NOTE: f"failed: {error!r}"})
@@ -178,6 +190,7 @@ def finished_hashes(experiment: str) -> set[str]:
     return {run.data.tags.get(schema.CONFIG_HASH) for run in runs}
 
 
+@uninterrupted
 def close_running_attempts(experiment: str, config: RunConfig, status: str, note: str) -> list:
     """End every run of ``config`` still RUNNING in ``experiment`` with ``status`` and ``note``; those runs, newest first."""
     tracking = client()
@@ -190,6 +203,7 @@ def close_running_attempts(experiment: str, config: RunConfig, status: str, note
     return found
 
 
+@uninterrupted
 def note_launcher(key: str, value: str) -> None:
     """Tag the `mlflow run` launcher run of this process, if there is one."""
     launcher = os.environ.get(schema.LAUNCHER_ENV)
@@ -199,6 +213,7 @@ def note_launcher(key: str, value: str) -> None:
         mark_model_training(tracking, tracking.get_experiment(tracking.get_run(launcher).info.experiment_id))
 
 
+@uninterrupted
 def log_claims_run(profile: str, params: dict[str, str], claim_tags: dict[str, str], metrics: dict[str, float],
                    table: pd.DataFrame, report_dir: Path) -> tuple[str, str]:
     """One run in experiment 'claims': params, per-claim tags (``schema.verdict_tag``, ``schema.scope_tag``) and
