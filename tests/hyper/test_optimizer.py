@@ -11,6 +11,7 @@ from gradient_descent_the_ultimate_optimizer import gdtuo
 from mlflow.tracking import MlflowClient
 from support.cli import REPO, environment
 from support.oracle import TinyMLP
+from torch.overrides import TorchFunctionMode
 
 from training.hyper import HyperOptimizer, parse_stack
 from training.hyper.reference import build_reference, reference_raw
@@ -175,3 +176,61 @@ def test_compiled_rules_train_as_the_eager_ones():
     for mine, theirs in zip(eager_model.parameters(), compiled_model.parameters()):
         torch.testing.assert_close(theirs, mine, rtol=1e-9, atol=1e-12)
     assert compiled.hyperparameters() == pytest.approx(eager.hyperparameters(), rel=1e-9)
+
+
+class HostTraffic(TorchFunctionMode):
+    """Records what a step would send between host and device: values read back (``item``, a tensor's truth value,
+    ``tolist``) and tensors made from host data (``torch.tensor``). On CUDA each is a synchronisation of the host with the
+    device (a copy from pageable memory waits for the stream); on the meta device, where these tests run, none raises."""
+
+    FROM_HOST = {torch.tensor, torch.as_tensor, torch.from_numpy}
+    TO_HOST = {torch.Tensor.item, torch.Tensor.tolist, torch.Tensor.__bool__, torch.Tensor.__float__, torch.Tensor.__int__,
+               torch.Tensor.cpu, torch.Tensor.numpy}
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in self.FROM_HOST or func in self.TO_HOST:
+            self.seen.append(func.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("text", [*STACKS, "sgd(alpha=0.1) / relative(alpha=0.01)"])
+def test_a_step_exchanges_nothing_with_the_host(text):
+    """No host sync per step (the issue's CUDA requirement), checked where no GPU is needed: the whole step runs on
+    meta tensors, which hold no values, and nothing in it reads a value back or builds a tensor from host data."""
+    model = TinyMLP().to("meta")
+    opt = HyperOptimizer(model.parameters(), text)
+    x, y = torch.empty(16, 12, device="meta"), torch.empty(16, dtype=torch.long, device="meta")
+    for _ in range(3):
+        opt.zero_grad()
+        F.nll_loss(model(x), y).backward()
+        with HostTraffic() as traffic:
+            opt.step()
+        assert traffic.seen == []
+    assert opt.param_groups[0]["lr"].device.type == "meta"
+
+
+def test_the_host_traffic_check_sees_a_sync():
+    with HostTraffic() as traffic:
+        weights = torch.ones(3)
+        if weights.sum() > 0:
+            torch.tensor([weights.max().item()])
+    assert traffic.seen == ["__bool__", "item", "tensor"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (the meta-device test above covers the same ground)")
+def test_a_cuda_step_does_not_synchronise():
+    model = TinyMLP().cuda()
+    opt = HyperOptimizer(model.parameters(), "adam(alpha=0.01) / sgd(alpha=0.001) / adam(alpha=0.01) / sgd(alpha=0.01)")
+    x, y = torch.randn(16, 12, device="cuda"), torch.randint(0, 3, (16,), device="cuda")
+    for _ in range(3):
+        opt.zero_grad()
+        F.nll_loss(model(x), y).backward()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            opt.step()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")

@@ -191,7 +191,8 @@ class SGD(Rule):
             alpha = raw.narrow(-1, 0, 1)
             return lambda dots: torch.cat([-dots[0], -alpha * dots[1]], dim=-1)
         if self.only_alpha is None or self.only_alpha.device != raw.device or self.only_alpha.dtype != raw.dtype:
-            self.only_alpha = torch.tensor([-1.0, 0.0], dtype=raw.dtype, device=raw.device)
+            self.only_alpha = torch.zeros(2, dtype=raw.dtype, device=raw.device)  # filled on the device: no copy from the host
+            self.only_alpha[0] = -1.0
         return lambda dots: dots[0] * self.only_alpha  # mu not used: no gradient
 
 
@@ -204,16 +205,23 @@ class SGDPerParam(Rule):
     def __init__(self, spec: LevelSpec, below: LevelSpec):
         super().__init__(spec)
         self.index = [below.tuned.index(name) for name in spec.tuned]
+        self.constants: tuple[Tensor, Tensor, Tensor] | None = None
+
+    def _constants(self, p: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(index [n] of the tuned names' positions, tuned mask [m], picks [n, m]: one row per tuned name), built once per
+        device on the device itself (a tensor made from a Python list is a copy from the host: on CUDA, a sync)."""
+        if self.constants is None or self.constants[2].device != p.device or self.constants[2].dtype != p.dtype:
+            picks = torch.stack([torch.eye(p.shape[-1], dtype=p.dtype, device=p.device)[i] for i in self.index])
+            self.constants = (picks.argmax(-1), picks.sum(0) > 0, picks)
+        return self.constants
 
     def update(self, targets, grads, state, raw, count, tangents=False):
         (p,), (g,) = targets, grads
-        index = torch.tensor(self.index, device=p.device)
+        index, tuned, picks = self._constants(p)
         step_sizes = torch.zeros_like(p).index_copy(-1, index, raw)
-        tuned = torch.zeros(p.shape[-1], dtype=torch.bool, device=p.device).index_fill(0, index, True)
         new = [torch.where(tuned, p - g * step_sizes, p)]
         if not tangents:
             return Update(new, state)
-        picks = torch.eye(p.shape[-1], dtype=p.dtype, device=p.device)[index]  # [n, m]: one row per tuned name
         return Update(new, state, [[g * pick] for pick in picks], self.pull(raw, count))
 
     def pull(self, raw, count):
