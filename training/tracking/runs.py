@@ -70,17 +70,20 @@ class RunTables:
     _positions: dict = field(default_factory=dict, repr=False)  # (study, cell) -> row positions in the table held in _indexed
     _cells: dict = field(default_factory=dict, repr=False)  # (study, cell) -> its rows by seed, built on first use
     _indexed: pd.DataFrame | None = field(default=None, repr=False)
+    _by_seed: pd.DataFrame | None = field(default=None, repr=False)  # the table indexed by seed
 
     def cell(self, study: str, label: str) -> pd.DataFrame:
         """Rows of one cell, indexed by seed (pinned re-run cells have one row per seed). Shared between callers: do not modify."""
         if self._indexed is not self.runs:  # first call, or the table was replaced (runs of redefined cells left out)
-            self._positions = self.runs.groupby(["study", "cell"], sort=False).indices if len(self.runs) else {}
+            seeds = self.runs["seed"].to_numpy()
+            groups = self.runs.groupby(["study", "cell"], sort=False).indices if len(self.runs) else {}
+            self._positions = {key: rows[np.argsort(seeds[rows], kind="stable")] for key, rows in groups.items()}  # in seed order
+            self._by_seed = self.runs.set_index("seed")  # once for the table, not once per cell
             self._cells, self._indexed = {}, self.runs
         key = (study, label)
         if key not in self._cells:
             positions = self._positions.get(key)
-            rows = self.runs.iloc[positions] if positions is not None else self.runs.iloc[0:0]
-            self._cells[key] = rows.set_index("seed").sort_index()
+            self._cells[key] = self._by_seed.iloc[positions if positions is not None else slice(0, 0)]
         return self._cells[key]
 
     def has(self, study: str) -> bool:
