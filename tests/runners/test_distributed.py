@@ -125,13 +125,13 @@ def test_a_worker_killed_mid_run_is_retried_from_its_checkpoint(ray_head, server
 
 
 def test_server_lost_mid_sweep_is_reported_and_a_rerun_completes_without_duplicates(ray_head, server, tmp_path):
-    command = sweep_command("mlp_towers", "smoke", 2, "ray", ray_head.address)  # a study no other test here trains
+    command = sweep_command("mlp_depth", "smoke", 2, "ray", ray_head.address)  # a study no other test here trains
     driver = subprocess.Popen(command, cwd=tmp_path, env=environment(server.uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, start_new_session=True)
     try:
         tracking = MlflowClient(server.uri)
-        wait_for(lambda: tracking.get_experiment_by_name("mlp_towers") and tracking.search_runs(
-            [tracking.get_experiment_by_name("mlp_towers").experiment_id], "attributes.status = 'RUNNING'"), 240, "a run in progress", every=0.2)
+        wait_for(lambda: tracking.get_experiment_by_name("mlp_depth") and tracking.search_runs(
+            [tracking.get_experiment_by_name("mlp_depth").experiment_id], "attributes.status = 'RUNNING'"), 240, "a run in progress", every=0.2)
         server.stop()
         out, err = driver.communicate(timeout=300)
     finally:
@@ -142,8 +142,8 @@ def test_server_lost_mid_sweep_is_reported_and_a_rerun_completes_without_duplica
     server.start()  # the same database and artifacts, the same port
     again = subprocess.run(command, cwd=tmp_path, env=environment(server.uri), capture_output=True, text=True, timeout=400)
     assert again.returncode == 0, again.stderr[-3000:]
-    landed = finished(server.uri, "mlp_towers", "smoke")
-    assert len(landed) == 48 and all(len(runs) == 1 for runs in landed.values())  # 24 cells x 2 seeds, each exactly once
+    landed = finished(server.uri, "mlp_depth", "smoke")
+    assert len(landed) == 26 and all(len(runs) == 1 for runs in landed.values())  # 13 cells x 2 seeds, each exactly once
 
 
 def test_a_local_store_or_a_silent_server_is_refused_before_anything_is_submitted(tmp_path):
