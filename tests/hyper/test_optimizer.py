@@ -234,3 +234,36 @@ def test_a_cuda_step_does_not_synchronise():
             opt.step()
         finally:
             torch.cuda.set_sync_debug_mode("default")
+
+
+def test_the_weights_stepped_are_the_parameters_whatever_changed_them_between_steps():
+    """The optimizer makes a group's parameters views of one buffer; changes made to them between steps (in place,
+    through ``.data``, by replacing their storage, by loading a state dict) are what the next step moves on from,
+    exactly as with torch.optim.SGD."""
+    torch.manual_seed(0)
+    ours, theirs = TinyMLP(), TinyMLP()
+    theirs.load_state_dict(ours.state_dict())
+    hyper, plain = HyperOptimizer(ours.parameters(), "sgd(alpha=0.1)"), torch.optim.SGD(theirs.parameters(), lr=0.1)
+    assert all(p.data_ptr() != q.data_ptr() for p, q in zip(ours.parameters(), theirs.parameters()))
+    changes = [lambda m: None,
+               lambda m: [p.data.clamp_(-0.1, 0.1) for p in m.parameters()],  # through .data: no version counter sees it
+               lambda m: [setattr(p, "data", p.data.clone() * 0.5) for p in m.parameters()],  # new storage
+               lambda m: m.load_state_dict({k: torch.ones_like(v) for k, v in m.state_dict().items()}),
+               lambda m: None]
+    x, y = torch.randn(16, 12), torch.randint(0, 3, (16,))
+    for change in changes:
+        for model, opt in ((ours, hyper), (theirs, plain)):
+            change(model)
+            opt.zero_grad()
+            F.nll_loss(model(x), y).backward()
+            opt.step()
+        for a, b in zip(ours.parameters(), theirs.parameters()):
+            assert torch.equal(a, b)
+
+
+def test_a_channels_last_parameter_keeps_its_layout():
+    conv = torch.nn.Conv2d(3, 4, 3).to(memory_format=torch.channels_last)
+    opt = HyperOptimizer(conv.parameters(), "sgd(alpha=0.1) / sgd(alpha=0.01)")
+    conv(torch.randn(2, 3, 8, 8)).sum().backward()
+    opt.step()
+    assert opt.buffers == [None] and conv.weight.is_contiguous(memory_format=torch.channels_last)

@@ -21,13 +21,18 @@ Semantics worth knowing:
   0-d tensor on the parameters' device (reading it is free; ``float()`` syncs).
   It is learned: a scheduler that writes it changes nothing (the next step
   writes the learned value back), and a warning says so once.
-- A group's parameters and gradients are stepped as one vector (copied into
-  it, the new values copied back in place): every level's arithmetic runs once
-  per group, not once per tensor, and the stack keeps its own copy of the
-  gradients, so zeroing ``.grad`` in place between steps is harmless. A group
-  mixing dtypes or devices is stepped tensor by tensor, and then the stack keeps
-  the gradients themselves (changing them in place before the next ``step()``
-  is refused with a ValueError).
+- A group's parameters are stepped as one vector: every level's arithmetic
+  runs once per group, not once per tensor. To spare a copy of the weights out
+  and back at every step, the optimizer moves a group's parameters into one
+  buffer when it is built (each parameter's ``.data`` becomes a view of its
+  slice; the Parameter objects, their values, shapes and anything that holds
+  them are unchanged). A parameter whose storage is later replaced (``p.data =
+  ...``, ``model.to(...)``) is noticed at the next step, and the group is then
+  copied in and out instead. The stack keeps its own copy of the gradients, so
+  zeroing ``.grad`` in place between steps is harmless. A group mixing dtypes or
+  devices, or holding a non-contiguous parameter (channels-last), is stepped
+  tensor by tensor, and then the stack keeps the gradients themselves (changing
+  them in place before the next ``step()`` is refused with a ValueError).
 - A parameter whose ``.grad`` is None at a step counts as having gradient zero.
 """
 
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -48,6 +54,7 @@ class HyperOptimizer(torch.optim.Optimizer):
         """``compiled``: fuse each rule's elementwise arithmetic with torch.compile (the first steps compile; worth it on long runs)."""
         self.compiled = compiled
         self.stacks: list[HyperStack] = []
+        self.buffers: list[_GroupBuffer | None] = []  # per group: the one buffer its parameters are views of
         self._warned = False
         super().__init__(params, {"stack": stack})
 
@@ -58,13 +65,14 @@ class HyperOptimizer(torch.optim.Optimizer):
         group["stack"] = format_stack(levels)
         hyper = HyperStack(levels, group["params"][0].detach(), compiled=self.compiled)
         self.stacks.append(hyper)
+        self.buffers.append(_GroupBuffer.gather(group["params"]) if _one_vector(group["params"]) else None)
         self._publish(group, hyper)
 
     @staticmethod
     def _step_size(hyper: HyperStack) -> Tensor:
         """The weight level's alpha as a 0-d tensor of its own (no host sync): schedulers fill ``lr`` in place, and must
         not reach the learned value."""
-        return hyper.rules[0].effective(hyper.raw[0])[0].clone()
+        return hyper.rules[0].step_size(hyper.raw[0]).clone()
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
@@ -72,19 +80,22 @@ class HyperOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for group, hyper in zip(self.param_groups, self.stacks):
+        for index, (group, hyper) in enumerate(zip(self.param_groups, self.stacks)):
             if self._written(group) and not self._warned:
                 warnings.warn("param_groups[...]['lr'] is the learned step size of a HyperOptimizer: a value written to it (a scheduler's) "
                               "is overwritten at the next step", stacklevel=2)
                 self._warned = True
             params = group["params"]
             grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-            if _one_vector(params):  # every level's arithmetic once over all the group's numbers, not once per tensor
+            buffer = self.buffers[index]
+            if buffer is not None and buffer.holds(params):  # the weights are already one vector
+                (new,) = hyper.step([buffer.flat], [torch.cat([g.reshape(-1) for g in grads])])
+                buffer.flat.copy_(new)
+            elif _one_vector(params):  # every level's arithmetic once over all the group's numbers, not once per tensor
                 new = hyper.step([torch.cat([p.detach().reshape(-1) for p in params])], [torch.cat([g.reshape(-1) for g in grads])])
-                new = [part.view_as(p) for part, p in zip(new[0].split([p.numel() for p in params]), params)]
+                torch._foreach_copy_(params, [part.view_as(p) for part, p in zip(new[0].split([p.numel() for p in params]), params)])
             else:
-                new = hyper.step([p.detach() for p in params], grads)
-            torch._foreach_copy_(params, new)  # in place, as torch.optim does: references to the parameters stay valid
+                torch._foreach_copy_(params, hyper.step([p.detach() for p in params], grads))  # in place: references stay valid
             self._publish(group, hyper)
         return loss
 
@@ -120,6 +131,28 @@ class HyperOptimizer(torch.optim.Optimizer):
 def _one_vector(params: list[Tensor]) -> bool:
     """Whether a group's parameters can be stepped as one vector (one dtype, one device)."""
     return len({(p.dtype, p.device) for p in params}) == 1
+
+
+@dataclass
+class _GroupBuffer:
+    """One contiguous buffer that a group's parameters are views of, and where each view starts."""
+
+    flat: Tensor
+    addresses: list[int]
+
+    @classmethod
+    def gather(cls, params: list[Tensor]) -> _GroupBuffer | None:
+        """Move ``params`` into one buffer (their values unchanged); None if one is not contiguous (its layout is kept)."""
+        if not all(p.is_contiguous() for p in params):
+            return None
+        flat = torch.cat([p.detach().reshape(-1) for p in params])
+        for p, part in zip(params, flat.split([p.numel() for p in params])):
+            p.data = part.view_as(p)
+        return cls(flat, [p.data_ptr() for p in params])
+
+    def holds(self, params: list[Tensor]) -> bool:
+        """Whether every parameter is still the view it was made (not given new storage since)."""
+        return all(p.data_ptr() == address for p, address in zip(params, self.addresses))
 
 
 def _on(state, device: torch.device):

@@ -106,6 +106,10 @@ class Rule:
         """Hyperparameters as a user reads them (alpha, beta1, ...), shape of ``raw``."""
         return raw
 
+    def step_size(self, raw: Tensor) -> Tensor:
+        """alpha as a user reads it, shape ``raw.shape[:-1]`` (every rule tunes alpha first)."""
+        return raw[..., 0]
+
     def update(self, targets: list[Tensor], grads: list[Tensor], state: list, raw: Tensor, count: int, tangents: bool = False) -> Update:
         raise NotImplementedError
 
@@ -123,8 +127,8 @@ class Rule:
 def _average(old: Tensor, new: Tensor, keep) -> Tensor:
     """keep * old + (1 - keep) * new, for a fixed (float) or learned ([*lead, 1]) ``keep``."""
     if isinstance(keep, Tensor):
-        return torch.addcmul(keep * old, new, 1.0 - keep)
-    return torch.add(old * keep, new, alpha=1.0 - keep)
+        return (keep * old).addcmul_(new, 1.0 - keep)
+    return (old * keep).add_(new, alpha=1.0 - keep)
 
 
 def adagrad_kernel(p: Tensor, g: Tensor, accumulated: Tensor, alpha: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -151,7 +155,7 @@ def adam_kernel(p: Tensor, g: Tensor, m: Tensor, v: Tensor, alpha: Tensor, beta1
     v_hat = new_v / c2
     root = v_hat.sqrt()
     denominator = root + ADAM_EPS
-    direction = new_m / c1 / denominator
+    direction = (new_m / c1).div_(denominator)
     new_p = torch.addcmul(p, direction, alpha, value=-1.0)
     if not with_parts:
         return new_p, new_m, new_v, direction, None, None
@@ -264,6 +268,9 @@ class RMSProp(Rule):
 
     def effective(self, raw):
         return torch.cat([torch.square(raw[..., :1]), squash(raw[..., 1:])], dim=-1)
+
+    def step_size(self, raw):
+        return torch.square(raw[..., 0])
 
     def update(self, targets, grads, state, raw, count, tangents=False):
         root = raw.narrow(-1, 0, 1)
