@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -49,6 +50,11 @@ def synthetic_data(model: str, steps: int) -> Split:
     return Split(ids, ids, vocab="x" * 80)
 
 
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def time_case(model: str, stack: str, steps: int, warmup: int, device: torch.device) -> dict:
     """Mean seconds per step over ``steps`` timed steps, and peak GPU memory."""
     data = synthetic_data(model, steps + warmup)
@@ -61,39 +67,52 @@ def time_case(model: str, stack: str, steps: int, warmup: int, device: torch.dev
     started = None
     for index, batch in enumerate(task.epoch([torch.Generator().manual_seed(0)])):
         if index == warmup:
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+            synchronize(device)
             started = time.perf_counter()
         if index == warmup + steps:
             break
         _, weights = train_step(replicas, task, stack, weights, batch)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    synchronize(device)
     seconds = (time.perf_counter() - started) / steps
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
     return {"seconds_per_step": seconds, "peak_gpu_bytes": peak}
 
 
-def time_module_loop(optimizer: str, steps: int, warmup: int, device: torch.device) -> dict:
-    """ResNet-20 as an ordinary nn.Module in an ordinary loop: torch.optim.SGD (momentum 0.9, weight decay 1e-4) or
-    the drop-in HyperOptimizer with [P]'s hyperoptimizer from (0.1, 0.9); seconds per step."""
-    model = build_model("resnet20", 0).to(device)
-    opt = (torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4) if optimizer == "torch"
-           else HyperOptimizer(model.parameters(), resnet_hyper(0.1, 0.9)))
+# ResNet-20 as an ordinary nn.Module in an ordinary loop: each drop-in stack beside the torch.optim optimizer of its weight level
+MODULE_OPTIMIZERS = {
+    "torch_sgd": lambda params: torch.optim.SGD(params, lr=0.1),
+    "dropin_sgd_sgd": lambda params: HyperOptimizer(params, "sgd(alpha=0.1) / sgd(alpha=1e-4)"),
+    "torch_adam": lambda params: torch.optim.Adam(params, lr=1e-3),
+    "dropin_adam_sgd": lambda params: HyperOptimizer(params, "adam(alpha=0.001) / sgd(alpha=1e-5)"),
+    "torch_sgd_momentum_wd": lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4),
+    "dropin_paper_resnet": lambda params: HyperOptimizer(params, resnet_hyper(0.1, 0.9)),  # [P]'s hyperoptimizer from (0.1, 0.9)
+}
+MODULE_RATIOS = {"dropin_sgd_sgd": "torch_sgd", "dropin_adam_sgd": "torch_adam", "dropin_paper_resnet": "torch_sgd_momentum_wd"}
+
+
+def time_module_loops(steps: int, rounds: int, device: torch.device) -> dict[str, float]:
+    """Seconds per step of ResNet-20 (batch 128) under each of ``MODULE_OPTIMIZERS``, in rounds of ``steps`` steps
+    interleaved across optimizers (drift of the machine hits all alike); the median over rounds after one warm-up round."""
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(128, 3, 32, 32, generator=generator).to(device)
     y = torch.randint(0, 10, (128,), generator=generator).to(device)
-    for index in range(warmup + steps):
-        if index == warmup:
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+    loops = {}
+    for name, make in MODULE_OPTIMIZERS.items():
+        model = build_model("resnet20", 0).to(device)
+        loops[name] = (model, make(model.parameters()))
+    seconds = {name: [] for name in loops}
+    for round_ in range(rounds + 1):
+        for name, (model, opt) in loops.items():
+            synchronize(device)
             started = time.perf_counter()
-        opt.zero_grad()
-        torch.nn.functional.nll_loss(model(x), y).backward()
-        opt.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return {"seconds_per_step": (time.perf_counter() - started) / steps, "peak_gpu_bytes": None}
+            for _ in range(steps):
+                opt.zero_grad()
+                torch.nn.functional.nll_loss(model(x), y).backward()
+                opt.step()
+            synchronize(device)
+            if round_:
+                seconds[name].append((time.perf_counter() - started) / steps)
+    return {name: statistics.median(found) for name, found in seconds.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,13 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = found
         memory = f", peak GPU memory {found['peak_gpu_bytes'] / 2**20:.0f} MiB" if found["peak_gpu_bytes"] else ""
         print(f"{name:16s} {1000 * found['seconds_per_step']:8.1f} ms/step  {found['seconds_per_paper_epoch']:8.1f} s/epoch (paper profile){memory}")
-    for name, optimizer in (("resnet20_module_torch_sgd", "torch"), ("resnet20_module_dropin_hyper", "dropin")):
-        found = time_module_loop(optimizer, steps, 2 if args.quick else 10, device)
-        found["seconds_per_paper_epoch"] = found["seconds_per_step"] * 391
-        results[name] = found
-        print(f"{name:28s} {1000 * found['seconds_per_step']:8.1f} ms/step  {found['seconds_per_paper_epoch']:8.1f} s/epoch (paper profile)")
-    ratio = results["resnet20_module_dropin_hyper"]["seconds_per_step"] / results["resnet20_module_torch_sgd"]["seconds_per_step"]
-    print(f"drop-in hyperoptimizer / torch.optim.SGD on ResNet-20: {ratio:.3f}")
+    module_steps = module_rounds = 2 if args.quick else 5
+    for name, seconds in time_module_loops(module_steps, module_rounds, device).items():
+        results[f"resnet20_module_{name}"] = {"seconds_per_step": seconds, "seconds_per_paper_epoch": seconds * 391, "peak_gpu_bytes": None}
+        print(f"resnet20_module_{name:22s} {1000 * seconds:8.1f} ms/step  {seconds * 391:8.1f} s/epoch (paper profile)")
+    for dropin, plain in MODULE_RATIOS.items():
+        ratio = results[f"resnet20_module_{dropin}"]["seconds_per_step"] / results[f"resnet20_module_{plain}"]["seconds_per_step"]
+        results[f"resnet20_module_{dropin}_vs_{plain}"] = ratio
+        print(f"ResNet-20 module loop, {dropin} / {plain}: {ratio:.3f}")
     machine = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
                "torch": torch.__version__, "threads": torch.get_num_threads(), "steps": steps}
     if args.json:
