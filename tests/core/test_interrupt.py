@@ -73,3 +73,17 @@ def test_an_uninterrupted_call_finishes_and_the_interruption_comes_as_the_outerm
         transaction()
     assert done == ["inner", "after"]
     interrupt.raise_if_received()  # raised once, then forgotten
+
+
+def test_an_interruption_already_raised_does_not_stop_the_cleanup_that_handles_it(handlers):
+    """`training.train` catches Ctrl-C or SIGTERM and marks its run KILLED with an uninterrupted store write: that write
+    must not raise the same interruption again (it did once: the run stayed RUNNING, exit status 1, a traceback)."""
+    done = []
+    with pytest.raises(interrupt.Terminated):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)
+    try:
+        interrupt.uninterrupted(done.append)("marked KILLED")
+    except KeyboardInterrupt:  # caught here: let through, it would stop the whole test session
+        pytest.fail("the interruption handled above was raised again after the cleanup")
+    assert done == ["marked KILLED"]

@@ -24,6 +24,7 @@ from typing import ParamSpec, TypeVar
 
 _received: list[int] = []
 _deferring = [0]  # how many uninterrupted calls are under way
+_deferred: list[int] = []  # signals that arrived during them, raised as the outermost returns
 Args = ParamSpec("Args")
 Result = TypeVar("Result")
 
@@ -38,7 +39,9 @@ def _interruption(signum: int) -> KeyboardInterrupt:
 
 def _record_and_raise(signum, frame) -> None:
     _received.append(signum)
-    if not _deferring[0]:
+    if _deferring[0]:
+        _deferred.append(signum)
+    else:
         raise _interruption(signum)
 
 
@@ -46,6 +49,7 @@ def handle_interruptions() -> None:
     """From now on SIGTERM, and SIGINT unless the process was started with it ignored,
     raise in the main thread and are remembered (call it first in a command's main)."""
     _received.clear()
+    _deferred.clear()
     signal.signal(signal.SIGTERM, _record_and_raise)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _record_and_raise)
@@ -69,8 +73,11 @@ def uninterrupted(function: Callable[Args, Result]) -> Callable[Args, Result]:
             result = function(*args, **kwargs)
         finally:
             _deferring[0] -= 1
-        if not _deferring[0]:
-            raise_if_received()
+        if not _deferring[0] and _deferred:  # only what arrived meanwhile: an interruption raised before was already handled
+            signum = _deferred[0]
+            _deferred.clear()
+            _received.clear()
+            raise _interruption(signum)
         return result
 
     return wrapper
