@@ -5,6 +5,7 @@ Prints (and writes as JSON with ``--json``):
   timed on real steps and scaled to the epoch, and the throughput gain of batching;
 - the char-LSTM: one paper epoch at 1 and 8 seeds per pass, the same way;
 - the MLP: a whole paper-protocol run (sgd/sgd, 30 epochs, all of MNIST), trained for real at 1 and 10 seeds per pass;
+- whether a step of the drop-in ``HyperOptimizer`` synchronises the host with the GPU (CUDA's sync debug mode "error");
 - the estimator's figure for the whole ``paper`` profile with every benchmark on this device.
 
     bash benchmarks/gpu_check.sh                        # on a GPU machine, at most 8 minutes
@@ -25,8 +26,10 @@ from pipeline.estimate import Clock, describe, estimate, plan_studies
 from pipeline.plan import studies_to_train
 from training.core.config import make_config
 from training.core.loop import configure_device, train_seeds
+from training.core.models import MLP
 from training.core.tasks import steps_per_epoch
 from training.data import load_dataset
+from training.hyper import HyperOptimizer
 from training.studies import BENCHMARKS
 
 EPOCH = {"resnet20": (50_000, 10_000, "sgd(alpha=0.1, mu=0.9, wd=1e-4) / sgd(alpha=1e-4)"),
@@ -47,6 +50,28 @@ def mlp_run_seconds(device: torch.device, seeds: int, epochs: int, profile: str 
     started = time.perf_counter()
     train_seeds(configs, train, test, device, progress=False)
     return time.perf_counter() - started
+
+
+def dropin_step_syncs(device: torch.device) -> str:
+    """'none' if a step of the drop-in HyperOptimizer (adam/sgd on the paper's MLP) runs under CUDA's sync debug mode
+    'error', else the error's first line; 'not checked on cpu' elsewhere."""
+    if device.type != "cuda":
+        return "not checked on cpu"
+    model = MLP().to(device)
+    opt = HyperOptimizer(model.parameters(), "adam(alpha=0.001) / sgd(alpha=1e-5)")
+    x, y = torch.rand(256, 784, device=device), torch.randint(0, 10, (256,), device=device)
+    try:
+        for _ in range(3):
+            opt.zero_grad()
+            torch.nn.functional.nll_loss(model(x), y).backward()
+            torch.cuda.set_sync_debug_mode("error")
+            opt.step()
+            torch.cuda.set_sync_debug_mode("default")
+    except RuntimeError as error:
+        return str(error).splitlines()[0]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    return "none"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     one, many = mlp_run_seconds(device, 1, epochs, profile), mlp_run_seconds(device, mlp_batched, epochs, profile)
     out["mlp"] = {"run_s_1_seed": one, f"run_s_{mlp_batched}_seeds": many, "epochs": epochs, "profile": profile}
     print(f"mlp: a {profile} run ({epochs} epochs, sgd/sgd) {one:.1f}s at 1 seed, {many:.1f}s for {mlp_batched} seeds in one pass", flush=True)
+    out["dropin_step_syncs"] = dropin_step_syncs(device)
+    print(f"host syncs in a drop-in HyperOptimizer step: {out['dropin_step_syncs']}", flush=True)
     profile = "smoke" if args.quick else "paper"
     chosen, _ = studies_to_train(profile, BENCHMARKS)
     estimates = estimate(plan_studies(chosen, profile, None, None, 1, str(device)), clock, 1)

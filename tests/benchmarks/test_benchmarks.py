@@ -37,6 +37,7 @@ def test_gpu_check_runs_its_figures_on_a_cpu(tmp_path):
     figures = json.loads((tmp_path / "g.json").read_text())
     assert figures["resnet20"]["epoch_s_1_seed"] > 0 and figures["charlstm"]["throughput_gain"] > 0 and figures["mlp"]["run_s_2_seeds"] > 0
     assert figures["estimate"]["line"].startswith("estimate: ") and "on cpu with 1 worker" in figures["estimate"]["line"]
+    assert figures["dropin_step_syncs"] == "not checked on cpu"  # CUDA's sync debug mode exists only on a GPU
 
 
 def test_gpu_check_without_a_gpu_says_so_in_one_line():
