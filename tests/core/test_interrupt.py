@@ -17,6 +17,7 @@ def handlers():
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever pytest was started with
     interrupt.handle_interruptions()
     yield
+    interrupt.handle_interruptions()  # forget what the test left recorded: later tests' training loops would raise it
     for signum, handler in saved.items():
         signal.signal(signum, handler)
 

@@ -91,6 +91,7 @@ def interruptions():
     saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     interrupt.handle_interruptions()
     yield
+    interrupt.handle_interruptions()  # forget what the test left recorded
     for signum, handler in saved.items():
         signal.signal(signum, handler)
 
