@@ -90,10 +90,10 @@ class HyperOptimizer(torch.optim.Optimizer):
             grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
             buffer = self.buffers[index]
             if buffer is not None and buffer.holds(params):  # the weights are already one vector
-                (new,) = hyper.step([buffer.flat], [torch.cat([g.reshape(-1) for g in grads])])
+                (new,) = hyper.step([buffer.flat], [_flatten(grads)])
                 buffer.flat.copy_(new)
             elif _one_vector(params):  # every level's arithmetic once over all the group's numbers, not once per tensor
-                new = hyper.step([torch.cat([p.detach().reshape(-1) for p in params])], [torch.cat([g.reshape(-1) for g in grads])])
+                new = hyper.step([_flatten(params)], [_flatten(grads)])
                 torch._foreach_copy_(params, [part.view_as(p) for part, p in zip(new[0].split([p.numel() for p in params]), params)])
             else:
                 torch._foreach_copy_(params, hyper.step([p.detach() for p in params], grads))  # in place: references stay valid
@@ -129,6 +129,11 @@ class HyperOptimizer(torch.optim.Optimizer):
             self._publish(group, hyper)
 
 
+def _flatten(tensors: list[Tensor]) -> Tensor:
+    """The tensors' values, one after the other, in one new vector (call under no_grad: parameters require grad)."""
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
 def _one_vector(params: list[Tensor]) -> bool:
     """Whether a group's parameters can be stepped as one vector (one dtype, one device)."""
     return len({(p.dtype, p.device) for p in params}) == 1
@@ -146,7 +151,8 @@ class _GroupBuffer:
         """Move ``params`` into one buffer (their values unchanged); None if one is not contiguous (its layout is kept)."""
         if not all(p.is_contiguous() for p in params):
             return None
-        flat = torch.cat([p.detach().reshape(-1) for p in params])
+        with torch.no_grad():
+            flat = _flatten(params)
         for p, part in zip(params, flat.split([p.numel() for p in params])):
             p.data = part.view_as(p)
         return cls(flat, [p.data_ptr() for p in params])

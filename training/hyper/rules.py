@@ -215,7 +215,8 @@ class SGDPerParam(Rule):
         """(index [n] of the tuned names' positions, tuned mask [m], picks [n, m]: one row per tuned name), built once per
         device on the device itself (a tensor made from a Python list is a copy from the host: on CUDA, a sync)."""
         if self.constants is None or self.constants[2].device != p.device or self.constants[2].dtype != p.dtype:
-            picks = torch.stack([torch.eye(p.shape[-1], dtype=p.dtype, device=p.device)[i] for i in self.index])
+            eye = torch.eye(p.shape[-1], dtype=p.dtype, device=p.device)
+            picks = torch.stack([eye[i] for i in self.index])
             self.constants = (picks.argmax(-1), picks.sum(0) > 0, picks)
         return self.constants
 
