@@ -50,7 +50,16 @@ def kill_tree(pid: int) -> None:
             process.send_signal(signal.SIGKILL)
         except psutil.NoSuchProcess:
             pass
-    psutil.wait_procs(family, timeout=10)
+    wait_for(lambda: not any(alive(p) for p in family), 10, f"the processes of {pid} to end", every=0.05)
+
+
+def alive(process: psutil.Process) -> bool:
+    """Whether ``process`` still runs. A killed daemon is reparented to PID 1, which in a container may never reap it:
+    its zombie stays, and waiting for it to vanish would wait out the timeout."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 class MlflowServer:
@@ -62,10 +71,17 @@ class MlflowServer:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "MlflowServer":
+        return self.launch().wait()
+
+    def launch(self) -> "MlflowServer":
+        """Start the server without waiting for it to answer (it takes seconds: other services can start meanwhile)."""
         command = [str(BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{self.folder / 'server.db'}",
                    "--artifacts-destination", str(self.folder / "artifacts"), "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
         log = (self.folder / "server.log").open("a")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def wait(self) -> "MlflowServer":
         wait_for(self.answers, 60, "the MLflow server")
         return self
 
@@ -79,6 +95,7 @@ class MlflowServer:
     def stop(self) -> None:
         if self.process is not None:
             kill_tree(self.process.pid)
+            self.process.wait()  # reap it
             self.process = None
 
 
