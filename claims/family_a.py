@@ -100,11 +100,11 @@ def evaluate_a5(tables: RunTables) -> Evidence:
     for panel, i, _ in configurations:
         base = values(tables, TABLE1, labels.baseline(panel))
         rerun = tables.cell(RERUNS, labels.rerun(panel, i))
-        rerun = rerun.test_error.dropna() if not rerun.empty else rerun
+        rerun = rerun.test_error.dropna().to_dict() if not rerun.empty else {}
         for seed, baseline_error in base.items():
-            if seed in rerun.index:
-                wins.setdefault(seed, []).append(float(rerun.loc[seed] < baseline_error))
-                margins.setdefault(seed, []).append(float(baseline_error - rerun.loc[seed]))
+            if seed in rerun:
+                wins.setdefault(seed, []).append(float(rerun[seed] < baseline_error))
+                margins.setdefault(seed, []).append(float(baseline_error - rerun[seed]))
             else:
                 wins.setdefault(seed, []).append(0.0)
                 missing += 1
