@@ -14,6 +14,7 @@ from support.cli import environment as cli_environment
 from support.cluster import FAST_FAILING, LOOPBACK, MlflowServer, RayHead, free_port, wait_for
 
 from claims.catalogue import evaluate
+from training import sweep
 from training.runners.local import train_pass
 from training.studies import build_study
 from training.tracking.runs import load_runs
@@ -43,16 +44,18 @@ def cluster(tmp_path_factory):
     assert not head.processes()
 
 
-def local_store(tmp_path: Path, study: str, profile: str, seeds: int) -> str:
-    """The same study trained by the local executor into its own SQLite store.
+def local_store(tmp_path: Path, monkeypatch, study: str, profile: str, seeds: int) -> str:
+    """The same study trained by the local executor, here in process (one worker), into its own SQLite store.
 
-    One seed per pass, as a Ray task trains: the numbers are then the same to the last bit
+    One seed per pass on one thread, as a Ray task trains: the numbers are then the same to the last bit
     (batched seeds agree within float tolerance, see test_seeds.py).
     """
     uri = f"sqlite:///{tmp_path / 'local.db'}"
-    command = sweep_command(study, profile, seeds, "local") + ["--seeds-per-pass", "1"]
-    done = subprocess.run(command, cwd=tmp_path, env=environment(uri), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    with monkeypatch.context() as patched:
+        patched.setenv("MLFLOW_TRACKING_URI", uri)
+        patched.chdir(tmp_path)
+        assert sweep.main(["--study", study, "--profile", profile, "--seeds", str(seeds), "--executor", "local", "--workers", "1",
+                           "--seeds-per-pass", "1"]) == 0
     return uri
 
 
@@ -83,7 +86,7 @@ def verdicts(uri: str, studies: list[str], profile: str) -> list[tuple]:
     return [(v.claim.id, v.verdict, None if v.evidence is None else round(v.evidence.effect, 9)) for v in found]
 
 
-def test_ray_sweep_lands_every_run_once_and_decides_like_the_local_one(cluster, tmp_path):
+def test_ray_sweep_lands_every_run_once_and_decides_like_the_local_one(cluster, tmp_path, monkeypatch):
     ray_head, server = cluster
     assert_listening_on_loopback_only(ray_head, server)
     done = subprocess.run(sweep_command("mlp_long", "smoke", 2, "ray", ray_head.address), cwd=tmp_path, env=environment(server.uri),
@@ -93,7 +96,7 @@ def test_ray_sweep_lands_every_run_once_and_decides_like_the_local_one(cluster, 
     assert len(landed) == 8 and all(len(runs) == 1 for runs in landed.values())  # 4 cells x 2 seeds, each exactly once
     assert all({"test_error", "train_loss", "hp.0.alpha"} <= set(runs[0].data.metrics) for runs in landed.values())
     assert all(runs[0].data.tags["executor"] == "ray" for runs in landed.values())
-    local = local_store(tmp_path, "mlp_long", "smoke", 2)
+    local = local_store(tmp_path, monkeypatch, "mlp_long", "smoke", 2)
     assert verdicts(server.uri, ["mlp_long"], "smoke") == verdicts(local, ["mlp_long"], "smoke")
     # and the same numbers, run by run
     local_runs = finished(local, "mlp_long", "smoke")
@@ -160,14 +163,18 @@ def test_server_lost_mid_sweep_is_reported_and_a_rerun_completes_without_duplica
     assert len(landed) == 13 and all(len(runs) == 1 for runs in landed.values())  # 13 cells x 1 seed, each exactly once
 
 
-def test_a_local_store_or_a_silent_server_is_refused_before_anything_is_submitted(tmp_path):
-    done = subprocess.run(sweep_command("mlp_long", "smoke", 2, "ray"), cwd=tmp_path, env=environment(f"sqlite:///{tmp_path / 'x.db'}"),
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "local store that workers on other machines cannot see" in done.stderr
-    silent = f"http://user:secret@127.0.0.1:{free_port()}"  # nothing listens there
-    done = subprocess.run(sweep_command("mlp_long", "smoke", 2, "ray"), cwd=tmp_path, env=environment(silent), capture_output=True, text=True, timeout=120)
-    assert done.returncode == 3 and "does not answer" in done.stderr
-    assert "secret" not in done.stderr  # credentials in the URI are never printed
+def test_a_local_store_or_a_silent_server_is_refused_before_anything_is_submitted(tmp_path, monkeypatch, capsys):
+    for name, value in {**LOOPBACK, **FAST_FAILING}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    arguments = ["--study", "mlp_long", "--profile", "smoke", "--seeds", "2", "--executor", "ray"]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'x.db'}")
+    assert sweep.main(arguments) == 2 and "local store that workers on other machines cannot see" in capsys.readouterr().err
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://user:secret@127.0.0.1:{free_port()}")  # nothing listens there
+    assert sweep.main(arguments) == 3
+    said = capsys.readouterr().err
+    assert "does not answer" in said and "secret" not in said  # credentials in the URI are never printed
+    assert "Traceback" not in said and said.strip().count("\n") == 0
 
 
 def assert_listening_on_loopback_only(ray_head, server) -> None:
