@@ -6,6 +6,7 @@ import sys
 from mlflow.tracking import MlflowClient
 from support.cli import REPO, environment
 
+from training import sweep
 from training.data.cifar import LABEL_JPEG
 
 
@@ -47,13 +48,7 @@ def test_claims_run_decides_the_resnet_and_lstm_claims(tmp_path):
     assert LABEL_JPEG in report and "grid.png" in report
 
 
-def test_bad_benchmark_name_is_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "pipeline.claims_job", "--benchmarks", "vgg"], cwd=tmp_path,
-                          env=environment(f"sqlite:///{tmp_path / 'm.db'}"), capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and done.stderr.startswith("error: benchmarks must be")
-
-
-def test_paper_profile_runs_on_the_full_data(tmp_path):
+def test_paper_profile_runs_on_the_full_data(tmp_path, capsys):
     """The published protocol is not only documented: two steps of it run on all the text (ResNet-20's
     full-data path is the cpu profile's, on 2,560 images; its 10,000-image evaluation would cost 20 s here)."""
     for model, stack in (("charlstm", "adam(alpha=2e-3) / sgd_per_param(alpha=2e-5, beta1=1e-4, beta2=2e-4)"),):
@@ -61,7 +56,6 @@ def test_paper_profile_runs_on_the_full_data(tmp_path):
                               cwd=tmp_path, env=environment(f"sqlite:///{tmp_path / 'm.db'}"),
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0 and done.stdout.startswith(f"dry run ok: {model}"), done.stderr[-2000:]
-    planned = subprocess.run([sys.executable, "-m", "training.sweep", "--study", "resnet_schedule", "--profile", "paper", "--dry-run"],
-                             cwd=tmp_path, env=environment(f"sqlite:///{tmp_path / 'm.db'}"),
-                             capture_output=True, text=True, timeout=120)
-    assert "epochs=500" in planned.stdout and planned.stdout.strip().endswith("6 runs planned")
+    assert sweep.main(["--study", "resnet_schedule", "--profile", "paper", "--dry-run"]) == 0
+    planned = capsys.readouterr().out
+    assert "epochs=500" in planned and planned.strip().endswith("6 runs planned")

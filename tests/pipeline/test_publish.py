@@ -2,22 +2,24 @@
 
 import json
 import shutil
-import subprocess
-import sys
-
-from support.cli import environment
 
 from claims.catalogue import CATALOGUE
+from pipeline import claims_job
 
 
-def test_publish_writes_a_result_folder_from_the_store(smoke_job, tmp_path):
+def in_folder(tmp_path, monkeypatch) -> None:
+    """Run the job's ``main`` here, in this process, on the store in ``tmp_path`` (a subprocess would spend seconds on imports)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+
+
+def test_publish_writes_a_result_folder_from_the_store(smoke_job, tmp_path, monkeypatch, capsys):
     folder, _, _ = smoke_job
     shutil.copy(folder / "mlflow.db", tmp_path / "mlflow.db")  # the shared job's store stays as it was
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    in_folder(tmp_path, monkeypatch)
     result = tmp_path / "results" / "smoke-sample"
-    done = subprocess.run([sys.executable, "-m", "pipeline.claims_job", "--no-sweep", "--profile", "smoke", "--publish", str(result)],
-                          cwd=tmp_path, env=environment(uri), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert claims_job.main(["--no-sweep", "--profile", "smoke", "--publish", str(result)]) == 0, capsys.readouterr().err[-2000:]
     assert {"report.md", "report.html", "figures", "verdicts.json", "plan.json", "provenance.json"} <= {p.name for p in result.iterdir()}
     verdicts = json.loads((result / "verdicts.json").read_text())
     assert [v["claim"] for v in verdicts] == [c.id for c in CATALOGUE] and all(v["scope"] in ("protocol", "reduced", "none") for v in verdicts)
@@ -29,10 +31,11 @@ def test_publish_writes_a_result_folder_from_the_store(smoke_job, tmp_path):
     assert "## Fidelity against Table 1" in (result / "report.md").read_text()
 
 
-def test_an_unwritable_publish_folder_is_one_line_before_any_work(tmp_path):
+def test_an_unwritable_publish_folder_is_one_line_before_any_work(tmp_path, monkeypatch, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    done = subprocess.run([sys.executable, "-m", "pipeline.claims_job", "--profile", "smoke", "--publish", str(blocker / "result")],
-                          cwd=tmp_path, env=environment(f"sqlite:///{tmp_path / 'mlflow.db'}"), capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "cannot write to the publish folder" in done.stderr
-    assert "Traceback" not in done.stderr and not (tmp_path / "mlflow.db").exists()
+    in_folder(tmp_path, monkeypatch)
+    assert claims_job.main(["--profile", "smoke", "--publish", str(blocker / "result")]) == 2
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1 and "cannot write to the publish folder" in said
+    assert not (tmp_path / "mlflow.db").exists()  # refused before the store was touched
