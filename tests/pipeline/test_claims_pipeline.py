@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 from support.cli import REPO, environment
 
 from claims.catalogue import CATALOGUE
+from training import sweep
 from training.core.config import make_config
 from training.core.loop import train_run
 from training.studies import ALL_STUDIES
@@ -120,31 +121,33 @@ def test_partial_store_counts_each_config_once(store, mnist):
 
 
 @pytest.mark.parametrize("signum, status, said", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")])
-def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path, signum, status, said):
+def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path, signum, status, said, monkeypatch, capsys):
     """Ctrl-C in a terminal, or a scheduler's SIGTERM (SLURM at the time limit, Kubernetes on eviction), to the whole process group."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     command = [sys.executable, "-m", "training.sweep", "--study", "mlp_depth", "--profile", "smoke"]  # 13 cells x 2 seeds
     # its own process group, so that the signal reaches the workers too, as Ctrl-C in a terminal does; and
     # SIGINT at its default, as in a terminal (a test run started in the background inherits it ignored)
-    sweep = subprocess.Popen(command, cwd=REPO, env=environment(uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    running = subprocess.Popen(command, cwd=REPO, env=environment(uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # the first progress line comes after a tenth of the runs were logged: interrupt right then
     line = ""
-    for line in sweep.stderr:
+    for line in running.stderr:
         if "runs, " in line:
             break
-    os.killpg(sweep.pid, signum)
+    os.killpg(running.pid, signum)
     client = MlflowClient(uri)  # only now: two processes creating a new store's tables at once collide
-    _, rest = sweep.communicate(timeout=120)
+    _, rest = running.communicate(timeout=120)
     stderr = line + rest
-    assert sweep.returncode == status, stderr[-2000:]
+    assert running.returncode == status, stderr[-2000:]
     assert f"{said}: every finished run is kept" in stderr and "Traceback" not in stderr
     kept = len(load_runs(["mlp_depth"], "smoke", client).runs)
     assert 2 <= kept < 26
     if signum != signal.SIGINT:
         return  # what follows an interruption is the same whatever signal it was
-    done = subprocess.run(command, cwd=REPO, env=environment(uri), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert f"{kept} already finished, {26 - kept} trained" in done.stdout
+    # the rerun, here in process on one worker (the imports and a worker pool would cost seconds): it trains only what is missing
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    assert sweep.main(command[3:] + ["--workers", "1"]) == 0
+    assert f"{kept} already finished, {26 - kept} trained" in capsys.readouterr().out
     tables = load_runs(["mlp_depth"], "smoke", client)
     assert len(tables.runs) == 26 and "duplicate" not in tables.excluded
