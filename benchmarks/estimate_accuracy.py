@@ -44,7 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     store = Path(tempfile.mkdtemp(prefix="hyperclaims-estimate-"))
     options = ["--profile", args.profile, "--studies", args.studies]
     planned = job([*options, "--dry-run"], store).stdout
-    hours, minutes = map(int, re.search(r"^estimate: \d+ runs, (\d+)h(\d\d) on", planned, re.M).groups())
+    runs, hours, minutes = map(int, re.search(r"^estimate: (\d+) runs, (\d+)h(\d\d) on", planned, re.M).groups())
+    if runs == 0:  # e.g. a study below its minimum protocol at this profile: the job skips it
+        print(f"error: the job plans no run for --studies {args.studies} at --profile {args.profile}: nothing to measure", file=sys.stderr)
+        return 2
     estimate_s = 3600 * hours + 60 * minutes
     job(options, store)
     measured_s = wall_seconds(load_runs(list(ALL_STUDIES), args.profile, MlflowClient(f"sqlite:///{store / 'mlflow.db'}")))
