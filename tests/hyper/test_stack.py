@@ -115,6 +115,27 @@ def test_compiled_rules_step_as_eager_ones():
     torch.testing.assert_close(compiled.hyperparameter_values(), eager.hyperparameter_values(), rtol=1e-5, atol=1e-7)
 
 
+def test_a_step_in_place_writes_the_same_numbers_into_the_weights_themselves():
+    """Every rule a weight level can have, with tangents for every hyperparameter (and a scalar weight): the in-place step
+    (the drop-in optimizer's) leaves in the caller's tensors exactly what the functional step returns. (Compiled rules
+    step in place too: test_optimizer.py trains them against the eager ones.)"""
+    generator = torch.Generator().manual_seed(0)
+    for text in ("sgd(0.1, mu=0.9) / sgd(0.01)", "adam(0.01) / sgd(0.01)", "rmsprop(0.01) / sgd(0.01)", "adagrad(0.1) / sgd(0.01)",
+                 "sgd(0.1, wd=0.1) / sgd(0.01)"):
+        functional = HyperStack(parse_stack(text), W)
+        in_place = HyperStack(parse_stack(text), W)
+        returned = [W.clone(), torch.tensor(0.5, dtype=D)]
+        owned = [w.clone() for w in returned]
+        storage = [w.data_ptr() for w in owned]
+        for _ in range(3):
+            grads = [torch.randn(3, generator=generator, dtype=D), torch.randn((), generator=generator, dtype=D)]
+            returned = functional.step(returned, [g.clone() for g in grads])
+            assert all(new is old for new, old in zip(in_place.step(owned, grads, in_place=True), owned))
+        assert [w.data_ptr() for w in owned] == storage, text
+        for mine, theirs in zip(owned, returned):
+            torch.testing.assert_close(mine, theirs, rtol=0, atol=0, msg=text)
+
+
 @pytest.mark.parametrize("text", ["sgd(alpha=0.1) / sgd(alpha=0.1)", "sgd(alpha=0.1, mu=0.9) / sgd(alpha=0.1)"])
 def test_a_gradient_changed_in_place_after_step_is_refused(text):
     """SGD keeps the caller's gradient (its tangent, its first momentum buffer): reusing the buffer must not go unnoticed."""

@@ -22,11 +22,11 @@ Semantics worth knowing:
   It is learned: a scheduler that writes it changes nothing (the next step
   writes the learned value back), and a warning says so once.
 - A group's parameters are stepped as one vector: every level's arithmetic
-  runs once per group, not once per tensor. To spare a copy of the weights out
-  and back at every step, the optimizer moves a group's parameters into one
-  buffer when it is built (each parameter's ``.data`` becomes a view of its
-  slice; the Parameter objects, their values, shapes and anything that holds
-  them are unchanged). A parameter whose storage is later replaced (``p.data =
+  runs once per group, not once per tensor. So that the weights are stepped
+  where they lie (no copy out and back), the optimizer moves a group's
+  parameters into one buffer when it is built (each parameter's ``.data``
+  becomes a view of its slice; the Parameter objects, their values, shapes and
+  anything that holds them are unchanged). A parameter whose storage is later replaced (``p.data =
   ...``, ``model.to(...)``) is noticed at the next step, and the group is then
   copied in and out instead; so is a group holding a non-contiguous parameter
   (channels-last), which keeps its layout. The stack keeps its own copy of the
@@ -89,14 +89,13 @@ class HyperOptimizer(torch.optim.Optimizer):
             params = group["params"]
             grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
             buffer = self.buffers[index]
-            if buffer is not None and buffer.holds(params):  # the weights are already one vector
-                (new,) = hyper.step([buffer.flat], [_flatten(grads)])
-                buffer.flat.copy_(new)
+            if buffer is not None and buffer.holds(params):  # the weights are already one vector: stepped where they lie
+                hyper.step([buffer.flat], [_flatten(grads)], in_place=True)
             elif _one_vector(params):  # every level's arithmetic once over all the group's numbers, not once per tensor
                 new = hyper.step([_flatten(params)], [_flatten(grads)])
                 torch._foreach_copy_(params, [part.view_as(p) for part, p in zip(new[0].split([p.numel() for p in params]), params)])
             else:
-                torch._foreach_copy_(params, hyper.step([p.detach() for p in params], grads))  # in place: references stay valid
+                hyper.step([p.detach() for p in params], grads, in_place=True)  # in place: references stay valid
             self._publish(group, hyper)
         return loss
 

@@ -110,7 +110,10 @@ class Rule:
         """alpha as a user reads it, shape ``raw.shape[:-1]`` (every rule tunes alpha first)."""
         return raw[..., 0]
 
-    def update(self, targets: list[Tensor], grads: list[Tensor], state: list, raw: Tensor, count: int, tangents: bool = False) -> Update:
+    def update(self, targets: list[Tensor], grads: list[Tensor], state: list, raw: Tensor, count: int, tangents: bool = False,
+               in_place: bool = False) -> Update:
+        """One step. ``in_place`` (asked of the weight level only): write the new targets into ``targets`` themselves;
+        no tangent or state refers to the old values, so nothing the stack keeps changes with them."""
         raise NotImplementedError
 
     def pull(self, raw: Tensor, count: int) -> Callable[[list[Tensor]], Tensor]:
@@ -125,42 +128,50 @@ class Rule:
 
 
 def _average(old: Tensor, new: Tensor, keep) -> Tensor:
-    """keep * old + (1 - keep) * new, for a fixed (float) or learned ([*lead, 1]) ``keep``."""
-    if isinstance(keep, Tensor):
-        return (keep * old).addcmul_(new, 1.0 - keep)
-    return (old * keep).add_(new, alpha=1.0 - keep)
+    """keep * old + (1 - keep) * new, for a fixed (float) or learned ([*lead, 1]) ``keep``: one pass over the numbers."""
+    return torch.lerp(new, old, keep)
 
 
-def adagrad_kernel(p: Tensor, g: Tensor, accumulated: Tensor, alpha: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def _descend(p: Tensor, direction: Tensor, alpha: Tensor, in_place: bool) -> Tensor:
+    """p - alpha * direction; written into ``p`` itself with ``in_place``."""
+    return p.addcmul_(direction, alpha, value=-1.0) if in_place else torch.addcmul(p, direction, alpha, value=-1.0)
+
+
+def adagrad_kernel(p: Tensor, g: Tensor, accumulated: Tensor, alpha: Tensor, in_place: bool) -> tuple[Tensor, Tensor, Tensor]:
     """AdaGrad on one tensor: (new p, new accumulator, direction)."""
     accumulated = accumulated + g * g
     direction = g / torch.sqrt(accumulated + ADAGRAD_EPS)
-    return torch.addcmul(p, direction, alpha, value=-1.0), accumulated, direction
+    return _descend(p, direction, alpha, in_place), accumulated, direction
 
 
-def rmsprop_kernel(p: Tensor, g: Tensor, s: Tensor, alpha: Tensor, gamma, with_part: bool) -> tuple[Tensor, ...]:
+def rmsprop_kernel(p: Tensor, g: Tensor, s: Tensor, alpha: Tensor, gamma, with_part: bool, in_place: bool) -> tuple[Tensor, ...]:
     """RMSProp on one tensor: (new p, new average, direction, gamma tangent part or None)."""
     squared = g * g
     new_s = _average(s, squared, gamma)
     denominator = new_s + RMSPROP_EPS
     direction = g / denominator.sqrt()
     part = (s - squared).mul_(direction).div_(denominator) if with_part else None
-    return torch.addcmul(p, direction, alpha, value=-1.0), new_s, direction, part
+    return _descend(p, direction, alpha, in_place), new_s, direction, part
 
 
-def adam_kernel(p: Tensor, g: Tensor, m: Tensor, v: Tensor, alpha: Tensor, beta1, beta2, c1, c2, slope2, with_parts: bool) -> tuple[Tensor, ...]:
+def adam_kernel(p: Tensor, g: Tensor, m: Tensor, v: Tensor, alpha: Tensor, beta1, beta2, c1, c2, slope2, with_parts: bool,
+                in_place: bool) -> tuple[Tensor, ...]:
     """Adam on one tensor: (new p, new m, new v, direction, beta1 part, beta2 part; parts None without ``with_parts``)."""
-    squared = g * g
-    new_m, new_v = _average(m, g, beta1), _average(v, squared, beta2)
+    new_m = _average(m, g, beta1)
+    if with_parts:  # v - g^2 makes both the new average and beta2's part: one pass fewer than g^2 first
+        v_minus_square = torch.addcmul(v, g, g, value=-1.0)
+        new_v = torch.addcmul(v, v_minus_square, 1.0 - beta2, value=-1.0)
+    else:
+        new_v = _average(v, g * g, beta2)
     v_hat = new_v / c2
     root = v_hat.sqrt()
     denominator = root + ADAM_EPS
     direction = (new_m / c1).div_(denominator)
-    new_p = torch.addcmul(p, direction, alpha, value=-1.0)
+    new_p = _descend(p, direction, alpha, in_place)
     if not with_parts:
         return new_p, new_m, new_v, direction, None, None
     part1 = (m - g).div_(denominator)
-    part2 = (v - squared).addcmul_(v_hat, slope2).mul_(direction).div_(denominator.mul_(root))
+    part2 = v_minus_square.addcmul_(v_hat, slope2).mul_(direction).div_(denominator.mul_(root))
     return new_p, new_m, new_v, direction, part1, part2
 
 
@@ -177,14 +188,14 @@ class SGD(Rule):
         self.momentum = spec.value("mu") != 0.0
         self.only_alpha: Tensor | None = None  # [-1, 0]: the hypergradient's row when mu is not used
 
-    def update(self, targets, grads, state, raw, count, tangents=False):
+    def update(self, targets, grads, state, raw, count, tangents=False, in_place=False):
         alpha = raw.narrow(-1, 0, 1)
         directions = list(grads)
         if self.momentum and state:
             mu = raw.narrow(-1, 1, 1)
             directions = [torch.addcmul(g, buf, mu) for g, buf in zip(grads, state)]
         new_state = directions if self.momentum else []
-        new = [torch.addcmul(p, d, alpha, value=-1.0) for p, d in zip(targets, directions)]
+        new = [_descend(p, d, alpha, in_place) for p, d in zip(targets, directions)]
         if not tangents:
             return Update(new, new_state)
         basis = [directions, list(state)] if self.momentum and state else [directions]
@@ -220,7 +231,7 @@ class SGDPerParam(Rule):
             self.constants = (picks.argmax(-1), picks.sum(0) > 0, picks)
         return self.constants
 
-    def update(self, targets, grads, state, raw, count, tangents=False):
+    def update(self, targets, grads, state, raw, count, tangents=False, in_place=False):  # a hyper level: never asked in place
         (p,), (g,) = targets, grads
         index, tuned, picks = self._constants(p)
         step_sizes = torch.zeros_like(p).index_copy(-1, index, raw)
@@ -238,11 +249,11 @@ class AdaGrad(Rule):
 
     kernel = staticmethod(adagrad_kernel)
 
-    def update(self, targets, grads, state, raw, count, tangents=False):
+    def update(self, targets, grads, state, raw, count, tangents=False, in_place=False):
         alpha = raw  # [*lead, 1]: alpha is its only hyperparameter
         if not state:
             state = [torch.zeros_like(p) + ADAGRAD_INITIAL_ACCUMULATOR for p in targets]
-        new, new_state, directions = (list(x) for x in zip(*(self.kernel(p, g, a, alpha) for p, g, a in zip(targets, grads, state))))
+        new, new_state, directions = (list(x) for x in zip(*(self.kernel(p, g, a, alpha, in_place) for p, g, a in zip(targets, grads, state))))
         if not tangents:
             return Update(new, new_state)
         return Update(new, new_state, [directions], self.pull(raw, count))
@@ -273,14 +284,15 @@ class RMSProp(Rule):
     def step_size(self, raw):
         return torch.square(raw[..., 0])
 
-    def update(self, targets, grads, state, raw, count, tangents=False):
+    def update(self, targets, grads, state, raw, count, tangents=False, in_place=False):
         root = raw.narrow(-1, 0, 1)
         alpha = torch.square(root)
         gamma = self.spec.value("gamma") if self.alpha_only else squash(raw.narrow(-1, 1, 1))
         if not state:
             state = [torch.zeros_like(p) for p in targets]
         with_part = tangents and not self.alpha_only
-        new, new_state, directions, gamma_parts = (list(x) for x in zip(*(self.kernel(p, g, s, alpha, gamma, with_part) for p, g, s in zip(targets, grads, state))))
+        new, new_state, directions, gamma_parts = (list(x) for x in zip(*(self.kernel(p, g, s, alpha, gamma, with_part, in_place)
+                                                                   for p, g, s in zip(targets, grads, state))))
         if not tangents:
             return Update(new, new_state)
         return Update(new, new_state, [directions] if self.alpha_only else [directions, gamma_parts], self.pull(raw, count))
@@ -315,7 +327,7 @@ class Adam(Rule):
     def effective(self, raw):
         return torch.cat([raw[..., :1], squash(raw[..., 1:])], dim=-1)
 
-    def update(self, targets, grads, state, raw, count, tangents=False):
+    def update(self, targets, grads, state, raw, count, tangents=False, in_place=False):
         alpha = raw.narrow(-1, 0, 1)
         t = float(count)
         if self.alpha_only:
@@ -329,7 +341,8 @@ class Adam(Rule):
             state = [(torch.zeros_like(p), torch.zeros_like(p) + ADAM_EPS) for p in targets]
         with_parts = tangents and not self.alpha_only
         slope2 = t * powers.narrow(-1, 1, 1) if with_parts else None  # t beta2^(t-1) = d(beta2^t)/d beta2
-        outputs = [self.kernel(p, g, m, v, alpha, beta1, beta2, c1, c2, slope2, with_parts) for p, g, (m, v) in zip(targets, grads, state)]
+        outputs = [self.kernel(p, g, m, v, alpha, beta1, beta2, c1, c2, slope2, with_parts, in_place)
+                   for p, g, (m, v) in zip(targets, grads, state)]
         new, new_m, new_v, directions, parts1, parts2 = (list(x) for x in zip(*outputs))
         new_state = list(zip(new_m, new_v))
         if not tangents:
@@ -369,7 +382,7 @@ class Relative(Rule):
     Tangent: d new/d alpha = -new * r.
     """
 
-    def update(self, targets, grads, state, raw, count, tangents=False):
+    def update(self, targets, grads, state, raw, count, tangents=False, in_place=False):  # a hyper level: never asked in place
         alpha, gamma = raw, self.spec.value("gamma")
         if not state:
             state = [torch.zeros_like(x) for x in targets]

@@ -113,11 +113,12 @@ class HyperStack:
                     chain.append([last.pull([inner(chain[-1], basis, self.lead) for basis in last.basis])])
         return chain
 
-    def step(self, weights: list[Tensor], grads: list[Tensor]) -> list[Tensor]:
-        """One step of the whole stack; returns the new weights."""
-        return self.apply(weights, self.hypergradients(grads))
+    def step(self, weights: list[Tensor], grads: list[Tensor], in_place: bool = False) -> list[Tensor]:
+        """One step of the whole stack; returns the new weights (with ``in_place``, ``weights`` themselves, overwritten:
+        nothing the stack keeps refers to their old values)."""
+        return self.apply(weights, self.hypergradients(grads), in_place)
 
-    def apply(self, weights: list[Tensor], chain: list[list[Tensor]]) -> list[Tensor]:
+    def apply(self, weights: list[Tensor], chain: list[list[Tensor]], in_place: bool = False) -> list[Tensor]:
         """The update half of ``step``, from the gradients ``hypergradients`` returned.
 
         Top-down: the top level moves theta_{H-2} with its fixed hyperparameters; each
@@ -134,14 +135,15 @@ class HyperStack:
                 target_grads = chain[depth] if depth else [_at_least_1d(g) for g in chain[0]]
                 if depth == 0 and self.weight_decay:
                     target_grads = [g + self.weight_decay * w for g, w in zip(target_grads, targets)]
-                update = self.rules[depth].update(targets, target_grads, self.states[depth], self.raw[depth], self.count, tangents=depth < top)
+                update = self.rules[depth].update(targets, target_grads, self.states[depth], self.raw[depth], self.count, tangents=depth < top,
+                                                 in_place=in_place and depth == 0)
                 self.states[depth] = update.state
                 if depth < top:
                     self.tangents[depth] = update
                 if depth > 0:
                     self.raw[depth - 1] = update.targets[0]
         self._keep(update)
-        return [new.view(shape) for new, shape in zip(update.targets, shapes)]
+        return weights if in_place else [new.view(shape) for new, shape in zip(update.targets, shapes)]
 
     def _keep(self, update: Update) -> None:
         """Remember the versions of the weight level's tangents and state (they may be the caller's gradients)."""
