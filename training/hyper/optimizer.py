@@ -158,7 +158,7 @@ class _GroupBuffer:
 
     def holds(self, params: list[Tensor]) -> bool:
         """Whether every parameter is still the view it was made (not given new storage since)."""
-        return all(p.data_ptr() == address for p, address in zip(params, self.addresses))
+        return [p.data_ptr() for p in params] == self.addresses
 
 
 def _on(state, device: torch.device):

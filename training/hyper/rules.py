@@ -108,7 +108,7 @@ class Rule:
 
     def step_size(self, raw: Tensor) -> Tensor:
         """alpha as a user reads it, shape ``raw.shape[:-1]`` (every rule tunes alpha first)."""
-        return raw[..., 0]
+        return raw.select(-1, 0)
 
     def update(self, targets: list[Tensor], grads: list[Tensor], state: list, raw: Tensor, count: int, tangents: bool = False,
                in_place: bool = False) -> Update:
@@ -282,7 +282,7 @@ class RMSProp(Rule):
         return torch.cat([torch.square(raw[..., :1]), squash(raw[..., 1:])], dim=-1)
 
     def step_size(self, raw):
-        return torch.square(raw[..., 0])
+        return torch.square(raw.select(-1, 0))
 
     def update(self, targets, grads, state, raw, count, tangents=False, in_place=False):
         root = raw.narrow(-1, 0, 1)

@@ -33,6 +33,8 @@ refused with ValueError rather than giving silently wrong hypergradients.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import Tensor
 
@@ -59,6 +61,12 @@ def inner(xs: list[Tensor], ys: list[Tensor], lead: int) -> Tensor:
             dot = (torch.stack([torch.dot(a, b) for a, b in zip(x, y)]) if lead else torch.dot(x, y)).unsqueeze(-1)
         total = dot if total is None else total + dot
     return total
+
+
+def _no_grad():
+    """torch.no_grad(), or nothing when gradients are off already (a caller such as an optimizer's step): a step is short
+    enough that entering the context counts."""
+    return torch.no_grad() if torch.is_grad_enabled() else contextlib.nullcontext()
 
 
 def _at_least_1d(tensor: Tensor) -> Tensor:
@@ -105,7 +113,7 @@ class HyperStack:
         """dL_t/d(targets of level k) for every level: [weight grads, [dL/dtheta_0], ...]."""
         self._check_kept()
         chain = [list(grads)]
-        with torch.no_grad():
+        with _no_grad():
             for depth, last in enumerate(self.tangents):
                 if last is None:  # no update yet: the loss does not depend on theta_depth
                     chain.append([torch.zeros_like(self.raw[depth])])
@@ -129,9 +137,9 @@ class HyperStack:
         self.count += 1
         top = len(self.stack) - 1
         shapes = [w.shape for w in weights]
-        with torch.no_grad():
+        with _no_grad():
             for depth in range(top, -1, -1):
-                targets = [_at_least_1d(w.detach()) for w in weights] if depth == 0 else [self.raw[depth - 1]]
+                targets = [_at_least_1d(w.detach() if w.requires_grad else w) for w in weights] if depth == 0 else [self.raw[depth - 1]]
                 target_grads = chain[depth] if depth else [_at_least_1d(g) for g in chain[0]]
                 if depth == 0 and self.weight_decay:
                     target_grads = [g + self.weight_decay * w for g, w in zip(target_grads, targets)]
