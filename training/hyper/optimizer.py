@@ -26,14 +26,15 @@ Semantics worth knowing:
   where they lie (no copy out and back), the optimizer moves a group's
   parameters into one buffer when it is built (each parameter's ``.data``
   becomes a view of its slice; the Parameter objects, their values, shapes and
-  anything that holds them are unchanged). A parameter whose storage is later replaced (``p.data =
-  ...``, ``model.to(...)``) is noticed at the next step, and the group is then
-  copied in and out instead; so is a group holding a non-contiguous parameter
-  (channels-last), which keeps its layout. The stack keeps its own copy of the
-  gradients, so zeroing ``.grad`` in place between steps is harmless. A group
-  mixing dtypes or devices is stepped tensor by tensor, and then the stack keeps
-  the gradients themselves (changing them in place before the next ``step()``
-  is refused with a ValueError).
+  anything that holds them are unchanged). A parameter whose storage is later
+  replaced (``p.data = ...``, ``model.to(...)``) is noticed at the next step,
+  and the group is then copied in and out instead; so is a group holding a
+  non-contiguous parameter (channels-last), which keeps its layout. The stack
+  keeps its own copy of the gradients, so zeroing ``.grad`` in place between
+  steps is harmless. A group mixing dtypes or devices is stepped tensor by
+  tensor (in place), and then the stack keeps the gradients themselves
+  (changing them in place before the next ``step()`` is refused with a
+  ValueError).
 - A parameter whose ``.grad`` is None at a step counts as having gradient zero.
 """
 
