@@ -25,7 +25,7 @@ LAYERS = {
     "pipeline": 8,
 }
 # what the standalone hyperoptimizer library may import besides itself (the oracle module needs the authors' package)
-HYPER_EXTERNAL = {"torch", "math", "re", "warnings", "dataclasses", "collections", "__future__", "gradient_descent_the_ultimate_optimizer"}
+HYPER_EXTERNAL = {"torch", "math", "re", "warnings", "dataclasses", "collections", "contextlib", "__future__", "gradient_descent_the_ultimate_optimizer"}
 
 
 def module_name(path) -> str:
