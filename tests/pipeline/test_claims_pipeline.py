@@ -121,9 +121,9 @@ def test_partial_store_counts_each_config_once(store, mnist):
 
 
 @pytest.mark.parametrize("signum, status, said", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")])
-def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path, signum, status, said, monkeypatch, capsys):
+def test_interrupted_sweep_resumes_without_loss_or_duplicates(store, tmp_path, signum, status, said, monkeypatch, capsys):
     """Ctrl-C in a terminal, or a scheduler's SIGTERM (SLURM at the time limit, Kubernetes on eviction), to the whole process group."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = store
     command = [sys.executable, "-m", "training.sweep", "--study", "mlp_depth", "--profile", "smoke"]  # 13 cells x 2 seeds
     # its own process group, so that the signal reaches the workers too, as Ctrl-C in a terminal does; and
     # SIGINT at its default, as in a terminal (a test run started in the background inherits it ignored)
@@ -145,7 +145,6 @@ def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path, signum, 
     if signum != signal.SIGINT:
         return  # what follows an interruption is the same whatever signal it was
     # the rerun, here in process on one worker (the imports and a worker pool would cost seconds): it trains only what is missing
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)
     assert sweep.main(command[3:] + ["--workers", "1"]) == 0
     assert f"{kept} already finished, {26 - kept} trained" in capsys.readouterr().out

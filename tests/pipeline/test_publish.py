@@ -1,4 +1,6 @@
-"""A published result: the report, verdicts, plan and provenance written to a folder from a store."""
+"""A published result: the report, verdicts, plan and provenance written to a folder from a store.
+
+The job's ``main`` runs here, in this process, on the test's store (a subprocess would spend seconds on imports)."""
 
 import json
 import shutil
@@ -7,17 +9,10 @@ from claims.catalogue import CATALOGUE
 from pipeline import claims_job
 
 
-def in_folder(tmp_path, monkeypatch) -> None:
-    """Run the job's ``main`` here, in this process, on the store in ``tmp_path`` (a subprocess would spend seconds on imports)."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
-
-
-def test_publish_writes_a_result_folder_from_the_store(smoke_job, tmp_path, monkeypatch, capsys):
+def test_publish_writes_a_result_folder_from_the_store(smoke_job, store, tmp_path, monkeypatch, capsys):
     folder, _, _ = smoke_job
-    shutil.copy(folder / "mlflow.db", tmp_path / "mlflow.db")  # the shared job's store stays as it was
-    in_folder(tmp_path, monkeypatch)
+    shutil.copy(folder / "mlflow.db", tmp_path / "mlflow.db")  # into the test's store: the shared job's stays as it was
+    monkeypatch.chdir(tmp_path)
     result = tmp_path / "results" / "smoke-sample"
     assert claims_job.main(["--no-sweep", "--profile", "smoke", "--publish", str(result)]) == 0, capsys.readouterr().err[-2000:]
     assert {"report.md", "report.html", "figures", "verdicts.json", "plan.json", "provenance.json"} <= {p.name for p in result.iterdir()}
@@ -31,10 +26,10 @@ def test_publish_writes_a_result_folder_from_the_store(smoke_job, tmp_path, monk
     assert "## Fidelity against Table 1" in (result / "report.md").read_text()
 
 
-def test_an_unwritable_publish_folder_is_one_line_before_any_work(tmp_path, monkeypatch, capsys):
+def test_an_unwritable_publish_folder_is_one_line_before_any_work(store, tmp_path, monkeypatch, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    in_folder(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)
     assert claims_job.main(["--profile", "smoke", "--publish", str(blocker / "result")]) == 2
     said = capsys.readouterr().err
     assert said.count("\n") == 1 and "cannot write to the publish folder" in said

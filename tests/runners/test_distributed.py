@@ -8,14 +8,13 @@ from pathlib import Path
 
 import psutil
 import pytest
-import torch
 from mlflow.tracking import MlflowClient
 from support.cli import environment as cli_environment
 from support.cluster import FAST_FAILING, LOOPBACK, MlflowServer, RayHead, free_port, wait_for
 
 from claims.catalogue import evaluate
 from training import sweep
-from training.runners.local import train_pass
+from training.runners.local import LocalRunner
 from training.studies import build_study
 from training.tracking.runs import load_runs
 
@@ -60,14 +59,12 @@ def local_store(tmp_path: Path, monkeypatch, study: str, profile: str, seeds: in
 
 
 def uninterrupted_test_errors(study: str, profile: str, config_hash: str) -> list[tuple[int, float]]:
-    """(epoch, test error) of one seed of a config trained here in one go, on one thread as a Ray task trains it."""
-    config = next(config for _, config in build_study(study, profile).configs(profile, 1) if config.config_hash == config_hash)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        [result] = train_pass([config], "cpu")
-    finally:
-        torch.set_num_threads(threads)
+    """(epoch, test error) of one seed of a config trained here in one go by the local executor (in process, one
+    thread, as a Ray task trains it)."""
+    job = next((cell, config) for cell, config in build_study(study, profile).configs(profile, 1) if config.config_hash == config_hash)
+    with LocalRunner(workers=1) as runner:
+        [(_, _, result, error)] = runner.completed([job])
+    assert error is None, error
     return [(record.epoch, record.test_value) for record in result.epochs]
 
 
