@@ -23,7 +23,7 @@ from analysis.document import Document
 from analysis.figures import FIGURES
 from analysis.forest import VERDICT_COLOURS, forest
 from claims.scope import NONE, PROTOCOL, REDUCED
-from claims.verdict import ALPHA, NOT_RUN, VERDICTS, Verdict
+from claims.verdict import ALPHA, NOT_RUN, REFUTED, VERDICTS, Verdict
 from training.core.config import PROFILES
 from training.core.tasks import UNSTATED_CHOICES
 from training.studies import BEYOND, STUDIES, build_study, labels, reductions
@@ -87,12 +87,18 @@ def summary_rows(verdicts: list[Verdict]) -> list[list[str]]:
     for v in verdicts:
         e = v.evidence
         if e is None:
-            effect = "below its minimum protocol" if v.scope.level == REDUCED else "no runs"
+            effect = ("decided through its parts: " + ", ".join(v.claim.parts) if v.claim.parts
+                      else "below its minimum protocol" if v.scope.level == REDUCED else "no runs")
         else:
             effect = f"{_number(e.effect)} [{_number(e.ci[0])}, {_number(e.ci[1])}] {e.effect_label.split(' (weakest')[0]}"
-        rows.append([v.claim.id + (" (headline)" if v.claim.headline else ""), v.verdict, v.scope.level, effect,
-                     str(e.n) if e else "", _number(v.p_support_adjusted) if e and not e.measurement else ""])
+        rows.append([v.claim.id + (" (headline)" if v.claim.headline else ""), v.verdict, v.scope.label(), effect,
+                     str(e.n) if e else "", _number(deciding_p(v)) if e and not e.measurement else ""])
     return rows
+
+
+def deciding_p(v: Verdict) -> float:
+    """The Holm-adjusted p that decided the verdict: the refutation's for REFUTED, else the support's."""
+    return v.p_refute_adjusted if v.verdict == REFUTED else v.p_support_adjusted
 
 
 def _header(w: Document, profile: str, tables: RunTables, verdicts: list[Verdict], figures: dict[str, Path]) -> None:
@@ -110,7 +116,7 @@ def _header(w: Document, profile: str, tables: RunTables, verdicts: list[Verdict
 
 def _summary(w: Document, verdicts: list[Verdict]) -> None:
     w.heading("Summary")
-    w.table(summary_rows(verdicts), ["claim", "verdict", "scope", "effect [95% bootstrap CI] (not run: why)", "seeds", "Holm p"])
+    w.table(summary_rows(verdicts), ["claim", "verdict", "scope", "effect [95% bootstrap CI] (not run: why)", "seeds", "Holm p (deciding)"])
 
 
 def _scope(w: Document) -> None:
@@ -212,7 +218,7 @@ def _power(verdict: Verdict) -> str:
 
 def _claim_section(w: Document, v: Verdict, figures: dict[str, Path], drawn_in: dict[str, str]) -> None:
     c = v.claim
-    w.heading(f"{c.id}: {c.statement}", 3, anchor=f"claim-{c.id}")
+    w.heading(f"{c.id}: {c.statement}", 3, anchor=f"claim-{c.key}")
     w.paragraph(f"Source: {c.source}. Published: {c.published}.")
     w.paragraph(f"Minimum protocol: {c.minimum.describe()}. Scope of this verdict: {v.scope.describe()}.")
     w.paragraph(f"Pre-declared hypothesis: {c.hypothesis}.")

@@ -7,6 +7,7 @@ business (``pipeline.claims_job``).
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 from claims import family_a, family_b, family_c, family_d, family_e, family_f
 from claims.scope import NONE, REDUCED, Scope, assess
@@ -20,6 +21,13 @@ FAMILIES = ("A", "B", "C", "D", "D+", "E", "F")
 
 def _evidence(claim: Claim, tables: RunTables) -> tuple[Evidence | None, str, Scope]:
     """(evidence, '', scope) or (None, the reason it was not run, scope)."""
+    if claim.parts:
+        return None, "composed from its parts", Scope(NONE)
+    evidence, reason, scope = _evaluated(claim, tables)
+    return evidence, reason, replace(scope, covers=claim.covers)
+
+
+def _evaluated(claim: Claim, tables: RunTables) -> tuple[Evidence | None, str, Scope]:
     if not claim.studies:
         return None, claim.hypothesis, Scope(NONE)
     missing = [s for s in claim.studies if not tables.has(s)]

@@ -7,11 +7,14 @@ per-cell comparisons in the claim's table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
-from claims.evidence import all_of, comparison, published, values
-from claims.preregistration import DECLARED, DECLARED_LARGE, NOT_TRAINED_BELOW_MINIMUM, SEED_AS_UNIT, SEEDS_RAISED, scope_declared
+from claims.evidence import Comparison, all_of, comparison, published, values
+from claims.parts import Part, split, through_parts
+from claims.preregistration import DECLARED, DECLARED_LARGE, NOT_TRAINED_BELOW_MINIMUM, SEED_AS_UNIT, SEEDS_FOR_PARTS, SEEDS_RAISED, scope_declared
 from claims.scope import Minimum, Requirement
 from claims.stats import bootstrap_ci, page_trend, sign_flip_test, smallest_p_value
 from claims.verdict import Change, Claim, Evidence, NotRun
@@ -28,8 +31,12 @@ from training.tracking.runs import RunTables
 TOWER_UNITS = {"test_error": "pp", "test_perplexity": "perplexity"}
 MAX_GRID_ALPHA = 1.0  # spread is taken over base alphas up to 1; the MLP's alpha = 100 is C5's
 C2_MIN_DROP = 0.2  # C2: the spread must fall by at least a fifth from height 0 to height 3 to matter
-C3_MARGIN = 5.0  # pp: "reasonable" = within this of the best tuned plain SGD
-FAIL_ERROR = 50.0  # pp: C5's "fails"
+# "Reasonable" and "fails" are relative to what the same benchmark reaches (declared 2026-12-03 from [P] Fig. 4c, before any
+# protocol run of the towers): [P] calls ResNet-20's 12.5..14.5% at height 3 reasonable where the best plain alpha reaches 13%,
+# 1.12x (published_reasonable_ratio); in the same figure the cells that read as working are within 1.5x of the best alpha of
+# their height (h2 at alpha 1: 21 vs 14%), those that read as failed 1.8..7x (h0 at alpha 1e-8: 90 vs 13%).
+REASONABLE_RATIO = 1.25  # C3: worst height-3 metric within this factor of the best tuned plain optimizer's (1.12x in [P], plus reading error)
+FAIL_RATIO = 2.0  # C5: "fails" = at least this factor above the best grid alpha's metric at the same height
 C1_MARGIN_PP = 1.0  # C1: "matches" = no worse than the baseline by more than this many points of error
 BAD_BASELINE_PCT = 25.0  # C1: cells where [P]'s own baseline erred above this are "bad settings" (Fig. 2a)
 EXPERT_RATIO = 1.05  # C4: "comparable" = perplexities within 5% of each other
@@ -84,22 +91,6 @@ def range_by_height(errors: pd.DataFrame) -> np.ndarray:
     return np.stack([values.max(axis=1) - values.min(axis=1) for values in by_height], axis=1)
 
 
-def evaluate_c2(tables: RunTables) -> Evidence:
-    """C2 on every benchmark whose towers ran (intersection-union over benchmarks)."""
-    parts = [flattening(tables, study) for study in TOWER_METRICS if study == TOWERS or tables.has(study)]
-    if len(parts) == 1:
-        return parts[0]
-    weakest = max(parts, key=lambda e: e.p_support)
-    return Evidence(
-        p_support=max(e.p_support for e in parts), p_refute=min(1.0, len(parts) * min(e.p_refute for e in parts)),
-        effect=weakest.effect, ci=weakest.ci, effect_label=weakest.effect_label + " (the weakest benchmark)",
-        ours="; ".join(e.ours for e in parts), n=min(e.n for e in parts),
-        test=parts[0].test + f"; on each of {len(parts)} benchmarks (intersection-union), refutation Bonferroni'd over them",
-        diffs=weakest.diffs, table=[row for e in parts for row in e.table], notes=[note for e in parts for note in e.notes],
-        min_p=max(e.min_p for e in parts),
-    )
-
-
 def flattening(tables: RunTables, study: str) -> Evidence:
     """C2's test on one benchmark's towers."""
     errors = tower_errors(tables, study)
@@ -131,30 +122,60 @@ def flattening(tables: RunTables, study: str) -> Evidence:
     )
 
 
-def evaluate_c3(tables: RunTables) -> Evidence:
-    """On the MLP's towers, and ResNet-20's when they ran (the claim's published numbers are ResNet-20's)."""
-    rows, ours = [], []
-    for study in (TOWERS, RESNET_TOWERS):
-        if study != TOWERS and not tables.has(study):
-            continue
+def best_alpha_elsewhere(errors: pd.DataFrame, height: int, grid: tuple[float, ...]) -> np.ndarray:
+    """Per seed, the error at ``height`` of the grid alpha with the lowest mean error over the *other* seeds, shape [seeds]
+    (cross-fitted as in C2: a seed's own minimum over noisy alphas is biased low)."""
+    values_h = errors[[(height, a) for a in grid]].to_numpy(float)
+    return np.array([values_h[s, int(np.argmin(np.delete(values_h, s, axis=0).mean(axis=0)))] for s in range(len(values_h))])
+
+
+def reasonable_row(study: str, errors: pd.DataFrame) -> Comparison:
+    """C3 on one benchmark: per seed, log REASONABLE_RATIO - log(worst height-3 metric over the grid / best tuned plain metric)."""
+    grid, top = grid_of(errors), max(TOWER_HEIGHTS)
+    worst_top = errors[[(top, a) for a in grid]].max(axis=1).to_numpy(float)
+    best_plain = best_alpha_elsewhere(errors, 0, grid)
+    return comparison(f"{study}: log {REASONABLE_RATIO} - log(worst height-{top} over alpha {grid[0]:g}..{grid[-1]:g} / best tuned plain)",
+                      np.log(REASONABLE_RATIO) - np.log(worst_top / best_plain), worst=float(worst_top.mean()), best=float(best_plain.mean()))
+
+
+def reasonable_everywhere(study: str) -> Callable[[RunTables], Evidence]:
+    """C3's evaluation on one benchmark's towers."""
+    def evaluate(tables: RunTables) -> Evidence:
         errors = tower_errors(tables, study)
-        grid, top = grid_of(errors), max(TOWER_HEIGHTS)
-        worst_top = errors[[(top, a) for a in grid]].max(axis=1)
-        best_plain = errors[[(0, a) for a in grid]].min(axis=1)
-        rows.append(comparison(f"{study}: {C3_MARGIN} pp - (worst height-{top} error over alpha {grid[0]:g}..{grid[-1]:g} - best tuned plain error)",
-                               C3_MARGIN - (worst_top - best_plain).to_numpy(float), worst=float(worst_top.mean()), best=float(best_plain.mean())))
-        ours.append(f"{study}: worst height-{top} error {worst_top.mean():.2f}%, best tuned plain {best_plain.mean():.2f}%")
-    return all_of(rows, f"one-sided sign-flip tests over seeds: across the base alphas the worst height-3 error stays within {C3_MARGIN} pp of the best plain SGD, "
-                  "on every benchmark that ran (intersection-union)", "pp of slack", "; ".join(ours))
+        if len(errors) < 2:
+            raise NotRun(f"C3 needs at least two seeds of {study} (the best plain alpha is chosen from the other seeds)")
+        row = reasonable_row(study, errors)
+        return all_of([row], f"one-sided sign-flip test over seeds: across the base alphas the worst height-3 {TOWER_METRICS[study]} stays within "
+                      f"{REASONABLE_RATIO}x the best tuned plain optimizer's (its alpha chosen from the other seeds)", "log ratio of slack",
+                      f"{study}: worst height-3 {row.extra['worst']:.2f}, best tuned plain {row.extra['best']:.2f}")
+    return evaluate
+
+
+def failure_row(errors: pd.DataFrame) -> Comparison:
+    """C5: per seed, min over heights of log(error at alpha 100 / error of the best grid alpha at that height) - log FAIL_RATIO."""
+    grid, high = grid_of(errors), max(a for _, a in errors.columns)
+    ratios = np.stack([errors[(h, high)].to_numpy(float) / best_alpha_elsewhere(errors, h, grid) for h in TOWER_HEIGHTS], axis=1)
+    best = ratios.min(axis=1)
+    return comparison(f"min over heights of log(error at alpha {high:g} / best grid alpha's at that height) - log {FAIL_RATIO}",
+                      np.log(best) - np.log(FAIL_RATIO), ratio=float(np.exp(np.log(best).mean())))
 
 
 def evaluate_c5(tables: RunTables) -> Evidence:
     errors = tower_errors(tables)
-    high = max(TOWER_ALPHAS)
+    if len(errors) < 2:
+        raise NotRun("C5 needs at least two seeds of the MLP towers (the best alpha is chosen from the other seeds)")
+    row, high = failure_row(errors), max(TOWER_ALPHAS)
     best = errors[[(h, high) for h in TOWER_HEIGHTS]].min(axis=1)
-    row = comparison(f"best error over heights at alpha {high:g} - {FAIL_ERROR}%", (best - FAIL_ERROR).to_numpy(float))
-    return all_of([row], f"one-sided sign-flip test over seeds that even the best height at alpha {high:g} errs on more than {FAIL_ERROR}% of test images",
-                  "pp above the failure line", f"best error over heights at alpha {high:g}: {best.mean():.2f}%")
+    return all_of([row], f"one-sided sign-flip test over seeds that at alpha {high:g} even the best height errs at least {FAIL_RATIO}x as often as "
+                  "the best base alpha of the grid at the same height (chosen from the other seeds)", "log ratio above the failure line",
+                  f"best error over heights at alpha {high:g}: {best.mean():.2f}%, {row.extra['ratio']:.2f}x the best alpha's (geometric mean)")
+
+
+def published_reasonable_ratio() -> float:
+    """[P] Fig. 4c (ResNet-20, read by eye): worst height-3 error over alpha 1e-8..1 / best plain error over the same alphas."""
+    table = published("paper_fig4c_resnet20_stacks_APPROX")
+    grid = table[table.log10_alpha <= 0]
+    return float(grid.h3_test_error_pct.max() / grid.h0_test_error_pct.min())
 
 
 def bad_cells() -> list[tuple[float, float]]:
@@ -228,8 +249,33 @@ C2_2026_11_30 = Change("2026-11-30", "refuted on direction only (it was also ref
                        runs_existed=True)
 C4_CHANGE = Change("2026-11-30", f"expert alpha: non-inferiority (no worse than a factor {EXPERT_RATIO}) instead of two-sided equivalence",
                    "being better at the expert alpha refuted 'comparable'", runs_existed=True)
+PER_BENCHMARK = Change("2026-12-03", "decided per benchmark: one sub-verdict per benchmark it names (C2[mlp], C2[resnet20], ...), each with its "
+                      "own minimum protocol and scope; the claim as a whole only once every benchmark has run (no protocol run of any tower study "
+                      "existed; reduced-scale MLP towers had run at the cpu profile)",
+                      "an MLP-only run was labelled scope protocol for a claim about each benchmark", runs_existed=True, kind="runs")
+C3_RELATIVE = Change("2026-12-03", f"'reasonable' = the worst height-3 metric over the grid within {REASONABLE_RATIO}x the best tuned plain optimizer's "
+                     f"on the same benchmark (its alpha chosen from the other seeds); was: within 5 pp of the best plain SGD, an absolute margin "
+                     "(no protocol run of any tower study existed)",
+                     f"[P] calls ResNet-20's 12.5..14.5% reasonable beside a best plain 13% (1.12x, Fig. 4c): a margin must scale with what the "
+                     "benchmark reaches, and 5 pp is generous on MNIST (2-3%) and tight on ResNet-20", runs_existed=True)
+C5_RELATIVE = Change("2026-12-03", f"'fails' = at least {FAIL_RATIO}x the error of the best base alpha of the grid at the same height (chosen from the "
+                     "other seeds), at every height; was: above 50% error (no protocol run of the MLP towers existed)",
+                     "an MNIST MLP at 40% error has failed beside the 2-5% good settings reach; [P] Fig. 4c's failed cells are 1.8..7x their "
+                     "height's best, its working ones within 1.5x", runs_existed=True)
 TOWERS_30 = Requirement(TOWERS, "MLP towers", epochs=30)
-RESNET_TOWERS_200 = Requirement(RESNET_TOWERS, "ResNet-20 towers", epochs=200, optional=True)
+RESNET_TOWERS_200 = Requirement(RESNET_TOWERS, "ResNet-20 towers", epochs=200)
+CHARLSTM_TOWERS_STEPS = Requirement(CHARLSTM_TOWERS, "char-LSTM towers", steps=LSTM_PAPER_STEPS)
+TOWER_REQUIREMENTS = {TOWERS: ("mlp", TOWERS_30), RESNET_TOWERS: ("resnet20", RESNET_TOWERS_200), CHARLSTM_TOWERS: ("charlstm", CHARLSTM_TOWERS_STEPS)}
+
+
+def tower_parts(studies: tuple[str, ...], evaluate: Callable[[str], Callable[[RunTables], Evidence]], duration: bool, source: str) -> list[Part]:
+    """One part per benchmark's tower study: ``evaluate(study)`` is its evaluation."""
+    return [Part(TOWER_REQUIREMENTS[study][0], (study,), Minimum((TOWER_REQUIREMENTS[study][1],), source, duration), evaluate(study))
+            for study in studies]
+
+
+def flattening_of(study: str) -> Callable[[RunTables], Evidence]:
+    return lambda tables: flattening(tables, study)
 
 
 CLAIMS = [
@@ -238,23 +284,25 @@ CLAIMS = [
           "H1: per seed, over the 3x3 grid the hyperoptimizer is no worse than the baseline by more than 1 pp, and better in the cells where "
           "[P]'s baseline erred > 25%", evaluate_c1, figure="grid", headline=True,
           minimum=Minimum((Requirement(RESNET_GRID, "ResNet-20 grid", epochs=200),), "[P] Fig. 2a"),
-          history=(DECLARED_LARGE, SEED_AS_UNIT, scope_declared(False), SEEDS_RAISED), published_effect=min(_published_c1())),
-    Claim("C2", "C", "[P] 3.4, Fig. 4", "The taller the stack, the less the final error depends on the initial alpha, on each benchmark whose towers ran.",
-          "Fig. 4: curves flatten with height 0 -> 3 on each benchmark", (TOWERS,),
-          f"H1: the mean excess of final error over the best initial alpha (chosen from the other seeds) falls with height (Page's trend test), "
-          f"by more than {C2_MIN_DROP:.0%} from height 0 to 3; refuted only if it rises", evaluate_c2, figure="sensitivity", headline=True,
-          minimum=Minimum((TOWERS_30, RESNET_TOWERS_200, Requirement(CHARLSTM_TOWERS, "char-LSTM towers", steps=LSTM_PAPER_STEPS, optional=True)), "[P] Fig. 4"),
-          history=(DECLARED, C2_2026_11_27, C2_2026_11_30, scope_declared(False), SEEDS_RAISED)),
-    Claim("C3", "C", "[P] 3.4", "With a height-3 stack one design gives reasonable error across several decades of base alpha.",
-          "ResNet-20: about 12.5..14.5% for alpha 1e-8..1", (TOWERS,),
-          f"H1: worst height-3 error over alpha 1e-8..1 within {C3_MARGIN} pp of the best tuned plain SGD", evaluate_c3, figure="sensitivity", headline=True,
-          minimum=Minimum((TOWERS_30, RESNET_TOWERS_200), "[P] Fig. 4", duration=True), history=(DECLARED, scope_declared(True), SEEDS_RAISED)),
+          history=(DECLARED_LARGE, SEED_AS_UNIT, scope_declared(False), SEEDS_RAISED, SEEDS_FOR_PARTS), published_effect=min(_published_c1())),
+    *split(Claim("C2", "C", "[P] 3.4, Fig. 4", "The taller the stack, the less the final error depends on the initial alpha, on each benchmark.",
+                 "Fig. 4: curves flatten with height 0 -> 3 on each benchmark", (TOWERS,),
+                 f"H1: the mean excess of final error over the best initial alpha (chosen from the other seeds) falls with height (Page's trend test), "
+                 f"by more than {C2_MIN_DROP:.0%} from height 0 to 3; refuted only if it rises", through_parts, figure="sensitivity", headline=True,
+                 minimum=Minimum((), "[P] Fig. 4"), history=(DECLARED, C2_2026_11_27, C2_2026_11_30, scope_declared(False), SEEDS_RAISED, SEEDS_FOR_PARTS)),
+           tower_parts((TOWERS, RESNET_TOWERS, CHARLSTM_TOWERS), flattening_of, False, "[P] Fig. 4"), PER_BENCHMARK),
+    *split(Claim("C3", "C", "[P] 3.4", "With a height-3 stack one design gives reasonable error across several decades of base alpha.",
+                 "ResNet-20: about 12.5..14.5% for alpha 1e-8..1, beside a best plain 13% (read off Fig. 4c)", (TOWERS,),
+                 f"H1: on each benchmark, the worst height-3 metric over alpha 1e-8..1 within {REASONABLE_RATIO}x the best tuned plain optimizer's",
+                 through_parts, figure="sensitivity", headline=True, minimum=Minimum((), "[P] Fig. 4", duration=True),
+                 history=(DECLARED, scope_declared(True), SEEDS_RAISED, C3_RELATIVE, SEEDS_FOR_PARTS)),
+           tower_parts((TOWERS, RESNET_TOWERS), reasonable_everywhere, True, "[P] Fig. 4"), PER_BENCHMARK),
     Claim("C4", "C", "[P] 3.3, Fig. 3", "Char-LSTM: the hyperoptimizer is comparable at the expert alpha and improves bad starting alphas.",
           "perplexity 5.41 vs 5.27 (expert), 6.51 vs 8.71 (too low), 5.45 vs 5.77 (too high)", (LSTM,),
           f"H1: lower perplexity at alpha 1e-4 and 1e-2, and no worse than a factor {EXPERT_RATIO} of the baseline at 2e-3 (non-inferiority)",
           evaluate_c4, figure="lstm", minimum=Minimum((Requirement(LSTM, "char-LSTM grid", steps=LSTM_PAPER_STEPS),), "[P] Fig. 3", duration=True),
           history=(DECLARED_LARGE, C4_CHANGE, scope_declared(True), SEEDS_RAISED, NOT_TRAINED_BELOW_MINIMUM), published_effect=_published_c4()),
     Claim("C5", "C", "[P] 5", "A base alpha far too high (MLP: 100) still fails at every height.", "stated as a limitation, no number", (TOWERS,),
-          f"H1: at alpha 100 even the best height errs on more than {FAIL_ERROR}% of test images", evaluate_c5,
-          minimum=Minimum((TOWERS_30,), "[P] Fig. 4"), history=(DECLARED, scope_declared(False), SEEDS_RAISED)),
+          f"H1: at alpha 100 even the best height errs at least {FAIL_RATIO}x as often as the best base alpha at the same height", evaluate_c5,
+          minimum=Minimum((TOWERS_30,), "[P] Fig. 4"), history=(DECLARED, scope_declared(False), SEEDS_RAISED, C5_RELATIVE)),
 ]

@@ -34,3 +34,7 @@ SEEDS_RAISED = Change("2026-11-30", "more seeds for the studies it reads (cpu: R
                      "so that an exact test over seeds can reach Holm's first threshold in the claim's family", runs_existed=True, kind="runs")
 NOT_TRAINED_BELOW_MINIMUM = Change("2026-11-30", "its study is not trained at a profile where the claim would fall below its minimum protocol",
                                    "runs that can only give NOT_RUN cost time and say nothing", runs_existed=True, kind="runs")
+SEEDS_FOR_PARTS = Change("2026-12-03", "more seeds where claims are now decided per benchmark or stack, each part counting in Holm's correction "
+                         "(cpu: MLP towers, ResNet-20 grid and towers, char-LSTM towers 7; paper: ResNet-20 grid and towers, char-LSTM towers 8)",
+                         "so that an exact test over seeds can reach Holm's first threshold in families B and C with their parts",
+                         runs_existed=True, kind="runs")

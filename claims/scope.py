@@ -63,9 +63,14 @@ ANY = Minimum((), "a measurement: any protocol")
 class Scope:
     level: str  # PROTOCOL, REDUCED or NONE
     cuts: tuple[str, ...] = field(default_factory=tuple)  # how the runs fall short, in words
+    covers: str = ""  # a part of a claim: its reach in words ("MLP only")
+
+    def label(self) -> str:
+        """The level with a part's reach: 'protocol (MLP only)'."""
+        return f"{self.level} ({self.covers})" if self.covers else self.level
 
     def describe(self) -> str:
-        return self.level if not self.cuts else f"{self.level}: " + "; ".join(self.cuts)
+        return self.label() if not self.cuts else f"{self.label()}: " + "; ".join(self.cuts)
 
 
 def _cuts(requirement: Requirement, runs: pd.DataFrame) -> str | None:

@@ -104,6 +104,16 @@ def tost_equivalence(diffs, margin: float) -> float:
     return float(ttost_paired(d, np.zeros_like(d), -margin, margin)[0])
 
 
+def t_test(values, alternative: str, shift: float = 0.0) -> float:
+    """One-sided one-sample t-test (scipy) that mean(values) is above (``'greater'``) or below (``'less'``) ``shift``;
+    with no spread, 0 or 1 by where the values lie."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2 or np.std(v) == 0:
+        beyond = np.all(v > shift) if alternative == "greater" else np.all(v < shift)
+        return 0.0 if len(v) and beyond else 1.0
+    return float(stats.ttest_1samp(v, shift, alternative=alternative).pvalue)
+
+
 def binomial_p(successes: int, n: int, p0: float, alternative: str) -> float:
     """Exact one-sided binomial test of the success probability against p0."""
     return float(stats.binomtest(successes, n, p0, alternative=alternative).pvalue)

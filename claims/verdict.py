@@ -17,6 +17,13 @@ A measurement (a deterministic quantity such as bytes held) is not tested: it is
 compared with its bound, takes no part in Holm's correction, and is SUPPORTED
 when every seed's value is within the bound, REFUTED when none is.
 Every verdict carries its scope (``claims.scope``).
+
+A claim that names several benchmarks (or stacks) is decided part by part: each
+part (``C2[mlp]``) is a claim of its own, with its own minimum protocol and
+scope, in its family's Holm correction. The whole claim takes no part in Holm:
+it is composed from its parts' adjusted p-values (intersection-union: SUPPORTED
+only if every part is, REFUTED if any part is), and only when every part ran;
+otherwise it is NOT_RUN, naming the parts that are missing.
 """
 
 from __future__ import annotations
@@ -27,12 +34,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from claims.scope import ANY, NONE, Minimum, Scope
+from claims.scope import ANY, NONE, PROTOCOL, REDUCED, Minimum, Scope
 from claims.stats import holm, seeds_needed, sign_flip_power
 
 ALPHA = 0.05
 SUPPORTED, REFUTED, INCONCLUSIVE, NOT_RUN = "SUPPORTED", "REFUTED", "INCONCLUSIVE", "NOT_RUN"
 VERDICTS = (SUPPORTED, REFUTED, INCONCLUSIVE, NOT_RUN)
+SCOPE_ORDER = (NONE, REDUCED, PROTOCOL)  # a whole claim's scope is its weakest part's
 
 
 class NotRun(Exception):
@@ -79,6 +87,7 @@ class Change:
     why: str
     runs_existed: bool  # whether runs of the claim had been made (and could be seen) before the change
     kind: str = "test"  # "test": hypothesis, statistic or margin; "runs": which runs it needs or speaks to; "wording"
+    protocol_runs_existed: bool = False  # whether runs at the claim's minimum protocol had been made (and could be seen)
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,13 @@ class Claim:
     minimum: Minimum = ANY
     history: tuple[Change, ...] = ()  # first entry: when it was declared
     published_effect: float | None = None  # the published effect in the units of Evidence.diffs, for power
+    parts: tuple[str, ...] = ()  # ids of the claims it is decided through (one per benchmark or stack); none: decided itself
+    covers: str = ""  # a part's reach in words ("MLP only"), shown wherever its verdict is
+
+    @property
+    def key(self) -> str:
+        """The id as MLflow names allow it: 'C2[mlp]' -> 'C2.mlp', 'B1[adam/sgd]' -> 'B1.adam_sgd'."""
+        return self.id.replace("[", ".").replace("]", "").replace("/", "_")
 
     @property
     def version(self) -> int:
@@ -106,6 +122,11 @@ class Claim:
     def changed_after_runs(self) -> bool:
         """Whether its hypothesis, statistic or margin changed after runs of the claim existed (and could have been seen)."""
         return any(change.runs_existed and change.kind == "test" for change in self.history[1:])
+
+    @property
+    def changed_after_protocol_runs(self) -> bool:
+        """Whether its hypothesis, statistic or margin changed after runs at its minimum protocol existed."""
+        return any(change.protocol_runs_existed and change.kind == "test" for change in self.history[1:])
 
 
 @dataclass
@@ -160,11 +181,38 @@ def _inconclusive_reason(evidence: Evidence, s: float, r: float, threshold: floa
     return why, needed
 
 
+def compose(whole: Claim, parts: list[Verdict]) -> Verdict:
+    """The verdict of a claim decided through ``parts`` (each already Holm-adjusted in the family): intersection-union."""
+    missing = [p.claim.id for p in parts if p.verdict == NOT_RUN]
+    if missing:
+        decided = [f"{p.claim.id} {p.verdict} ({p.scope.describe()})" for p in parts if p.verdict != NOT_RUN]
+        reason = (f"decided only when every part has run; not run: {', '.join(missing)}"
+                  + (f"; decided alone: {'; '.join(decided)}" if decided else ""))
+        ran = [p.scope.level for p in parts if p.scope.level != NONE]
+        level = min(ran, key=SCOPE_ORDER.index) if ran else NONE
+        return Verdict(whole, NOT_RUN, None, reason=reason, scope=Scope(level, (f"parts not run: {', '.join(missing)}",)))
+    support = max(p.p_support_adjusted for p in parts)
+    refute = min(p.p_refute_adjusted for p in parts)
+    level = min((p.scope.level for p in parts), key=SCOPE_ORDER.index)
+    scope = Scope(level, tuple(cut for p in parts for cut in p.scope.cuts))
+    weakest = max(parts, key=lambda p: p.p_support_adjusted)
+    if all(p.verdict == SUPPORTED for p in parts):
+        verdict, why = SUPPORTED, f"every part SUPPORTED (largest Holm-adjusted p = {support:.3g})"
+    elif any(p.verdict == REFUTED for p in parts):
+        verdict, why = REFUTED, "refuted in " + ", ".join(p.claim.id for p in parts if p.verdict == REFUTED) + f" (Holm-adjusted p = {refute:.3g})"
+    else:
+        verdict, why = INCONCLUSIVE, "not every part decided: " + ", ".join(f"{p.claim.id} {p.verdict}" for p in parts)
+    needed = max((p.seeds_needed for p in parts if p.seeds_needed is not None), default=None)
+    return Verdict(whole, verdict, weakest.evidence, support, refute, why, needed, scope, weakest.threshold)
+
+
 def decide_family(entries: list[tuple[Claim, Evidence | None, str, Scope]]) -> list[Verdict]:
     """Holm-adjust within one family and turn each claim's evidence into a verdict.
 
-    Entries are (claim, evidence or None, reason when None, scope).
+    Entries are (claim, evidence or None, reason when None, scope); a claim with ``parts`` is composed from them.
     """
+    wholes = [c for c, _, _, _ in entries if c.parts]
+    entries = [entry for entry in entries if not entry[0].parts]
     tested = [(c, e) for c, e, _, _ in entries if e is not None and not e.measurement]
     support = holm([e.p_support for _, e in tested])
     refute = holm([e.p_refute for _, e in tested])
@@ -188,4 +236,5 @@ def decide_family(entries: list[tuple[Claim, Evidence | None, str, Scope]]) -> l
             verdict = INCONCLUSIVE
             why, needed = _inconclusive_reason(evidence, s, r, threshold, claim.family, len(tested))
         verdicts.append(Verdict(claim, verdict, evidence, s, r, why, needed, scope, threshold))
-    return verdicts
+    by_id = {v.claim.id: v for v in verdicts}
+    return verdicts + [compose(whole, [by_id[part] for part in whole.parts]) for whole in wholes]

@@ -101,8 +101,8 @@ def claim_tags(profile: str, verdicts: list[Verdict], studies: dict[str, str]) -
     """verdict.<ID> and scope.<ID> of every claim, and the run's description."""
     tags = {schema.NOTE: description(profile, verdicts, studies)}
     for v in verdicts:
-        tags[schema.verdict_tag(v.claim.id)] = v.verdict
-        tags[schema.scope_tag(v.claim.id)] = v.scope.level
+        tags[schema.verdict_tag(v.claim.key)] = v.verdict
+        tags[schema.scope_tag(v.claim.key)] = v.scope.level
     return tags
 
 
@@ -116,7 +116,7 @@ def claim_metrics(verdicts: list[Verdict]) -> dict[str, float]:
         for key, value in (("effect", e.effect), ("ci_low", e.ci[0]), ("ci_high", e.ci[1]), ("p_support", e.p_support),
                            ("p_support_holm", v.p_support_adjusted), ("p_refute_holm", v.p_refute_adjusted), ("seeds", e.n)):
             if np.isfinite(value):
-                metrics[schema.claim_metric(v.claim.id, key)] = float(value)
+                metrics[schema.claim_metric(v.claim.key, key)] = float(value)
     return metrics
 
 
@@ -129,7 +129,7 @@ def verdict_line(v: Verdict, width: int = 12) -> str:
         detail = f"measured {e.effect:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}] against {e.bound:g}, n={e.n}"
     else:
         detail = f"effect {e.effect:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}], p_holm {v.p_support_adjusted:.3g}, n={e.n}"
-    return f"{v.claim.id:<4} {v.verdict:<{width}}  {v.scope.level:<8}  {detail}"
+    return f"{v.claim.id:<13} {v.verdict:<{width}}  {v.scope.label():<8}  {detail}"
 
 
 def print_verdicts(verdicts: list[Verdict]) -> None:

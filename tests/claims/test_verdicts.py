@@ -133,7 +133,7 @@ def tower_tables(rng, spread_by_height: list[float], seeds: int) -> RunTables:
 
 
 def c2_supported(tables: RunTables) -> bool:
-    return next(v for v in evaluate(tables, families=("C",)) if v.claim.id == "C2").verdict == SUPPORTED
+    return next(v for v in evaluate(tables, families=("C",)) if v.claim.id == "C2[mlp]").verdict == SUPPORTED
 
 
 def test_c2_finds_the_published_flattening_at_the_cpu_seed_count():

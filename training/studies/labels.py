@@ -89,6 +89,16 @@ def depth(scheme: str, height: int, alpha: float) -> str:
 DEPTH_PLAIN = "plain"
 
 
+def depth_scheme(label: str) -> str:
+    """The kappa scheme of a ``depth`` label ('plain' for height 0)."""
+    return label.split(":")[1]
+
+
+def depth_alpha(label: str) -> float:
+    """The base alpha of a ``depth`` label."""
+    return float(label.rsplit(":a", 1)[1])
+
+
 def cost(height: int) -> str:
     return f"cost:h{height}"
 

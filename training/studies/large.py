@@ -50,7 +50,7 @@ def resnet_grid(profile: str) -> Study:
         for mu in RESNET_MUS:
             cells.append(Cell(labels.grid("baseline", alpha, mu), resnet_baseline(alpha, mu), epochs, model="resnet20"))
             cells.append(Cell(labels.grid("hyper", alpha, mu), resnet_hyper(alpha, mu), epochs, model="resnet20"))
-    return Study(labels.RESNET_GRID, ("C1", "B4"), tuple(cells), seeds=PerProfile(smoke=2, cpu=6, paper=7).at(profile))
+    return Study(labels.RESNET_GRID, ("C1", "B4"), tuple(cells), seeds=PerProfile(smoke=2, cpu=7, paper=8).at(profile))
 
 
 def resnet_schedule(profile: str) -> Study:
@@ -66,7 +66,7 @@ def resnet_schedule(profile: str) -> Study:
 def resnet_towers(profile: str) -> Study:
     alphas = PerProfile(smoke=(1e-2, 1.0), cpu=(1e-4, 1e-2, 1.0), paper=(1e-8, 1e-6, 1e-4, 1e-2, 1.0)).at(profile)
     cells = tower_cells(alphas, TOWER_HEIGHTS, PerProfile(smoke=1, cpu=1, paper=200).at(profile), model="resnet20")
-    return Study(labels.RESNET_TOWERS, ("C2", "C3"), cells, seeds=PerProfile(smoke=2, cpu=6, paper=7).at(profile))
+    return Study(labels.RESNET_TOWERS, ("B5", "C2", "C3"), cells, seeds=PerProfile(smoke=2, cpu=7, paper=8).at(profile))
 
 
 def lstm_baseline(alpha: float) -> str:
@@ -90,7 +90,7 @@ def charlstm_grid(profile: str) -> Study:
 def charlstm_towers(profile: str) -> Study:
     alphas = PerProfile(smoke=(0.1, 1.0), cpu=(0.01, 0.1, 1.0), paper=(1e-4, 1e-2, 1.0, 10.0)).at(profile)
     cells = tower_cells(alphas, TOWER_HEIGHTS, PerProfile(smoke=1, cpu=1, paper=44).at(profile), model="charlstm")
-    return Study(labels.CHARLSTM_TOWERS, ("C2",), cells, seeds=PerProfile(smoke=2, cpu=6, paper=7).at(profile))
+    return Study(labels.CHARLSTM_TOWERS, ("B5", "C2"), cells, seeds=PerProfile(smoke=2, cpu=7, paper=8).at(profile))
 
 
 STUDIES = {

@@ -97,12 +97,14 @@ TOWER_ALPHAS = (1e-8, 1e-6, 1e-4, 1e-2, 1.0, 100.0)
 def tower_paper(profile: str) -> Study:
     """[P] Fig. 4 on the MLP: SGD towers of height 0..3 over base alphas 1e-8..1e2."""
     cells = tower_cells(TOWER_ALPHAS, TOWER_HEIGHTS, PerProfile(smoke=1, cpu=1, paper=30).at(profile))
-    # paper: B5 in family B (7 claims) needs 8; cpu: C2 and C5 are decided there (B5 and C3 need 30 epochs), with C1 at most 3 in C: 6
-    return Study(labels.MLP_TOWERS, ("B5", "C2", "C3", "C5"), cells, seeds=PerProfile(smoke=2, cpu=6, paper=8).at(profile))
+    # claims decided per benchmark count each part in Holm (tests/pipeline/test_plan.py): paper: B5[mlp] in family B (up to 11 parts
+    # and claims) needs 8; cpu: C2[mlp] and C5 are decided there (B5 and C3 need 30 epochs), with C1 and two more C2 parts 5 in C: 7
+    return Study(labels.MLP_TOWERS, ("B5", "C2", "C3", "C5"), cells, seeds=PerProfile(smoke=2, cpu=7, paper=8).at(profile))
 
 
 DEPTH_SCHEMES = ("reproduction", "paper", "equal")
 DEPTH_BATCH = 1024  # [R] 3.4
+DEPTH_ALPHAS = (1e-4, 0.01, 1.0)  # [R] 3.4's base alphas; D1 and D2 are decided at each
 
 
 def depth_kappas(scheme: str, alpha: float, levels: int) -> list[float]:
@@ -120,7 +122,7 @@ def tower_depth(profile: str) -> Study:
     """[R] 3.4's taller towers: SGD / RMSProp / RMSProp / ..., batch 1024, under three kappa schemes."""
     epochs = PerProfile(smoke=1, cpu=2, paper=10).at(profile)
     max_height = PerProfile(smoke=4, cpu=5, paper=20).at(profile)
-    alphas = PerProfile(smoke=(0.01,), cpu=(0.01,), paper=(1e-4, 0.01, 1.0)).at(profile)
+    alphas = PerProfile(smoke=(0.01,), cpu=(0.01,), paper=DEPTH_ALPHAS).at(profile)
     cells = []
     for alpha in alphas:
         base = f"sgd(alpha={format_number(alpha)})"
