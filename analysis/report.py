@@ -122,7 +122,8 @@ def _summary(w: Document, verdicts: list[Verdict]) -> None:
 def _scope(w: Document) -> None:
     w.heading("Scope of reproducibility")
     w.paragraph("Every claim of Chandra et al. (NeurIPS 2022, [P]) and of the reproduction by Sanati, Edgar and Powell (2023, [R]) is restated "
-                "as a test over seeds with a hypothesis declared in code before any run. Headline claims: robustness to the initial step size (C2, C3), "
+                "as a test over seeds with a hypothesis declared in code; each claim's section says whether its test was declared before its "
+                "runs existed and whether it changed after (its pre-registration log). Headline claims: robustness to the initial step size (C2, C3), "
                 "diminishing returns of taller stacks (D1, D2), convergence of learned hyperparameters (B5). Family F and claims D3, D4 are ours, "
                 "beyond both papers (see 'Beyond the paper'); they are decided only when their studies ran (--beyond).")
 
@@ -201,9 +202,9 @@ def _fidelity(w: Document, tables: RunTables) -> None:
 
 def _history(w: Document, verdict: Verdict) -> None:
     claim = verdict.claim
-    entries = [f"{c.date} ({c.kind}{', runs existed' if c.runs_existed else ''}): {c.what}. Why: {c.why}." for c in claim.history]
-    flag = " Its hypothesis, statistic or margin changed after its runs existed." if claim.changed_after_runs else ""
-    w.paragraph(f"Pre-registration log, version {claim.version}.{flag}")
+    entries = [f"{c.date} ({c.kind}{', protocol runs existed' if c.protocol_runs_existed else ', runs existed' if c.runs_existed else ''}): "
+               f"{c.what}. Why: {c.why}." for c in claim.history]
+    w.paragraph(f"Pre-registration log, version {claim.version}: {claim.preregistration()}.")
     w.bullets(entries)
 
 

@@ -11,12 +11,14 @@ on ten classes): a method that fails at a setting is charged for it, not left ou
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from claims.evidence import all_of, comparison
+from claims.parts import Part, split, through_parts
 from claims.scope import Minimum, Requirement
-from claims.stats import bootstrap_ci
 from claims.verdict import Change, Claim, Evidence, NotRun
 from training.studies import labels
 from training.studies.beyond import ADAM_BASED_METHODS, COST_METHODS, HYPER, HYPER_RECOMMENDED, LRFREE_METHODS
@@ -26,7 +28,7 @@ FAILED_ERROR = 90.0  # % test error of guessing among ten classes: what a diverg
 F1_MARGIN = 2.0  # pp: the hyperoptimized SGD's spread over its grid may exceed a method's by at most this
 F2_MARGIN = 0.5  # pp: at recommended settings, the hyperoptimized SGD may be worse than a method by at most this
 F3_BOUND = 1.0  # the hyperoptimized SGD's step-time ratio over the cheapest learning-rate-free method's
-F_STUDIES = (labels.MLP_LRFREE, labels.RESNET_LRFREE)
+MIN_LEARNING = 0.5  # a benchmark joins F1/F2 only if some method's mean final error is at most this share of chance
 
 
 def final_errors(tables: RunTables, study: str, cells: dict[str, str]) -> pd.DataFrame:
@@ -58,11 +60,15 @@ def spread(tables: RunTables, study: str, method: str) -> pd.Series:
     return errors.max(axis=1) - errors.min(axis=1)
 
 
-def _studies(tables: RunTables) -> list[str]:
-    ran = [study for study in F_STUDIES if tables.has(study)]
-    if not ran:
-        raise NotRun(f"no runs of {', '.join(F_STUDIES)}")
-    return ran
+def learned_something(tables: RunTables, study: str) -> None:
+    """NotRun unless some method's mean final error on ``study`` is at most MIN_LEARNING x chance: a benchmark where every method
+    is still near chance says nothing about robustness, and must not join an intersection."""
+    runs = tables.runs[tables.runs.study == study]
+    errors = runs.test_error.where(~runs.diverged & np.isfinite(runs.test_error), FAILED_ERROR)
+    best = errors.groupby(runs.cell).mean().min() if len(runs) else FAILED_ERROR
+    if not best <= MIN_LEARNING * FAILED_ERROR:
+        raise NotRun(f"{study}: no method's mean final error is below {MIN_LEARNING * FAILED_ERROR:g}% (best {best:.1f}%): nothing was learned "
+                     "to compare robustness on")
 
 
 def robustness_rows(benchmark: str, hyper: np.ndarray, methods: dict[str, np.ndarray]) -> list:
@@ -76,18 +82,22 @@ F1_TEST = (f"per seed, the range of final error over each method's grid (a faile
            "and benchmarks); refuted if it exceeds one by more than that")
 
 
-def evaluate_f1(tables: RunTables) -> Evidence:
-    rows, ours = [], []
-    for study in _studies(tables):
+def robustness(study: str) -> Callable[[RunTables], Evidence]:
+    """F1 on one benchmark's study."""
+    def evaluate(tables: RunTables) -> Evidence:
+        learned_something(tables, study)
         spreads = pd.DataFrame({method: spread(tables, study, method) for method in (HYPER, *LRFREE_METHODS)}).dropna()
-        rows += robustness_rows(study, spreads[HYPER].to_numpy(float), {m: spreads[m].to_numpy(float) for m in LRFREE_METHODS})
-        ours.append(f"{study}: spread of final error over the initial value: " + ", ".join(f"{m} {v:.2f} pp" for m, v in spreads.mean().items()))
-    return all_of(rows, F1_TEST, "pp of slack", "; ".join(ours))
+        rows = robustness_rows(study, spreads[HYPER].to_numpy(float), {m: spreads[m].to_numpy(float) for m in LRFREE_METHODS})
+        return all_of(rows, F1_TEST, "pp of slack", f"{study}: spread of final error over the initial value: "
+                      + ", ".join(f"{m} {v:.2f} pp" for m, v in spreads.mean().items()))
+    return evaluate
 
 
-def evaluate_f2(tables: RunTables) -> Evidence:
-    rows, ours = [], []
-    for study in _studies(tables):
+def at_recommended(study: str) -> Callable[[RunTables], Evidence]:
+    """F2 on one benchmark's study."""
+    def evaluate(tables: RunTables) -> Evidence:
+        learned_something(tables, study)
+        rows, ours = [], []
         hyper_label = labels.lrfree(HYPER, _recommended_hyper(tables, study))
         for method, (_, _, recommended) in LRFREE_METHODS.items():
             errors = final_errors(tables, study, {"hyper": hyper_label, "method": labels.lrfree(method, recommended)})
@@ -95,9 +105,10 @@ def evaluate_f2(tables: RunTables) -> Evidence:
                                    (errors.method - errors.hyper + F2_MARGIN).to_numpy(float),
                                    hyper_error=float(errors.hyper.mean()), method_error=float(errors.method.mean())))
             ours.append(f"{study}: {method} {errors.method.mean():.2f}% vs hyper {errors.hyper.mean():.2f}%")
-    return all_of(rows, f"per seed, final error at each method's recommended setting (the hyperoptimized SGD from alpha {HYPER_RECOMMENDED:g}); "
-                  f"one-sided sign-flip tests that the hyperoptimized SGD is worse than no method by more than {F2_MARGIN} pp "
-                  "(intersection-union); refuted if worse than one by more than that", "pp of slack", "; ".join(ours))
+        return all_of(rows, f"per seed, final error at each method's recommended setting (the hyperoptimized SGD from alpha {HYPER_RECOMMENDED:g}); "
+                      f"one-sided sign-flip tests that the hyperoptimized SGD is worse than no method by more than {F2_MARGIN} pp "
+                      "(intersection-union); refuted if worse than one by more than that", "pp of slack", "; ".join(ours))
+    return evaluate
 
 
 def _recommended_hyper(tables: RunTables, study: str) -> float:
@@ -107,23 +118,21 @@ def _recommended_hyper(tables: RunTables, study: str) -> float:
 
 
 def evaluate_f3(tables: RunTables) -> Evidence:
-    """A measurement: per seed, the hyperoptimized SGD's step-time ratio to plain SGD over the cheapest learning-rate-free
-    method's ratio to its own base (plain Adam for the Adam-based ones, plain SGD for the others)."""
+    """Per seed, the hyperoptimized SGD's step-time ratio to plain SGD over the cheapest learning-rate-free method's ratio to its
+    own base (plain Adam for the Adam-based ones, plain SGD for the others); tested over seeds, as E2 is: timings are noisy."""
     times = step_times(tables)
     hyper = times[HYPER] / times["sgd"]
     ratios = pd.DataFrame({m: times[m] / times["adam" if m in ADAM_BASED_METHODS else "sgd"] for m in LRFREE_METHODS})
     values = (hyper / ratios.min(axis=1)).to_numpy(float)
+    row = comparison(f"log {F3_BOUND:g} - log(hyper's ratio / the cheapest method's)", np.log(F3_BOUND) - np.log(values), ratio=float(np.exp(np.log(values).mean())))
     means = ratios.mean()
-    return Evidence(
-        p_support=float("nan"), p_refute=float("nan"), effect=float(values.mean()), ci=bootstrap_ci(values),
-        effect_label="hyper's step-time ratio / the cheapest learning-rate-free method's", n=len(values),
-        ours=f"step time over its base: hyperoptimized SGD {hyper.mean():.2f}x SGD; " + ", ".join(f"{m} {v:.2f}x" for m, v in means.items()),
-        test=f"a measurement against its bound {F3_BOUND:g}: one epoch of each method alone, in process, seed by seed (the cells of a seed back to back)",
-        diffs=values, measurement=True, bound=F3_BOUND,
-        table=[{"seed": int(seed), "hyper_over_sgd": float(hyper.loc[seed]), **{f"{m}_over_base": float(ratios.loc[seed, m]) for m in ratios}}
-               for seed in times.index],
-        notes=["A measurement of this implementation on the machine that ran it: the packages run per seed in our loop, as published."],
-    )
+    evidence = all_of([row], f"one-sided sign-flip test over seeds that the ratio is below {F3_BOUND:g} (one epoch of each method alone, in "
+                      "process, the cells of a seed back to back)", "log ratio of slack",
+                      f"step time over its base: hyperoptimized SGD {hyper.mean():.2f}x SGD; " + ", ".join(f"{m} {v:.2f}x" for m, v in means.items()),
+                      notes=["A measurement of this implementation on the machine that ran it: the packages run per seed in our loop, as published."])
+    evidence.table += [{"seed": int(seed), "hyper_over_sgd": float(hyper.loc[seed]), **{f"{m}_over_base": float(ratios.loc[seed, m]) for m in ratios}}
+                       for seed in times.index]
+    return evidence
 
 
 def step_times(tables: RunTables) -> pd.DataFrame:
@@ -145,21 +154,38 @@ RESNET_TOWER = Change("2026-12-01", "resnet_lrfree's hyperoptimized SGD is [P] F
                       "diverged within 8 steps at base alpha 1e-4 and 1e-2 (alpha 0.01 -> 7.9 and mu -> 11.7 by step 6), a failure of "
                       "our cell definition, not of [P]'s tower; the old runs are left out as a redefined cell's", runs_existed=True,
                       kind="runs")
-F_MINIMUM = Minimum((Requirement(labels.MLP_LRFREE, "MLP, every method over its grid", epochs=30),
-                     Requirement(labels.RESNET_LRFREE, "ResNet-20, every method over its grid", epochs=200, optional=True)), "ours: [P] Fig. 4's protocol")
+F_PARTS = Change("2026-12-03", f"F1 and F2 decided per benchmark (F1[mlp], F1[resnet20], ...; each part's rows Bonferroni'd over its four "
+                 f"methods, not over every method of every benchmark); a benchmark joins only if some method's mean final error is at most "
+                 f"{MIN_LEARNING:.0%} of chance; seeds raised so both verdicts can be reached (MLP 9 at cpu, 10 at paper; ResNet-20 9 and 10) (no protocol run of mlp_lrfree existed; reduced-scale runs "
+                 "at the cpu profile had, results/cpu-beyond)",
+                 "F2's refutation could not be reached: 8 rows x 2^-8 x Holm's 2 is above 0.05; a benchmark where every method is near "
+                 "chance must not decide an intersection", runs_existed=True)
+F3_TESTED = Change("2026-12-03", f"tested over seeds (one-sided sign-flip test that the ratio is below {F3_BOUND:g}, as E2) instead of a "
+                   "measurement that needed every seed below the bound; seeds 7 at cpu, 8 at paper (no protocol run existed; cpu-profile "
+                   "runs had, results/cpu-beyond)",
+                   "timings are noisy: with 'every seed below the bound' more seeds made SUPPORTED less likely", runs_existed=True)
+MLP_F = Minimum((Requirement(labels.MLP_LRFREE, "MLP, every method over its grid", epochs=30),), "ours: [P] Fig. 4's protocol")
+RESNET_F = Minimum((Requirement(labels.RESNET_LRFREE, "ResNet-20, every method over its grid", epochs=200),), "ours: [P] Fig. 4's protocol")
 COST_MINIMUM = Minimum((Requirement(labels.MLP_LRFREE_COST, "one epoch of each method", epochs=1),), "ours: a measurement")
 
+
+def f_parts(evaluate: Callable[[str], Callable[[RunTables], Evidence]]) -> list[Part]:
+    return [Part("mlp", (labels.MLP_LRFREE,), MLP_F, evaluate(labels.MLP_LRFREE)),
+            Part("resnet20", (labels.RESNET_LRFREE,), RESNET_F, evaluate(labels.RESNET_LRFREE))]
+
+
 CLAIMS = [
-    Claim("F1", "F", "ours", f"Over initial step sizes 1e-8..1e2, a height-3 hyperoptimized SGD's final error varies no more than each learning-rate-free "
-          f"method's over ten decades of its initial estimate (within {F1_MARGIN} pp).", "not published", (labels.MLP_LRFREE,),
-          f"H1: per seed, range(hyper) - range(method) < {F1_MARGIN} pp for Prodigy, D-Adapt Adam, DoG and schedule-free SGD", evaluate_f1,
-          figure="lrfree", headline=True, minimum=F_MINIMUM, history=(DECLARED_F, RESNET_TOWER)),
-    Claim("F2", "F", "ours", f"At each method's recommended setting, a height-3 hyperoptimized SGD ends no worse than each learning-rate-free method "
-          f"(within {F2_MARGIN} pp).", "not published", (labels.MLP_LRFREE,),
-          f"H1: per seed, error(hyper) - error(method) < {F2_MARGIN} pp for every method", evaluate_f2, figure="lrfree", minimum=F_MINIMUM,
-          history=(DECLARED_F, RESNET_TOWER)),
+    *split(Claim("F1", "F", "ours", f"Over initial step sizes 1e-8..1e2, a height-3 hyperoptimized SGD's final error varies no more than each "
+                 f"learning-rate-free method's over ten decades of its initial estimate (within {F1_MARGIN} pp).", "not published", (labels.MLP_LRFREE,),
+                 f"H1: per seed, range(hyper) - range(method) < {F1_MARGIN} pp for Prodigy, D-Adapt Adam, DoG and schedule-free SGD, on each "
+                 "benchmark", through_parts, figure="lrfree", headline=True, minimum=Minimum((), "ours: [P] Fig. 4's protocol"),
+                 history=(DECLARED_F, RESNET_TOWER)), f_parts(robustness), F_PARTS),
+    *split(Claim("F2", "F", "ours", f"At each method's recommended setting, a height-3 hyperoptimized SGD ends no worse than each learning-rate-free "
+                 f"method (within {F2_MARGIN} pp).", "not published", (labels.MLP_LRFREE,),
+                 f"H1: per seed, error(hyper) - error(method) < {F2_MARGIN} pp for every method, on each benchmark", through_parts, figure="lrfree",
+                 minimum=Minimum((), "ours: [P] Fig. 4's protocol"), history=(DECLARED_F, RESNET_TOWER)), f_parts(at_recommended), F_PARTS),
     Claim("F3", "F", "ours", "Per step, a height-3 hyperoptimized SGD costs, relative to plain SGD, no more than the cheapest learning-rate-free method "
           "costs relative to its base optimizer.", "not published", (labels.MLP_LRFREE_COST,),
-          f"measured: (hyper / SGD) / min over methods (method / its base) below {F3_BOUND:g}", evaluate_f3, minimum=COST_MINIMUM,
-          history=(DECLARED_F,)),
+          f"H1: per seed, (hyper / SGD) / min over methods (method / its base) below {F3_BOUND:g} (one-sided sign-flip test)", evaluate_f3,
+          minimum=COST_MINIMUM, history=(DECLARED_F, F3_TESTED)),
 ]

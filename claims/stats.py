@@ -119,6 +119,12 @@ def binomial_p(successes: int, n: int, p0: float, alternative: str) -> float:
     return float(stats.binomtest(successes, n, p0, alternative=alternative).pvalue)
 
 
+def clopper_pearson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval of a share: ``successes`` of ``n`` (0 of 10 gives [0, 0.31], not a bootstrap's [0, 0])."""
+    result = stats.binomtest(successes, n).proportion_ci(confidence_level=level, method="exact")
+    return float(result.low), float(result.high)
+
+
 def holm(pvalues) -> np.ndarray:
     """Holm step-down adjusted p-values, NaNs passed through.
 

@@ -123,6 +123,23 @@ class Claim:
         """Whether its hypothesis, statistic or margin changed after runs of the claim existed (and could have been seen)."""
         return any(change.runs_existed and change.kind == "test" for change in self.history[1:])
 
+    def preregistration(self) -> str:
+        """In words, whether its test was declared before its runs existed and stayed so: true of this claim alone."""
+        test_changes = [c for c in self.history[1:] if c.kind == "test"]
+        if not test_changes:
+            first = self.history[0] if self.history else None
+            before = first is not None and not first.runs_existed
+            return ("hypothesis, statistic and margin declared before any of its runs, unchanged since" if before
+                    else "hypothesis, statistic and margin unchanged since first declared")
+        any_protocol = not self.minimum.requirements  # a measurement at any protocol: every run of it met its minimum
+        after_protocol = [c.date for c in test_changes if c.protocol_runs_existed or (c.runs_existed and any_protocol)]
+        after_runs = [c.date for c in test_changes if c.runs_existed and c.date not in after_protocol]
+        if after_protocol:
+            return f"its test changed after runs at its minimum protocol existed ({', '.join(after_protocol)}): recorded, not pre-registered"
+        if after_runs:
+            return (f"its test changed after reduced-scale runs existed ({', '.join(after_runs)}), before any run at its minimum protocol")
+        return "its test changed before any of its runs existed (" + ", ".join(c.date for c in test_changes) + ")"
+
     @property
     def changed_after_protocol_runs(self) -> bool:
         """Whether its hypothesis, statistic or margin changed after runs at its minimum protocol existed."""
@@ -176,8 +193,10 @@ def _inconclusive_reason(evidence: Evidence, s: float, r: float, threshold: floa
         return (why + f"; with {evidence.n} seeds this test cannot give p below {evidence.min_p:.3g}, and Holm's first threshold in family "
                 f"{family} ({m} claims decided) is {threshold:.3g}: no effect could be decided with these seeds, at least {needed} are needed"), needed
     needed = seeds_needed(evidence.diffs, threshold, shift=evidence.shift) if evidence.diffs is not None else None
-    if needed is not None:
-        why += f"; about {needed} {evidence.unit} would be needed at the observed effect" if needed < 10_000 else "; no effect observed to size a study on"
+    if needed is not None and needed < 10_000:
+        why += f"; about {needed} {evidence.unit} would be needed at the observed effect"
+    elif needed is not None:
+        why += "; the observed effect points away from the claim (toward refutation): no number of seeds at this effect would support it"
     return why, needed
 
 

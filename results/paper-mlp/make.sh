@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-STORE=$ROOT/.store/paper-mlp
+STORE=${STORE:-$ROOT/.store/paper-mlp}
 mkdir -p "$STORE"
 export MLFLOW_TRACKING_URI="sqlite:///$STORE/mlflow.db"
 cd "$STORE"  # the runs' artifacts (mlruns/) go beside the store

@@ -58,7 +58,7 @@ def mlp_lrfree(profile: str) -> Study:
     alphas = (HYPER_RECOMMENDED,) if profile == "smoke" else TOWER_ALPHAS
     # F has two tested claims (F3 is a measurement): Holm's first threshold 0.025 needs 2^-n below it, n >= 6;
     # refuting F1 (Bonferroni over four methods) needs n >= 8
-    return Study(labels.MLP_LRFREE, ("F1", "F2"), lrfree_cells(alphas, grids, epochs), seeds=PerProfile(smoke=2, cpu=8, paper=8).at(profile),
+    return Study(labels.MLP_LRFREE, ("F1", "F2"), lrfree_cells(alphas, grids, epochs), seeds=PerProfile(smoke=2, cpu=9, paper=10).at(profile),
                  beyond=True)
 
 
@@ -70,7 +70,7 @@ def resnet_lrfree(profile: str) -> Study:
     values = PerProfile(smoke=(1e-6,), cpu=(1e-8, 1e-6, 1e-4), paper=(1e-10, 1e-8, 1e-6, 1e-4, 1e-2)).at(profile)
     grids = {method: alphas if method == "sgd_schedulefree" else values for method in LRFREE_METHODS}
     return Study(labels.RESNET_LRFREE, ("F1", "F2"), lrfree_cells(alphas, grids, epochs, model="resnet20"),
-                 seeds=PerProfile(smoke=2, cpu=6, paper=8).at(profile), beyond=True)
+                 seeds=PerProfile(smoke=2, cpu=9, paper=10).at(profile), beyond=True)
 
 
 COST_METHODS = {"sgd": "sgd(alpha=0.01)", "adam": "adam(alpha=0.001)", HYPER: hyper_tower(HYPER_RECOMMENDED),
@@ -80,7 +80,7 @@ COST_METHODS = {"sgd": "sgd(alpha=0.01)", "adam": "adam(alpha=0.001)", HYPER: hy
 def mlp_lrfree_cost(profile: str) -> Study:
     """F3: one epoch of each method's recommended setting, alone and in process, seed by seed."""
     cells = tuple(Cell(labels.lrfree_cost(method), stack, epochs=1) for method, stack in COST_METHODS.items())
-    return Study(labels.MLP_LRFREE_COST, ("F3",), cells, seeds=PerProfile(smoke=2, cpu=3, paper=5).at(profile), exclusive=True, beyond=True)
+    return Study(labels.MLP_LRFREE_COST, ("F3",), cells, seeds=PerProfile(smoke=2, cpu=7, paper=8).at(profile), exclusive=True, beyond=True)
 
 
 # --- D3 / D4: very tall towers and a scale-free kappa rule ---------------------------------
