@@ -31,11 +31,29 @@ Semantics worth knowing:
   and the group is then copied in and out instead; so is a group holding a
   non-contiguous parameter (channels-last), which keeps its layout. The stack
   keeps its own copy of the gradients, so zeroing ``.grad`` in place between
-  steps is harmless. A group mixing dtypes or devices is stepped tensor by
-  tensor (in place), and then the stack keeps the gradients themselves
-  (changing them in place before the next ``step()`` is refused with a
-  ValueError).
-- A parameter whose ``.grad`` is None at a step counts as having gradient zero.
+  steps is harmless. A group mixing dtypes is stepped as one vector in its
+  widest dtype and copied back; one mixing devices is stepped tensor by tensor
+  (in place), and then the stack keeps the gradients themselves (changing them
+  in place before the next ``step()`` is refused with a ValueError).
+- A group's stack computes in its parameters' widest dtype and follows them:
+  ``model.double()`` after the optimizer was made casts the stack's values and
+  state at the next step, and a saved state loads into any floating dtype.
+- A parameter whose ``.grad`` is None at a step counts as having gradient zero
+  (unlike torch's optimizers, which skip it): under momentum or Adam its state
+  keeps moving it. Put frozen parameters in no group.
+- Refused in one line: torch.optim keys in a group (``lr``, ``weight_decay``,
+  ...: write them in the group's stack), complex and 16-bit parameters (beta2 =
+  0.999 rounds to 1 in bfloat16; autocast keeps float32 weights), sparse
+  gradients, and a saved state whose parameter shapes differ from the group's.
+- ``state_dict()`` is ``{'stacks', 'states', 'shapes'}`` and ``optimizer.state``
+  stays empty: tools that walk ``state`` see nothing. torch's state-dict hooks
+  run; copies (``copy.deepcopy``, pickle) carry the stacks. torch's ``foreach``,
+  ``fused``, ``capturable``, ``maximize`` and ``differentiable`` flags do not
+  apply (one group is one vector already; nothing is differentiable through a
+  step). One-level ``adam`` and ``rmsprop`` follow the authors' package, not
+  torch: Adam's second moment starts at eps and RMSProp's eps sits inside the
+  square root, so on small gradients they step differently (README,
+  "Differences from torch.optim").
 """
 
 from __future__ import annotations
@@ -51,23 +69,37 @@ from training.hyper.stack import HyperStack
 from training.hyper.stackspec import Stack, format_stack, parse_stack
 
 
+GROUP_KEYS = ("params", "stack")  # what a HyperOptimizer group takes; torch's options (lr, momentum, ...) belong in the stack
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
 class HyperOptimizer(torch.optim.Optimizer):
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], stack: str | Stack = "sgd(alpha=0.01)", compiled: bool = False):
         """``compiled``: fuse each rule's elementwise arithmetic with torch.compile (the first steps compile; worth it on long runs)."""
         self.compiled = compiled
         self.stacks: list[HyperStack] = []
         self.buffers: list[_GroupBuffer | None] = []  # per group: the one buffer its parameters are views of
+        self.dtypes: list[list[torch.dtype]] = []  # per group: its parameters' dtypes when last checked
         self._warned = False
         super().__init__(params, {"stack": stack})
 
     def add_param_group(self, param_group: dict) -> None:
+        index = len(self.param_groups)
+        if isinstance(param_group, dict):
+            unknown = [key for key in param_group if key not in GROUP_KEYS]
+            if unknown:
+                raise ValueError(f"HyperOptimizer: param group {index} has {', '.join(map(repr, unknown))}, torch.optim options; a group takes "
+                                 "'params' and 'stack': write the initial step size and weight decay in its stack, e.g. "
+                                 "{'params': [...], 'stack': 'sgd(alpha=0.5, wd=0.1) / sgd(alpha=0.01)'}")
         super().add_param_group(param_group)
         group = self.param_groups[-1]
+        _check_params(group["params"], index)
         levels = parse_stack(group["stack"]) if isinstance(group["stack"], str) else tuple(group["stack"])
         group["stack"] = format_stack(levels)
-        hyper = HyperStack(levels, group["params"][0].detach(), compiled=self.compiled)
+        hyper = HyperStack(levels, _like(group["params"]), compiled=self.compiled)
         self.stacks.append(hyper)
-        self.buffers.append(_GroupBuffer.gather(group["params"]) if _one_vector(group["params"]) else None)
+        self.dtypes.append([p.dtype for p in group["params"]])
+        self.buffers.append(_GroupBuffer.gather(group["params"]) if group["params"] and _one_vector(group["params"]) else None)
         self._publish(group, hyper)
 
     @staticmethod
@@ -82,23 +114,39 @@ class HyperOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for index, (group, hyper) in enumerate(zip(self.param_groups, self.stacks)):
+        for index, group in enumerate(self.param_groups):
             if self._written(group) and not self._warned:
                 warnings.warn("param_groups[...]['lr'] is the learned step size of a HyperOptimizer: a value written to it (a scheduler's) "
                               "is overwritten at the next step", stacklevel=2)
                 self._warned = True
             params = group["params"]
-            grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+            if not params:
+                continue
+            hyper = self._follow_dtype(index, params)
+            grads = _gradients(params, index)
             buffer = self.buffers[index]
             if buffer is not None and buffer.holds(params):  # the weights are already one vector: stepped where they lie
                 hyper.step([buffer.flat], [_flatten(grads)], in_place=True)
-            elif _one_vector(params):  # every level's arithmetic once over all the group's numbers, not once per tensor
-                new = hyper.step([_flatten(params)], [_flatten(grads)])
+            elif _one_device(params):  # every level's arithmetic once over all the group's numbers, in its widest dtype
+                dtype = hyper.raw[0].dtype
+                new = hyper.step([_flatten(params, dtype)], [_flatten(grads, dtype)])
                 torch._foreach_copy_(params, [part.view_as(p) for part, p in zip(new[0].split([p.numel() for p in params]), params)])
             else:
                 hyper.step([p.detach() for p in params], grads, in_place=True)  # in place: references stay valid
             self._publish(group, hyper)
         return loss
+
+    def _follow_dtype(self, index: int, params: list[Tensor]) -> HyperStack:
+        """The group's stack, moved to its parameters' widest dtype if they changed since (``model.double()`` after building)."""
+        hyper = self.stacks[index]
+        dtypes = [p.dtype for p in params]
+        if dtypes != self.dtypes[index]:
+            _check_params(params, index)
+            like = _like(params)
+            if hyper.raw[0].dtype != like.dtype:
+                self.stacks[index] = hyper = _rebuilt(hyper, like, self.compiled)
+            self.dtypes[index] = dtypes
+        return hyper
 
     def _publish(self, group: dict, hyper: HyperStack) -> None:
         group["lr"] = self._step_size(hyper)
@@ -118,25 +166,104 @@ class HyperOptimizer(torch.optim.Optimizer):
         return dict(zip(hyper.hyperparameter_names, hyper.hyperparameter_values().tolist()))
 
     def state_dict(self) -> dict:
-        """Each group's stack (the tangents of its last updates included: a resumed optimizer continues bit for bit)."""
-        return {"stacks": [group["stack"] for group in self.param_groups], "states": [hyper.state_dict(tangents=True) for hyper in self.stacks]}
+        """Each group's stack (the tangents of its last updates included: a resumed optimizer continues bit for bit) and the
+        shapes of its parameters (checked on load). torch's state-dict hooks run as for its own optimizers."""
+        for hook in self._optimizer_state_dict_pre_hooks.values():
+            hook(self)
+        state = {"stacks": [group["stack"] for group in self.param_groups], "states": [hyper.state_dict(tangents=True) for hyper in self.stacks],
+                 "shapes": [[list(p.shape) for p in group["params"]] for group in self.param_groups]}
+        for hook in self._optimizer_state_dict_post_hooks.values():
+            state = hook(self, state) or state
+        return state
 
     def load_state_dict(self, state_dict: dict) -> None:
+        for hook in self._optimizer_load_state_dict_pre_hooks.values():
+            state_dict = hook(self, state_dict) or state_dict
         if state_dict["stacks"] != [group["stack"] for group in self.param_groups]:
             raise ValueError(f"saved stacks {state_dict['stacks']} do not match this optimizer's {[g['stack'] for g in self.param_groups]}")
+        shapes = [[list(p.shape) for p in group["params"]] for group in self.param_groups]
+        if "shapes" in state_dict and state_dict["shapes"] != shapes:
+            raise ValueError(f"saved parameter shapes {state_dict['shapes']} do not match this optimizer's {shapes}")
         for group, hyper, state in zip(self.param_groups, self.stacks, state_dict["states"]):
-            hyper.load_state_dict(_on(state, group["params"][0].device))
+            like = hyper.raw[0]
+            hyper.load_state_dict(_on(state, like.device, like.dtype))
+            self._publish(group, hyper)
+        for hook in self._optimizer_load_state_dict_post_hooks.values():
+            hook(self)
+
+    def __getstate__(self) -> dict:
+        """torch.optim.Optimizer pickles defaults, state and param groups only: the stacks travel as their state dicts."""
+        state = super().__getstate__()
+        state.update(compiled=self.compiled, _warned=self._warned, stack_states=[hyper.state_dict(tangents=True) for hyper in self.stacks])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        stack_states = state.pop("stack_states")
+        super().__setstate__(state)
+        self.stacks, self.buffers, self.dtypes = [], [], []
+        for group, saved in zip(self.param_groups, stack_states):
+            hyper = HyperStack(parse_stack(group["stack"]), _like(group["params"]), compiled=self.compiled)
+            hyper.load_state_dict(saved)
+            self.stacks.append(hyper)
+            self.dtypes.append([p.dtype for p in group["params"]])
+            self.buffers.append(_GroupBuffer.gather(group["params"]) if group["params"] and _one_vector(group["params"]) else None)
             self._publish(group, hyper)
 
 
-def _flatten(tensors: list[Tensor]) -> Tensor:
-    """The tensors' values, one after the other, in one new vector (call under no_grad: parameters require grad)."""
-    return torch.cat([t.reshape(-1) for t in tensors])
+def _like(params: list[Tensor]) -> Tensor:
+    """A 0-d tensor of the dtype a group's stack computes in (its parameters' widest) on their first device; float32 for none."""
+    if not params:
+        return torch.zeros(())
+    dtype = params[0].dtype
+    for p in params[1:]:
+        dtype = torch.promote_types(dtype, p.dtype)
+    return torch.zeros((), dtype=dtype, device=params[0].device)
+
+
+def _rebuilt(hyper: HyperStack, like: Tensor, compiled: bool) -> HyperStack:
+    """The same stack, its values and state cast to ``like``'s dtype and device."""
+    moved = HyperStack(hyper.stack, like, compiled=compiled)
+    moved.load_state_dict(_on(hyper.state_dict(tangents=True), like.device, like.dtype))
+    return moved
+
+
+def _check_params(params: list[Tensor], group: int) -> None:
+    """One line for what a HyperOptimizer cannot step: complex and 16-bit parameters."""
+    for i, p in enumerate(params):
+        if p.is_complex():
+            raise ValueError(f"HyperOptimizer: parameter {i} of group {group} is complex ({p.dtype}); the stacks' rules are real: "
+                             "hold its real and imaginary parts as two real parameters")
+        if p.dtype in LOW_PRECISION:
+            raise ValueError(f"HyperOptimizer: parameter {i} of group {group} is {p.dtype}; hyperparameters such as beta2 = 0.999 round to 1 "
+                             "in 16-bit floats: keep float32 parameters (torch.autocast runs the model in 16 bits)")
+
+
+def _gradients(params: list[Tensor], group: int) -> list[Tensor]:
+    """Each parameter's gradient (zeros where it is None); one line for a sparse one, which the stacks cannot take."""
+    grads = []
+    for i, p in enumerate(params):
+        g = p.grad
+        if g is None:
+            g = torch.zeros_like(p)
+        elif g.is_sparse:
+            raise ValueError(f"HyperOptimizer: parameter {i} of group {group} has a sparse gradient; the stacks need dense gradients "
+                             "(e.g. nn.Embedding(..., sparse=False))")
+        grads.append(g)
+    return grads
+
+
+def _flatten(tensors: list[Tensor], dtype: torch.dtype | None = None) -> Tensor:
+    """The tensors' values, one after the other, in one new vector, in ``dtype`` if given (call under no_grad)."""
+    return torch.cat([t.reshape(-1) if dtype is None else t.reshape(-1).to(dtype) for t in tensors])
 
 
 def _one_vector(params: list[Tensor]) -> bool:
-    """Whether a group's parameters can be stepped as one vector (one dtype, one device)."""
+    """Whether a group's parameters can live in one buffer (one dtype, one device)."""
     return len({(p.dtype, p.device) for p in params}) == 1
+
+
+def _one_device(params: list[Tensor]) -> bool:
+    return len({p.device for p in params}) == 1
 
 
 @dataclass
@@ -162,12 +289,12 @@ class _GroupBuffer:
         return [p.data_ptr() for p in params] == self.addresses
 
 
-def _on(state, device: torch.device):
-    """``state`` (nested lists, tuples, dicts of tensors) copied onto ``device``."""
+def _on(state, device: torch.device, dtype: torch.dtype):
+    """``state`` (nested lists, tuples, dicts of tensors) copied onto ``device``, floating tensors cast to ``dtype``."""
     if isinstance(state, Tensor):
-        return state.to(device).clone()
+        return state.to(device, dtype=dtype if state.is_floating_point() else state.dtype).clone()
     if isinstance(state, (list, tuple)):
-        return type(state)(_on(s, device) for s in state)
+        return type(state)(_on(s, device, dtype) for s in state)
     if isinstance(state, dict):
-        return {key: _on(value, device) for key, value in state.items()}
+        return {key: _on(value, device, dtype) for key, value in state.items()}
     return state

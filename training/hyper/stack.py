@@ -155,11 +155,16 @@ class HyperStack:
 
     def _keep(self, update: Update) -> None:
         """Remember the versions of the weight level's tangents and state (they may be the caller's gradients)."""
+        if torch.compiler.is_compiling():  # version counters are not tracked through a compiled region: nothing to check against
+            self.kept = []
+            return
         held = [t for basis in update.basis for t in basis] + [t for entry in update.state for t in (entry if isinstance(entry, tuple) else (entry,))]
         self.kept = [(t, t._version) for t in held]
 
     def _check_kept(self) -> None:
         """Called where the kept tensors are first read in a step (``hypergradients``; ``apply`` follows it, or a restore)."""
+        if torch.compiler.is_compiling():
+            return
         if any(t._version != version for t, version in self.kept):
             raise ValueError("a gradient handed to HyperStack.step was changed in place before the next step; the stack keeps it "
                              "(as SGD's tangent and first momentum buffer): pass a fresh gradient tensor each step, or a clone")
