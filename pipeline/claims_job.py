@@ -29,7 +29,7 @@ from pipeline import estimate, publish
 from pipeline.plan import explain_not_run, studies_to_train
 from training.baselines import PACKAGED
 from training.core import interrupt
-from training.core.config import PROFILES, ConfigError, parse_count, require_package
+from training.core.config import MAX_SEEDS, MAX_WORKERS, PROFILES, ConfigError, parse_count, require_package
 from training.core.loop import resolve_device
 from training.data import DataError
 from training.hyper.stackspec import parse_stack
@@ -250,8 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.profile not in PROFILES:
             raise ConfigError(f"unknown profile {args.profile!r}; expected one of {', '.join(PROFILES)}")
-        seeds = parse_count("seeds", args.seeds, 2)
-        workers = parse_count("workers", args.workers, 1) or 2
+        seeds = parse_count("seeds", args.seeds, 2, MAX_SEEDS)
+        workers = parse_count("workers", args.workers, 1, MAX_WORKERS) or 2
         device = str(resolve_device(args.device))
         try:
             benchmarks = parse_benchmarks(args.benchmarks)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from training.core import interrupt
-from training.core.config import PROFILES, ConfigError, parse_count, require_package
+from training.core.config import MAX_SEEDS, MAX_WORKERS, PROFILES, ConfigError, parse_count, require_package
 from training.core.loop import resolve_device
 from training.data import DataError
 from training.runners import choice
@@ -138,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"unknown study {args.study!r}; expected one of {', '.join(STUDIES)}")
         if args.profile not in PROFILES:
             raise ConfigError(f"unknown profile {args.profile!r}; expected one of {', '.join(PROFILES)}")
-        seeds = parse_count("seeds", args.seeds, 1)
-        workers = parse_count("workers", args.workers, 1) or 2
+        seeds = parse_count("seeds", args.seeds, 1, MAX_SEEDS)
+        workers = parse_count("workers", args.workers, 1, MAX_WORKERS) or 2
         device = str(resolve_device(args.device))
         study = build_study(args.study, args.profile)
         if args.dry_run:

@@ -10,10 +10,11 @@ standard errors; and at the published effect the rule must find it.
 
 import numpy as np
 import pandas as pd
+import pytest
 from support.tables import run_tables
 
 from claims.family_b import B1_BETA1_MAGNITUDE, learned_adam
-from claims.family_c import FAIL_RATIO, REASONABLE_RATIO, evaluate_c5, reasonable_everywhere
+from claims.family_c import FAIL_RATIO, REASONABLE_RATIO, failure_row, reasonable_row
 from claims.family_d import GAIN_MARGIN, diminishing_returns
 from claims.verdict import ALPHA
 from training.studies import labels
@@ -24,6 +25,13 @@ REPETITIONS = 500
 LIMIT = ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)
 
 
+@pytest.fixture(autouse=True)
+def no_intervals(monkeypatch):
+    """Validity and power are about p-values: the bootstrap interval each row also computes (10,000 resamples) is skipped."""
+    for module in ("claims.evidence", "claims.family_d"):
+        monkeypatch.setattr(f"{module}.bootstrap_ci", lambda values, *args, **kwargs: (float("nan"), float("nan")))
+
+
 def rates(simulate, evaluate, seed: int) -> tuple[float, float]:
     """(false-SUPPORTED rate, false-REFUTED rate) at level ALPHA over REPETITIONS simulated tables."""
     rng = np.random.default_rng(seed)
@@ -32,13 +40,19 @@ def rates(simulate, evaluate, seed: int) -> tuple[float, float]:
 
 
 def towers(rng, error, seeds: int = 8, noise: float = 0.03) -> pd.DataFrame:
-    """MLP towers: mean error ``error(height, alpha)``, multiplicative noise, a seed effect shared by a seed's cells."""
-    rows = []
-    for seed in range(seeds):
-        shared = rng.normal(0.0, 0.1)
-        rows += [{"study": labels.MLP_TOWERS, "cell": labels.tower(h, a), "seed": seed, "run_id": f"{seed}-{h}-{a}",
-                  "test_error": error(h, a) * np.exp(shared + rng.normal(0, noise))} for h in TOWER_HEIGHTS for a in TOWER_ALPHAS]
-    return run_tables(rows)
+    """Final errors of MLP towers as ``family_c.tower_errors`` gives them (rows = seeds, columns = (height, alpha)): mean
+    ``error(height, alpha)``, multiplicative noise, a seed effect shared by a seed's cells."""
+    columns = [(h, a) for h in TOWER_HEIGHTS for a in TOWER_ALPHAS]
+    means = np.array([error(h, a) for h, a in columns])
+    shared = rng.normal(0.0, 0.1, (seeds, 1))
+    return pd.DataFrame(means * np.exp(shared + rng.normal(0, noise, (seeds, len(columns)))), columns=pd.MultiIndex.from_tuples(columns))
+
+
+def row_rates(simulate, row_of, seed: int) -> tuple[float, float]:
+    """``rates`` for a rule given as one Comparison row (p_greater supports, p_less refutes)."""
+    rng = np.random.default_rng(seed)
+    rows = [row_of(simulate(rng)) for _ in range(REPETITIONS)]
+    return float(np.mean([r.p_greater < ALPHA for r in rows])), float(np.mean([r.p_less < ALPHA for r in rows]))
 
 
 def test_c3_reasonable_at_its_boundary():
@@ -47,7 +61,7 @@ def test_c3_reasonable_at_its_boundary():
         if height == 0:
             return 2.5 if alpha == 1e-2 else 30.0
         return 2.5 * REASONABLE_RATIO if (height, alpha) == (3, 1e-4) else 2.0
-    support, refute = rates(lambda rng: towers(rng, error), reasonable_everywhere(labels.MLP_TOWERS), seed=20)
+    support, refute = row_rates(lambda rng: towers(rng, error), lambda e: reasonable_row(labels.MLP_TOWERS, e), seed=20)
     assert support <= LIMIT and refute <= LIMIT
 
 
@@ -57,7 +71,7 @@ def test_c5_fails_at_its_boundary():
         if alpha > 1:
             return 2.5 * FAIL_RATIO if height == 3 else 80.0
         return 2.5 if alpha == 1e-2 else 10.0
-    support, refute = rates(lambda rng: towers(rng, error), evaluate_c5, seed=21)
+    support, refute = row_rates(lambda rng: towers(rng, error), failure_row, seed=21)
     assert support <= LIMIT and refute <= LIMIT
 
 

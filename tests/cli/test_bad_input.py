@@ -90,6 +90,10 @@ CASES = [
     ("claims", ["--seeds", "1"], {}, 2, "seeds must be at least 2"),
     ("claims", ["--seeds-per-pass", "0"], {}, 2, "seeds-per-pass must be at least 1"),
     ("claims", ["--dry-run", "maybe"], {}, 2, "dry-run must be true or false"),
+    ("claims", ["--seeds", "1000000000", "--dry-run"], {}, 2, "seeds must be at most 1000"),
+    ("sweep", ["--workers", "100000"], {}, 2, "workers must be at most 256"),
+    ("claims", ["--seeds-per-pass", "5000"], {}, 2, "seeds-per-pass must be at most 1000"),
+    ("train", ["--stack", " / ".join(["sgd"] * 3001)], {}, 2, "3001 levels; at most 101"),
     # malformed stack specifications
     ("train", ["--stack", "sgd(alpha="], {}, 2, "error: "),
     ("train", ["--stack", "adam / nosuch(0.1)"], {}, 2, "nosuch"),

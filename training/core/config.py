@@ -92,7 +92,11 @@ class RunConfig:
         return {key: "all" if value is None else str(value) for key, value in self.identity().items()}
 
 
-def parse_number(name: str, value, minimum: float, whole: bool = True) -> int | float:
+MAX_SEEDS = 1000  # seeds per config: a plan of a billion seeds grew to 24 GB before the kernel killed it
+MAX_WORKERS = 256
+
+
+def parse_number(name: str, value, minimum: float, whole: bool = True, maximum: float | None = None) -> int | float:
     """A user's number (text or number), checked: ConfigError naming ``name`` otherwise."""
     try:
         number = int(str(value).strip()) if whole else float(str(value).strip())
@@ -100,12 +104,14 @@ def parse_number(name: str, value, minimum: float, whole: bool = True) -> int | 
         raise ConfigError(f"{name} must be a {'whole ' if whole else ''}number, got {value!r}") from None
     if number < minimum:
         raise ConfigError(f"{name} must be at least {minimum:g}, got {number:g}")
+    if maximum is not None and number > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:g}, got {number:g}")
     return number
 
 
-def parse_count(name: str, value: str | None, minimum: int) -> int | None:
-    """A whole number >= minimum, or None for '' / 'default'."""
-    return None if value in (None, "", "default") else parse_number(name, value, minimum)
+def parse_count(name: str, value: str | None, minimum: int, maximum: int | None = None) -> int | None:
+    """A whole number in [minimum, maximum], or None for '' / 'default'."""
+    return None if value in (None, "", "default") else parse_number(name, value, minimum, maximum=maximum)
 
 
 def default_epochs(profile: str, model: str, levels: Stack) -> int:

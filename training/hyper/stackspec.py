@@ -266,6 +266,9 @@ def _check_levels(text: str, stack: Stack) -> None:
             )
 
 
+MAX_LEVELS = 101  # height 100: its canonical text stays within MLflow's 6,000 characters for a param (a 3,001-level stack was cut)
+
+
 def parse_stack(text: str) -> Stack:
     """Read a stack such as ``'sgd(0.1, mu=0.9) / sgd_per_param(alpha=1e-5, mu=1e-5)'``.
 
@@ -273,6 +276,8 @@ def parse_stack(text: str) -> Stack:
     """
     if not isinstance(text, str) or not text.strip():
         raise StackSpecError("bad stack: empty; expected e.g. 'sgd(alpha=0.01) / sgd(alpha=0.01)'")
+    if text.count("/") >= MAX_LEVELS:
+        raise StackSpecError(f"bad stack: {text.count('/') + 1} levels; at most {MAX_LEVELS} (height {MAX_LEVELS - 1})")
     stack = _Parser(text).stack()
     _check_levels(text, stack)
     return stack

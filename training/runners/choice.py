@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 
 from training.core import interrupt
-from training.core.config import ConfigError, parse_number
+from training.core.config import MAX_SEEDS, ConfigError, parse_number
 from training.runners.base import Runner
 from training.runners.local import LocalRunner
 from training.runners.ray_cluster import RayError, RayRunner
@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_seeds_per_pass(text: str) -> int | None:
     """'auto' (None: the default per model and device) or a whole number >= 1."""
-    return None if str(text).strip() in ("auto", "", "default") else parse_number("seeds-per-pass", text, 1)
+    return None if str(text).strip() in ("auto", "", "default") else parse_number("seeds-per-pass", text, 1, maximum=MAX_SEEDS)
 
 
 def make_runner(args: argparse.Namespace, workers: int, device: str) -> Runner:
