@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,8 +262,10 @@ def _lessons(w: Document, verdicts: list[Verdict]) -> None:
 
 
 def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folder: Path) -> Report:
-    """Write report.md, report.html and figures/ under ``folder``."""
+    """Write report.md, report.html and figures/ under ``folder``, replacing a previous report's figures there (a figure
+    the new report does not draw must not sit beside it)."""
     folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder / "figures", ignore_errors=True)
     figures = _draw_figures(tables, verdicts, folder / "figures")
     w = Document()
     _header(w, profile, tables, verdicts, figures)

@@ -41,7 +41,7 @@ from training.studies.mlp import reruns
 from training.sweep import SweepSummary, run_study
 from training.tracking import schema
 from training.tracking.runs import RunTables, load_runs
-from training.tracking.store import StoreUnavailable, check_store, redact, tracking_uri, ui_link
+from training.tracking.store import StoreUnavailable, check_store, redact, sqlite_file, tracking_uri, ui_link
 from training.tracking.writer import log_claims_run
 
 
@@ -75,8 +75,9 @@ def run_sweeps(profile: str, runner: Runner, seeds: int | None = None, extra_tag
     return summaries
 
 
-def evaluate_profile(profile: str) -> tuple[RunTables, list[Verdict]]:
-    tables = drop_stale(load_runs(list(ALL_STUDIES), profile), profile)
+def evaluate_profile(profile: str, tables: RunTables | None = None) -> tuple[RunTables, list[Verdict]]:
+    """Every verdict from the store's runs of ``profile`` (``tables``: those runs, if already read)."""
+    tables = drop_stale(tables if tables is not None else load_runs(list(ALL_STUDIES), profile), profile)
     return tables, explain_not_run(evaluate(tables), profile)
 
 
@@ -138,9 +139,10 @@ def print_verdicts(verdicts: list[Verdict]) -> None:
         print(verdict_line(v, width))
 
 
-def decide_and_report(profile: str, out: Path, params: dict[str, str], publish_to: Path | None = None) -> int:
-    """Decide every claim from the tracked runs, write the report (to ``publish_to`` as a published result, if given), log the claims run."""
-    tables, verdicts = evaluate_profile(profile)
+def decide_and_report(profile: str, out: Path, params: dict[str, str], publish_to: Path | None = None, tables: RunTables | None = None) -> int:
+    """Decide every claim from the tracked runs (``tables``, if already read), write the report (to ``publish_to`` as a published
+    result, if given), log the claims run."""
+    tables, verdicts = evaluate_profile(profile, tables)
     assert [v.claim.id for v in verdicts] == [c.id for c in CATALOGUE]
     folder = publish_to or out / profile
     report = write_report(profile, tables, verdicts, folder)
@@ -266,8 +268,16 @@ def main(argv: list[str] | None = None) -> int:
         publish_to = publish_folder(args.publish)
         out = writable_folder(args.out, "report") if publish_to is None else Path(args.out)
         if args.no_sweep:  # reads the store (a sweep may be writing it) and logs one run: no need to hold it
+            nothing = (f"holds no finished runs of the {args.profile} profile: nothing to decide; train them first "
+                       f"(mlflow run . -e claims -P profile={args.profile})")
+            store_file = sqlite_file(tracking_uri())
+            if store_file is not None and not store_file.exists():  # a report makes no store
+                raise ConfigError(f"there is no store at {redact(tracking_uri())}: it {nothing}")
             check_store()
-            return decide_and_report(args.profile, out, {"profile": args.profile, "trained": "false"}, publish_to)
+            tracked = load_runs(list(ALL_STUDIES), args.profile)
+            if tracked.runs.empty:
+                raise ConfigError(f"the store at {redact(tracking_uri())} {nothing}")
+            return decide_and_report(args.profile, out, {"profile": args.profile, "trained": "false"}, publish_to, tracked)
         runner = choice.make_runner(args, workers, device)
         choice.hold_store(held)
         for model in benchmarks:

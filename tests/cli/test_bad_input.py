@@ -120,6 +120,8 @@ CASES = [
     ("claims", ["--out", "{file}/reports"], {}, 2, "cannot write to the report folder"),
     ("claims", ["--publish", "{file}/result"], {}, 2, "cannot write to the publish folder"),
     ("report", ["--out", "{file}/reports"], {}, 2, "cannot write to the report folder"),
+    # nothing to decide
+    ("report", [], {}, 2, "holds no finished runs of the smoke profile"),
 ]
 
 
@@ -129,7 +131,7 @@ def _fill(text: str, blocker, broken) -> str:
     return text.replace("{file}", str(blocker))
 
 
-@pytest.mark.parametrize("command, extra, env, status, phrase", CASES, ids=[f"{c[0]}:{' '.join(c[1]) or next(iter(c[2]))}" for c in CASES])
+@pytest.mark.parametrize("command, extra, env, status, phrase", CASES, ids=[f"{c[0]}:{' '.join(c[1]) or next(iter(c[2]), 'an empty store')}" for c in CASES])
 def test_bad_input_ends_in_one_line(command, extra, env, status, phrase, isolated, broken_data, monkeypatch, capsys):
     blocker = a_file(isolated)
     for name, value in env.items():

@@ -14,6 +14,8 @@ def test_publish_writes_a_result_folder_from_the_store(smoke_job, store, tmp_pat
     shutil.copy(folder / "mlflow.db", tmp_path / "mlflow.db")  # into the test's store: the shared job's stays as it was
     monkeypatch.chdir(tmp_path)
     result = tmp_path / "results" / "smoke-sample"
+    (result / "figures").mkdir(parents=True)
+    (result / "figures" / "a-figure-the-new-report-does-not-draw.png").write_bytes(b"stale")
     assert claims_job.main(["--no-sweep", "--profile", "smoke", "--publish", str(result)]) == 0, capsys.readouterr().err[-2000:]
     assert {"report.md", "report.html", "figures", "verdicts.json", "plan.json", "provenance.json"} <= {p.name for p in result.iterdir()}
     verdicts = json.loads((result / "verdicts.json").read_text())
@@ -24,6 +26,7 @@ def test_publish_writes_a_result_folder_from_the_store(smoke_job, store, tmp_pat
     assert provenance["profile"] == "smoke" and provenance["devices"] == ["cpu"] and provenance["sweep_wall_seconds"] > 0
     assert provenance["code_trained"] and provenance["machine"]["cpus"] >= 1 and provenance["runs"] == sum(s["runs"] for s in plan.values())
     assert "## Fidelity against Table 1" in (result / "report.md").read_text()
+    assert not (result / "figures" / "a-figure-the-new-report-does-not-draw.png").exists()  # what it replaces is cleared
 
 
 def test_an_unwritable_publish_folder_is_one_line_before_any_work(store, tmp_path, monkeypatch, capsys):
