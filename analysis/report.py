@@ -24,7 +24,7 @@ from analysis.document import Document
 from analysis.figures import FIGURES
 from analysis.forest import VERDICT_COLOURS, forest
 from claims.scope import NONE, PROTOCOL, REDUCED
-from claims.verdict import ALPHA, NOT_RUN, REFUTED, VERDICTS, Verdict
+from claims.verdict import ALPHA, NOT_RUN, VERDICTS, Verdict
 from training.core.config import PROFILES
 from training.core.tasks import UNSTATED_CHOICES
 from training.studies import BEYOND, STUDIES, build_study, labels, reductions
@@ -93,13 +93,8 @@ def summary_rows(verdicts: list[Verdict]) -> list[list[str]]:
         else:
             effect = f"{_number(e.effect)} [{_number(e.ci[0])}, {_number(e.ci[1])}] {e.effect_label.split(' (weakest')[0]}"
         rows.append([v.claim.id + (" (headline)" if v.claim.headline else ""), v.verdict, v.scope.label(), effect,
-                     str(e.n) if e else "", _number(deciding_p(v)) if e and not e.measurement else ""])
+                     str(e.n) if e else "", _number(v.deciding_p) if e and not e.measurement else ""])
     return rows
-
-
-def deciding_p(v: Verdict) -> float:
-    """The Holm-adjusted p that decided the verdict: the refutation's for REFUTED, else the support's."""
-    return v.p_refute_adjusted if v.verdict == REFUTED else v.p_support_adjusted
 
 
 def _header(w: Document, profile: str, tables: RunTables, verdicts: list[Verdict], figures: dict[str, Path]) -> None:

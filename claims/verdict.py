@@ -158,6 +158,11 @@ class Verdict:
     scope: Scope = field(default_factory=lambda: Scope(NONE))
     threshold: float = ALPHA  # Holm's first threshold in the claim's family (the p a decision needs at least)
 
+    @property
+    def deciding_p(self) -> float:
+        """The Holm-adjusted p that decided the verdict: the refutation's for REFUTED, else the support's."""
+        return self.p_refute_adjusted if self.verdict == REFUTED else self.p_support_adjusted
+
     def power(self) -> float | None:
         """Share of simulated studies with this claim's seeds that detect its published effect at ``threshold``
         (seeds' statistic ~ Normal(published effect, our per-seed sd)); None when there is no published effect in its units."""
@@ -207,9 +212,11 @@ def compose(whole: Claim, parts: list[Verdict]) -> Verdict:
         decided = [f"{p.claim.id} {p.verdict} ({p.scope.describe()})" for p in parts if p.verdict != NOT_RUN]
         reason = (f"decided only when every part has run; not run: {', '.join(missing)}"
                   + (f"; decided alone: {'; '.join(decided)}" if decided else ""))
-        ran = [p.scope.level for p in parts if p.scope.level != NONE]
-        level = min(ran, key=SCOPE_ORDER.index) if ran else NONE
-        return Verdict(whole, NOT_RUN, None, reason=reason, scope=Scope(level, (f"parts not run: {', '.join(missing)}",)))
+        # below its minimum everywhere it ran: reduced; with parts that ran at protocol and parts that never ran: none, saying which
+        level = min((p.scope.level for p in parts), key=SCOPE_ORDER.index)
+        decided_ids = [p.claim.id for p in parts if p.verdict != NOT_RUN]
+        covers = f"decided: {', '.join(decided_ids)} only" if decided_ids else ""
+        return Verdict(whole, NOT_RUN, None, reason=reason, scope=Scope(level, (f"parts not run: {', '.join(missing)}",), covers))
     support = max(p.p_support_adjusted for p in parts)
     refute = min(p.p_refute_adjusted for p in parts)
     level = min((p.scope.level for p in parts), key=SCOPE_ORDER.index)

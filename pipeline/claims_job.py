@@ -24,7 +24,7 @@ import torch
 
 from analysis.report import scope_counts, summary_rows, write_report
 from claims.catalogue import CATALOGUE, drop_stale, evaluate
-from claims.verdict import Verdict
+from claims.verdict import REFUTED, Verdict
 from pipeline import estimate, publish
 from pipeline.plan import explain_not_run, studies_to_train
 from training.baselines import PACKAGED
@@ -129,7 +129,7 @@ def verdict_line(v: Verdict, width: int = 12) -> str:
     elif e.measurement:
         detail = f"measured {e.effect:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}] against {e.bound:g}, n={e.n}"
     else:
-        detail = f"effect {e.effect:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}], p_holm {v.p_support_adjusted:.3g}, n={e.n}"
+        detail = f"effect {e.effect:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}], p_holm {v.deciding_p:.3g}{' (refutation)' if v.verdict == REFUTED else ''}, n={e.n}"
     return f"{v.claim.id:<13} {v.verdict:<{width}}  {v.scope.label():<8}  {detail}"
 
 
