@@ -225,14 +225,15 @@ def dry_run(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...], se
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline.claims_job",
                                      description="Run the sweeps the claims need, decide every claim, write the verdict report.")
-    parser.add_argument("--profile", default="cpu", help="smoke (seconds, tests), cpu (default, about 15 minutes on 2 cores), paper (the published protocol)")
+    parser.add_argument("--profile", default="cpu", help="smoke (about a minute: checks the pipeline, decides nothing about the paper), cpu (default: about 10 minutes of "
+                        "training on 2 cores), paper (the published protocol: hours; --dry-run says how many)")
     parser.add_argument("--seeds", default=None, help="override every study's seed count")
     parser.add_argument("--workers", default="2", help="worker processes for training (default 2)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--out", default="reports", help="folder for the report (default reports/)")
     parser.add_argument("--benchmarks", default="mlp", help="which benchmarks to train: mlp (default), all, or a comma list of mlp, resnet20, charlstm; "
                         "claims of benchmarks not trained are decided from tracked runs, or NOT_RUN")
-    parser.add_argument("--studies", default="", help="train only these studies (comma list, e.g. mlp_table1,mlp_long: the Table 1 family; "
+    parser.add_argument("--studies", default="", help=f"train only these studies, a comma list of {', '.join(STUDIES)} (e.g. mlp_table1,mlp_long: the Table 1 family; "
                         "the re-runs follow mlp_table1); every claim is still decided from the runs tracked")
     parser.add_argument("--beyond", nargs="?", const="true", default="false", help="also train our studies beyond the paper (family F: "
                         "learning-rate-free optimizers, needs pip install -e '.[baselines]'; D3, D4: towers to height 50); implied by --studies naming one")
