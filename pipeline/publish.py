@@ -37,11 +37,13 @@ def verdict_frame(verdicts: list[Verdict]) -> pd.DataFrame:
         e = v.evidence
         rows.append({
             "claim": v.claim.id, "family": v.claim.family, "source": v.claim.source, "published": v.claim.published,
-            "verdict": v.verdict, "scope": v.scope.level, "scope_cuts": "; ".join(v.scope.cuts), "minimum_protocol": v.claim.minimum.describe(),
+            "verdict": v.verdict, "scope": v.scope.level, "covers": v.scope.covers, "scope_cuts": "; ".join(v.scope.cuts),
+            "minimum_protocol": v.claim.minimum.describe(), "parts": ", ".join(v.claim.parts),
             "effect": e.effect if e else None, "ci_low": e.ci[0] if e else None, "ci_high": e.ci[1] if e else None,
             "effect_label": e.effect_label if e else "", "p_support_holm": v.p_support_adjusted, "p_refute_holm": v.p_refute_adjusted,
             "seeds": e.n if e else 0, "seeds_needed": v.seeds_needed, "power_at_published_effect": v.power(),
-            "version": v.claim.version, "changed_after_runs": v.claim.changed_after_runs, "ours": e.ours if e else "", "reason": v.reason,
+            "version": v.claim.version, "changed_after_runs": v.claim.changed_after_runs, "preregistration": v.claim.preregistration(),
+            "ours": e.ours if e else "", "reason": v.reason,
         })
     return pd.DataFrame(rows)
 
