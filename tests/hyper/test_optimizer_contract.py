@@ -261,3 +261,16 @@ def test_adam_and_rmsprop_differ_from_torch_by_their_eps_as_documented():
     adam = [difference("adam(alpha=0.001)", lambda p: torch.optim.Adam(p, lr=0.001), s) for s in (1.0, 1e-4)]
     rmsprop = [difference("rmsprop(alpha=0.01, gamma=0.99)", lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.99), s) for s in (1.0, 1e-4)]
     assert adam[0] < 0.01 and adam[1] > 0.5 and rmsprop[0] < 0.01 and rmsprop[1] > 0.5
+
+
+def test_a_parameter_without_gradient_counts_as_zero_gradient():
+    """Documented difference from torch (README, 'Differences from torch.optim'): torch skips a parameter whose .grad is None;
+    here it counts as gradient zero, so momentum keeps moving it."""
+    frozen = torch.nn.Parameter(torch.ones(3))
+    opt = HyperOptimizer([frozen], "sgd(alpha=0.1, mu=0.9)")
+    frozen.grad = torch.ones(3)
+    opt.step()
+    after_one = frozen.detach().clone()
+    frozen.grad = None
+    opt.step()
+    assert not torch.equal(frozen, after_one)
