@@ -8,7 +8,7 @@ import pandas as pd
 from claims.evidence import Comparison, all_of, comparison, fmt_mean, paired, paper_table1, published, values
 from claims.preregistration import CPU_FULL_ADAM_PANELS, DECLARED, NOT_TRAINED_BELOW_MINIMUM, scope_declared
 from claims.scope import Minimum, Requirement
-from claims.stats import binomial_p, bootstrap_ci, clopper_pearson, smallest_p_value
+from claims.stats import binomial_p, clopper_pearson, smallest_p_value
 from claims.verdict import Change, Claim, Evidence, NotRun
 from training.studies import labels
 from training.studies.labels import MLP_LONG as LONG

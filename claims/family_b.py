@@ -13,14 +13,23 @@ import pandas as pd
 from claims.evidence import Comparison, all_of, comparison, paired, values
 from claims.family_c import tower_alphas
 from claims.parts import Part, split, through_parts
-from claims.preregistration import CPU_FULL_ADAM_PANELS, DECLARED, DECLARED_LARGE, NOT_TRAINED_BELOW_MINIMUM, SEED_AS_UNIT, SEEDS_FOR_PARTS, SEEDS_RAISED, scope_declared
+from claims.preregistration import (
+    CPU_FULL_ADAM_PANELS,
+    DECLARED,
+    DECLARED_LARGE,
+    NOT_TRAINED_BELOW_MINIMUM,
+    SEED_AS_UNIT,
+    SEEDS_FOR_PARTS,
+    SEEDS_RAISED,
+    scope_declared,
+)
 from claims.scope import Minimum, Requirement
 from claims.stats import bootstrap_ci, page_trend, sign_flip_test, smallest_page_p, tost_equivalence
 from claims.verdict import Change, Claim, Evidence, NotRun
 from training.studies import labels
 from training.studies.labels import CHARLSTM_GRID as LSTM
-from training.studies.labels import MLP_TABLE1 as TABLE1
 from training.studies.labels import CHARLSTM_TOWERS, RESNET_TOWERS
+from training.studies.labels import MLP_TABLE1 as TABLE1
 from training.studies.labels import MLP_TOWERS as TOWERS
 from training.studies.labels import RESNET_GRID as GRID
 from training.studies.labels import RESNET_SCHEDULE as SCHEDULE

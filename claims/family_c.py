@@ -24,7 +24,6 @@ from training.studies.labels import CHARLSTM_GRID as LSTM
 from training.studies.labels import CHARLSTM_TOWERS, RESNET_GRID, RESNET_TOWERS, TOWER_METRICS
 from training.studies.labels import MLP_TOWERS as TOWERS
 from training.studies.large import LSTM_ALPHAS, LSTM_PAPER_STEPS, RESNET_ALPHAS, RESNET_MUS
-from training.studies.mlp import TOWER_ALPHAS
 from training.tracking.runs import RunTables
 
 # [P] Fig. 4 on each benchmark: the unit of its metric; the MLP's towers are required, the others join when run
@@ -258,7 +257,7 @@ PER_BENCHMARK = Change("2026-12-03", "decided per benchmark: one sub-verdict per
 C3_RELATIVE = Change("2026-12-03", f"'reasonable' = the worst height-3 metric over the grid within {REASONABLE_RATIO}x the best tuned plain optimizer's "
                      f"on the same benchmark (its alpha chosen from the other seeds); was: within 5 pp of the best plain SGD, an absolute margin "
                      "(no protocol run of any tower study existed)",
-                     f"[P] calls ResNet-20's 12.5..14.5% reasonable beside a best plain 13% (1.12x, Fig. 4c): a margin must scale with what the "
+                     "[P] calls ResNet-20's 12.5..14.5% reasonable beside a best plain 13% (1.12x, Fig. 4c): a margin must scale with what the "
                      "benchmark reaches, and 5 pp is generous on MNIST (2-3%) and tight on ResNet-20", runs_existed=True)
 C5_RELATIVE = Change("2026-12-03", f"'fails' = at least {FAIL_RATIO}x the error of the best base alpha of the grid at the same height (chosen from the "
                      "other seeds), at every height; was: above 50% error (no protocol run of the MLP towers existed)",

@@ -13,7 +13,7 @@ from claims.evidence import Comparison, all_of, comparison, published
 from claims.family_f import FAILED_ERROR, final_errors
 from claims.preregistration import DECLARED, SEEDS_RAISED, scope_declared
 from claims.scope import Minimum, Requirement
-from claims.stats import bootstrap_ci, page_trend, sign_flip_test, smallest_page_p, t_test, tost_equivalence
+from claims.stats import bootstrap_ci, page_trend, smallest_page_p, t_test, tost_equivalence
 from claims.verdict import Change, Claim, Evidence, NotRun
 from training.hyper.stackspec import parse_stack
 from training.studies import labels

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a real browser: left out of the quick lane (README)
+
 CHECK = """<script>
 window.addEventListener("load", () => {
   const images = [...document.images];

@@ -5,7 +5,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from support.cli import REPO
+
+pytestmark = pytest.mark.slow  # the benchmark scripts end to end: left out of the quick lane (README)
 
 
 def test_profile_pass_dry_run_splits_the_time_into_regions():

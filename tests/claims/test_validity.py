@@ -28,6 +28,8 @@ from training.studies.beyond import HYPER, LRFREE_METHODS, TALL_HEIGHTS
 from training.studies.large import RESNET_ALPHAS, RESNET_MUS
 from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
 
+pytestmark = pytest.mark.slow  # 500 simulated studies per test: left out of the quick lane (README)
+
 REPETITIONS = 500
 LIMIT = ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)  # 5% plus two standard errors of the estimate
 

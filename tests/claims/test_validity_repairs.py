@@ -21,6 +21,8 @@ from training.studies import labels
 from training.studies.base import TOWER_HEIGHTS
 from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
 
+pytestmark = pytest.mark.slow  # 500 simulated studies per test: left out of the quick lane (README)
+
 REPETITIONS = 500
 LIMIT = ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)
 

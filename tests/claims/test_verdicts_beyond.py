@@ -10,8 +10,7 @@ from claims.catalogue import evaluate
 from claims.family_d import evaluate_d3, evaluate_d4
 from claims.family_f import FAILED_ERROR, MIN_LEARNING, at_recommended, evaluate_f3, robustness
 from claims.verdict import ALPHA, NotRun
-from training.studies import build_study
-from training.studies import labels
+from training.studies import build_study, labels
 from training.studies.beyond import COST_METHODS, HYPER, LRFREE_METHODS, TALL_HEIGHTS, TOP_STEPS
 from training.studies.mlp import TOWER_ALPHAS
 

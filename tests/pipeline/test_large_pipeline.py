@@ -3,11 +3,14 @@
 import subprocess
 import sys
 
+import pytest
 from mlflow.tracking import MlflowClient
 from support.cli import REPO, environment
 
 from training import sweep
 from training.data.cifar import LABEL_JPEG
+
+pytestmark = pytest.mark.slow  # end to end on ResNet-20 and the char-LSTM: left out of the quick lane (README)
 
 
 def test_mlflow_run_trains_the_char_lstm_with_the_same_contract(tmp_path):

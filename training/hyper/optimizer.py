@@ -68,7 +68,6 @@ from torch import Tensor
 from training.hyper.stack import HyperStack
 from training.hyper.stackspec import Stack, format_stack, parse_stack
 
-
 GROUP_KEYS = ("params", "stack")  # what a HyperOptimizer group takes; torch's options (lr, momentum, ...) belong in the stack
 LOW_PRECISION = (torch.float16, torch.bfloat16)
 
