@@ -38,29 +38,3 @@ def test_both_runners_have_the_runner_interface():
     runner = choice.make_runner(options, 2, "cpu")
     assert isinstance(runner, LocalRunner) and runner.seeds_per_pass == 4 and not runner.logs_runs
 
-
-def test_an_interrupted_runner_ends_its_workers_passes_at_once():
-    """A pass still running when the driver is interrupted ends with it: the workers ignore SIGTERM (the driver acts on it),
-    and a pool left to itself joined its running passes at exit, which once held an interrupted job open for minutes."""
-    import multiprocessing
-    import time
-    from concurrent.futures import ProcessPoolExecutor
-
-    import pytest
-
-    from training.core.interrupt import Terminated
-    from training.runners.local import _worker_init
-
-    runner = LocalRunner(workers=1)
-    started = time.monotonic()
-    with pytest.raises(Terminated):
-        with runner:
-            runner.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
-            running = runner.pool.submit(time.sleep, 120)
-            while not running.running():
-                time.sleep(0.05)
-            processes = list(runner.pool._processes.values())
-            raise Terminated()
-    for process in processes:
-        process.join(timeout=10)
-    assert not any(p.is_alive() for p in processes) and time.monotonic() - started < 60

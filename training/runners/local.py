@@ -106,8 +106,6 @@ class LocalRunner:
 
     def __exit__(self, *exc) -> None:
         if self.pool is not None:
-            if exc[0] is not None:
-                _stop_workers(self.pool)
             self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
             self.pool = None
 
@@ -146,15 +144,6 @@ class LocalRunner:
                     yield from _outcomes(group, results, None)
         finally:
             torch.set_num_threads(previous)
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """End the workers' passes now: they ignore SIGINT and SIGTERM (the driver acts on them), and a pool shut down without
-    waiting still joins its running work at exit, which kept an interrupted job alive until every pass had finished
-    (concurrent.futures has no public way to end a running task before Python 3.14)."""
-    for process in list((pool._processes or {}).values()):
-        if process.is_alive():
-            process.terminate()
 
 
 def _outcomes(group: list[Job], results: list[RunResult] | None, error: BaseException | None) -> Iterator[Outcome]:
