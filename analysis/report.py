@@ -78,7 +78,9 @@ def scope_counts(verdicts: list[Verdict]) -> str:
         counts = ", ".join(f"{sum(v.verdict == name for v in decided)} {name}" for name in VERDICTS if any(v.verdict == name for v in decided))
         parts.append(f"{SCOPE_WORDS[level]}: {counts or 'none'}")
     not_run = [v.claim.id for v in verdicts if v.verdict == NOT_RUN]
-    text = "; ".join(parts) + f"; not run: {len(not_run)}" + (f" ({', '.join(not_run)})" if not_run else "") + "."
+    partial = [f"{v.claim.id} ({v.claim.covers})" for v in verdicts if v.claim.covers and v.verdict != NOT_RUN]
+    reach = f" Decided for one benchmark or stack only, not for the whole claim: {', '.join(partial)}." if partial else ""
+    text = "; ".join(parts) + f"; not run: {len(not_run)}" + (f" ({', '.join(not_run)})" if not_run else "") + "." + reach
     return text[0].upper() + text[1:]
 
 

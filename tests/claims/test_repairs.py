@@ -198,3 +198,9 @@ def test_the_preregistration_line_is_true_claim_by_claim():
     assert "recorded, not pre-registered" in by_id["B1[adam/sgd]"].preregistration()  # repaired after results/paper-mlp-table1
     assert "before any run at its minimum protocol" in by_id["D1"].preregistration()
     assert by_id["A1"].preregistration().startswith("hypothesis, statistic and margin declared before any of its runs")
+
+
+def test_the_report_first_line_says_which_verdicts_cover_one_benchmark_only():
+    from analysis.report import scope_counts
+    line = scope_counts(evaluate(run_tables(mnist_towers(np.random.default_rng(11), flattening_error)), families=("C",)))
+    assert "Decided for one benchmark or stack only" in line and "C2[mlp] (MLP only)" in line
