@@ -95,7 +95,10 @@ class HyperOptimizer(torch.optim.Optimizer):
         _check_params(group["params"], index)
         levels = parse_stack(group["stack"]) if isinstance(group["stack"], str) else tuple(group["stack"])
         group["stack"] = format_stack(levels)
-        hyper = HyperStack(levels, _like(group["params"]), compiled=self.compiled)
+        self._attach(group, HyperStack(levels, _like(group["params"]), compiled=self.compiled))
+
+    def _attach(self, group: dict, hyper: HyperStack) -> None:
+        """Take ``hyper`` as the stack of ``group`` (the next group): its parameters' dtypes, their one buffer, its published lr."""
         self.stacks.append(hyper)
         self.dtypes.append([p.dtype for p in group["params"]])
         self.buffers.append(_GroupBuffer.gather(group["params"]) if group["params"] and _one_vector(group["params"]) else None)
@@ -203,10 +206,7 @@ class HyperOptimizer(torch.optim.Optimizer):
         for group, saved in zip(self.param_groups, stack_states):
             hyper = HyperStack(parse_stack(group["stack"]), _like(group["params"]), compiled=self.compiled)
             hyper.load_state_dict(saved)
-            self.stacks.append(hyper)
-            self.dtypes.append([p.dtype for p in group["params"]])
-            self.buffers.append(_GroupBuffer.gather(group["params"]) if group["params"] and _one_vector(group["params"]) else None)
-            self._publish(group, hyper)
+            self._attach(group, hyper)
 
 
 def _like(params: list[Tensor]) -> Tensor:
