@@ -40,9 +40,14 @@ def depth_cells(tables: RunTables, scheme: str, alpha: float) -> dict[int, pd.Da
     return cells
 
 
+def final_by_height(cells: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """Final error, rows = seeds (those with every height), columns = the heights of ``cells``."""
+    return pd.DataFrame({h: cell.test_error for h, cell in cells.items()}).dropna()
+
+
 def depth_errors(tables: RunTables, scheme: str, alpha: float = 0.01) -> pd.DataFrame:
     """Final error, rows = seeds, columns = height 0..H under ``scheme``."""
-    return pd.DataFrame({h: cell.test_error for h, cell in depth_cells(tables, scheme, alpha).items()}).dropna()
+    return final_by_height(depth_cells(tables, scheme, alpha))
 
 
 def level_movement(tallest: pd.DataFrame) -> pd.Series:
@@ -105,7 +110,7 @@ def at_every_alpha(tables: RunTables, schemes: tuple[str, ...]) -> Evidence:
     for scheme in schemes:
         for alpha in depth_alphas(tables):
             cells = depth_cells(tables, scheme, alpha)
-            errors = pd.DataFrame({h: cell.test_error for h, cell in cells.items()}).dropna()
+            errors = final_by_height(cells)
             parts.append(diminishing_returns(errors, scheme, alpha, level_movement(cells[max(cells)]).reindex(errors.index).to_numpy(float)))
     weakest = max(parts, key=lambda e: e.p_support)
     return Evidence(

@@ -140,11 +140,6 @@ class Claim:
             return (f"its test changed after reduced-scale runs existed ({', '.join(after_runs)}), before any run at its minimum protocol")
         return "its test changed before any of its runs existed (" + ", ".join(c.date for c in test_changes) + ")"
 
-    @property
-    def changed_after_protocol_runs(self) -> bool:
-        """Whether its hypothesis, statistic or margin changed after runs at its minimum protocol existed."""
-        return any(change.protocol_runs_existed and change.kind == "test" for change in self.history[1:])
-
 
 @dataclass
 class Verdict:
@@ -208,18 +203,16 @@ def _inconclusive_reason(evidence: Evidence, s: float, r: float, threshold: floa
 def compose(whole: Claim, parts: list[Verdict]) -> Verdict:
     """The verdict of a claim decided through ``parts`` (each already Holm-adjusted in the family): intersection-union."""
     missing = [p.claim.id for p in parts if p.verdict == NOT_RUN]
+    decided = [p for p in parts if p.verdict != NOT_RUN]
+    # the weakest part's level: below its minimum wherever it ran, reduced; parts at protocol beside parts never run, none
+    level = min((p.scope.level for p in parts), key=SCOPE_ORDER.index)
     if missing:
-        decided = [f"{p.claim.id} {p.verdict} ({p.scope.describe()})" for p in parts if p.verdict != NOT_RUN]
         reason = (f"decided only when every part has run; not run: {', '.join(missing)}"
-                  + (f"; decided alone: {'; '.join(decided)}" if decided else ""))
-        # below its minimum everywhere it ran: reduced; with parts that ran at protocol and parts that never ran: none, saying which
-        level = min((p.scope.level for p in parts), key=SCOPE_ORDER.index)
-        decided_ids = [p.claim.id for p in parts if p.verdict != NOT_RUN]
-        covers = f"decided: {', '.join(decided_ids)} only" if decided_ids else ""
+                  + (f"; decided alone: {'; '.join(f'{p.claim.id} {p.verdict} ({p.scope.describe()})' for p in decided)}" if decided else ""))
+        covers = f"decided: {', '.join(p.claim.id for p in decided)} only" if decided else ""
         return Verdict(whole, NOT_RUN, None, reason=reason, scope=Scope(level, (f"parts not run: {', '.join(missing)}",), covers))
     support = max(p.p_support_adjusted for p in parts)
     refute = min(p.p_refute_adjusted for p in parts)
-    level = min((p.scope.level for p in parts), key=SCOPE_ORDER.index)
     scope = Scope(level, tuple(cut for p in parts for cut in p.scope.cuts))
     weakest = max(parts, key=lambda p: p.p_support_adjusted)
     if all(p.verdict == SUPPORTED for p in parts):
