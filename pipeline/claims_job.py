@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from analysis.report import scope_counts, summary_rows, write_report
+from analysis.report import decided_first, lead, scope_counts, summary_rows, write_report
 from claims.catalogue import CATALOGUE, drop_stale, evaluate
 from claims.verdict import REFUTED, Verdict
 from pipeline import estimate, publish
@@ -41,8 +41,9 @@ from training.studies.mlp import reruns
 from training.sweep import SweepSummary, run_study
 from training.tracking import schema
 from training.tracking.runs import RunTables, load_runs
-from training.tracking.store import StoreUnavailable, check_store, redact, sqlite_file, tracking_uri, ui_link
-from training.tracking.writer import log_claims_run
+from training.tracking.store import STORE_ERRORS, StoreUnavailable, first_line, redact, sqlite_file, tracking_uri, ui_link
+from training.tracking.store_setup import ready_store
+from training.tracking.writer import describe_experiments, finish_launched, log_claims_run
 
 
 def learned_hyperparameters(tables: RunTables) -> list[tuple[str, int, str, dict[str, float]]]:
@@ -86,16 +87,33 @@ def description(profile: str, verdicts: list[Verdict], studies: dict[str, str]) 
 
     ``studies``: {study name: its experiment id}, linked in the UI's model-training view.
     """
+    ordered = decided_first(verdicts)
     rows = ["| claim | verdict | scope | effect [95% CI] (not run: why) |", "|---|---|---|---|"]
-    rows += [f"| {row[0]} | {row[1]} | {row[2]} | {row[3].replace('|', '/')} |" for row in summary_rows(verdicts)]
+    rows += [f"| {row[0]} | {row[1]} | {row[2]} | {row[3].replace('|', '/')} |" for row in summary_rows(ordered)]
     links = ", ".join(f"[{name}](#/experiments/{ident}?{schema.UI_VIEW})" for name, ident in studies.items())
     return "\n".join([
-        f"**hyperclaims verdicts, profile `{profile}`.** {scope_counts(verdicts)}", "",
+        f"**hyperclaims verdicts, profile `{profile}`.** {lead(verdicts)}", "",
+        f"The report: `{schema.REPORT_ARTIFACTS}/report.html` in this run's Artifacts tab (self-contained, opens offline). "
+        f"{scope_counts(verdicts)}", "",
         *rows, "",
         f"Report: the artifact `{schema.REPORT_ARTIFACTS}/report.html` of this run (Artifacts tab; self-contained, opens offline), "
         f"and `{schema.REPORT_ARTIFACTS}/report.md`; the table as `{schema.VERDICT_TABLE}`.",
         f"Study runs: {links}; the ones this verdict used are those with `tags.{schema.PROFILE} = '{profile}'`.",
     ])
+
+
+def study_notes(profile: str, studies: dict[str, str], run_id: str, claims_experiment: str) -> dict[str, str]:
+    """{experiment id: its description}: what the study is for, the claims it serves, and the claims run that last used it."""
+    notes = {}
+    for name, ident in studies.items():
+        if name in STUDIES:
+            purpose, serves = (STUDIES[name].__doc__ or name).strip().splitlines()[0], ", ".join(build_study(name, profile).claims)
+        else:  # derived from another study's runs
+            purpose, serves = f"plain re-runs from the values {DERIVED[name]}'s stacks learned", f"those of {DERIVED[name]}"
+        notes[ident] = (f"**{name}**: {purpose} Serves claims: {serves}. The runs of one profile: `tags.{schema.PROFILE} = '<profile>'`; "
+                        f"a run's full stack is its param `stack`. Last decided by the claims run "
+                        f"[{run_id}](#/experiments/{claims_experiment}/runs/{run_id}?{schema.UI_VIEW}) (profile `{profile}`).")
+    return notes
 
 
 def claim_tags(profile: str, verdicts: list[Verdict], studies: dict[str, str]) -> dict[str, str]:
@@ -116,8 +134,8 @@ def claim_metrics(verdicts: list[Verdict]) -> dict[str, float]:
             continue
         for key, value in (("effect", e.effect), ("ci_low", e.ci[0]), ("ci_high", e.ci[1]), ("p_support", e.p_support),
                            ("p_support_holm", v.p_support_adjusted), ("p_refute_holm", v.p_refute_adjusted), ("seeds", e.n)):
-            if np.isfinite(value):
-                metrics[schema.claim_metric(v.claim.key, key)] = float(value)
+            if np.isfinite(value):  # rounded for display (10.199999999999989 -> 10.2); verdicts.json keeps full precision
+                metrics[schema.claim_metric(v.claim.key, key)] = float(f"{value:.6g}")
     return metrics
 
 
@@ -145,16 +163,34 @@ def decide_and_report(profile: str, out: Path, params: dict[str, str], publish_t
     tables, verdicts = evaluate_profile(profile, tables)
     assert [v.claim.id for v in verdicts] == [c.id for c in CATALOGUE]
     folder = publish_to or out / profile
-    report = write_report(profile, tables, verdicts, folder)
+    with publish.written_whole(folder) as staging:
+        report = write_report(profile, tables, verdicts, staging)
+        if publish_to is not None:
+            written = publish.write_result_files(staging, tables, verdicts, profile)
     if publish_to is not None:
-        written = publish.write_result_files(folder, tables, verdicts, profile)
         print(f"published to {folder}: report.md, report.html, figures/, {', '.join(p.name for p in written)}")
     studies = {name: tables.runs[tables.runs.study == name].experiment_id.iloc[0] for name in ALL_STUDIES if tables.has(name)}
     run_id, experiment = log_claims_run(profile, params, claim_tags(profile, verdicts, studies), claim_metrics(verdicts), publish.verdict_frame(verdicts), folder)
+    describe_experiments(study_notes(profile, studies, run_id, experiment))
     print_verdicts(verdicts)
-    print(f"report: {report.html.resolve()} (and report.md); claims run {run_id} in experiment '{schema.CLAIMS_EXPERIMENT}' at {redact(tracking_uri())}")
+    print(f"report: {(folder / report.html.name).resolve()} (and report.md); claims run {run_id} in experiment '{schema.CLAIMS_EXPERIMENT}' at {redact(tracking_uri())}")
     print(f"in the MLflow UI: {ui_link(experiment, run_id)}")
     return 0
+
+
+def report_guarded(profile: str, out: Path, params: dict[str, str], publish_to: Path | None = None, tables: RunTables | None = None) -> int:
+    """``decide_and_report``, with an interruption or a store that fails on the way as one line and an exit status."""
+    again = f"mlflow run . -e report -P profile={profile} --env-manager local"
+    try:
+        return decide_and_report(profile, out, params, publish_to, tables)
+    except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM (see training.core.interrupt)
+        print(f"{interrupt.describe(interruption)} while deciding and reporting: every run is kept and the previous report left whole; "
+              f"`{again}` writes this one", file=sys.stderr)
+        return interrupt.exit_status(interruption)
+    except STORE_ERRORS as error:
+        print(f"error: the tracking store {redact(tracking_uri())} failed while deciding and reporting ({first_line(error)}); "
+              f"every run is kept; `{again}` writes the report once it answers", file=sys.stderr)
+        return 3
 
 
 def parse_studies(text: str) -> tuple[str, ...]:
@@ -247,7 +283,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    interrupt.handle_interruptions()
+    """The job; under `mlflow run` it stops with its launcher and records its exit status there (``finish_launched``)."""
+    interrupt.handle_interruptions(follow_parent=schema.LAUNCHER_ENV in os.environ)
+    try:
+        code = run_job(argv)
+    except KeyboardInterrupt as interruption:  # before the sweeps start or after the report: nothing half-done to keep
+        print(f"{interrupt.describe(interruption)}: every finished run is kept", file=sys.stderr)
+        code = interrupt.exit_status(interruption)
+    return finish_launched(code)
+
+
+def run_job(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     held = ExitStack()
     try:
@@ -274,11 +320,11 @@ def main(argv: list[str] | None = None) -> int:
             store_file = sqlite_file(tracking_uri())
             if store_file is not None and not store_file.exists():  # a report makes no store
                 raise ConfigError(f"there is no store at {redact(tracking_uri())}: it {nothing}")
-            check_store()
+            ready_store()
             tracked = load_runs(list(ALL_STUDIES), args.profile)
             if tracked.runs.empty:
                 raise ConfigError(f"the store at {redact(tracking_uri())} {nothing}")
-            return decide_and_report(args.profile, out, {"profile": args.profile, "trained": "false"}, publish_to, tracked)
+            return report_guarded(args.profile, out, {"profile": args.profile, "trained": "false"}, publish_to, tracked)
         runner = choice.make_runner(args, workers, device)
         choice.hold_store(held)
         for model in benchmarks:
@@ -295,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "studies": ",".join(only) or "all", "beyond": str(beyond).lower(),
                   "executor": args.executor,
                   "seeds": str(seeds or "default"), "workers": str(workers), "device": device, "trained": "true"}
-        code = decide_and_report(args.profile, out, params, publish_to)
+        code = report_guarded(args.profile, out, params, publish_to)
     print(f"total {time.perf_counter() - started:.0f}s")
     return code
 

@@ -16,6 +16,9 @@ import datetime
 import json
 import os
 import platform
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +26,7 @@ import pandas as pd
 import torch
 
 from claims.verdict import Verdict
+from training.core.interrupt import uninterrupted
 from training.studies import ALL_STUDIES
 from training.tracking.runs import RunTables
 from training.tracking.store import code_version
@@ -94,3 +98,34 @@ def write_result_files(folder: Path, tables: RunTables, verdicts: list[Verdict],
     paths[1].write_text(json.dumps(plan_record(tables), indent=1) + "\n")
     paths[2].write_text(json.dumps(provenance(tables, profile), indent=1) + "\n")
     return paths
+
+
+@contextmanager
+def written_whole(folder: Path) -> Iterator[Path]:
+    """A fresh folder beside ``folder`` to write a report into; on success, what it holds replaces the same names in
+    ``folder`` (other files there, such as a published result's README, stay), so an interruption never leaves half a
+    report where the last whole one was. On failure it is removed and ``folder`` is untouched."""
+    staging = folder.parent / f".{folder.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _move_into(staging, folder)
+
+
+@uninterrupted
+def _move_into(staging: Path, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in staging.iterdir():
+        target = folder / entry.name
+        if target.is_dir():
+            aside = staging.parent / f".{folder.name}.old-{entry.name}-{os.getpid()}"
+            target.rename(aside)
+            entry.rename(target)
+            shutil.rmtree(aside)
+        else:
+            entry.replace(target)
+    staging.rmdir()

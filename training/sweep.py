@@ -29,8 +29,8 @@ from training.runners.local import sweep_data
 from training.studies import STUDIES, build_study
 from training.studies.base import Study
 from training.tracking import schema
-from training.tracking.store import STORE_ERRORS, StoreUnavailable, client, experiment_id, redact, tracking_uri
-from training.tracking.writer import close_running_attempts, dataset_inputs, finished_hashes, log_failure, log_result, run_params, study_tags
+from training.tracking.store import STORE_ERRORS, StoreUnavailable, client, experiment_id, first_line, redact, tracking_uri
+from training.tracking.writer import close_running_attempts, dataset_inputs, finished_hashes, finish_launched, log_failure, log_result, run_params, study_tags
 
 
 @dataclass
@@ -80,6 +80,15 @@ def _close_failed_attempts(study: Study, config, error: BaseException) -> None:
         raise StoreUnavailable(f"the tracking store at {redact(tracking_uri())} stopped answering during the sweep") from None
 
 
+def _log_outcome(write, *args) -> None:
+    """``write(*args)``: log one run's outcome; a store that refuses the write (a full disk, a read-only file) ends the
+    sweep as StoreUnavailable, one line, with every run logged before kept."""
+    try:
+        write(*args)
+    except STORE_ERRORS as error:
+        raise StoreUnavailable(f"the tracking store at {redact(tracking_uri())} refused a write ({first_line(error)})") from None
+
+
 def run_study(study: Study, profile: str, runner: Runner, seeds: int | None = None,
               extra_tags: dict[str, str] | None = None) -> SweepSummary:
     """Train every run of ``study`` not yet FINISHED and log each as it completes."""
@@ -97,18 +106,18 @@ def run_study(study: Study, profile: str, runner: Runner, seeds: int | None = No
     try:
         # a timing study runs alone and in process, so no other work perturbs its clock
         for cell, config, result, error in runner.completed(todo, in_process=study.exclusive):
-            tags = {**study_tags(study.name, cell.label, study.claims), **(extra_tags or {})}
             if error is not None:
                 if runner.logs_runs:
                     _close_failed_attempts(study, config, error)
                 else:
-                    log_failure(study.name, config, study_tags(study.name, cell.label), error)
+                    _log_outcome(log_failure, study.name, config, study_tags(study.name, cell.label), error)
                 failed += 1
             else:
                 if not runner.logs_runs:
                     train, test = sweep_data(config.model)
-                    log_result(study.name, config, run_params(config, runner.device, len(train), train.label), tags, result,
-                               dataset_inputs(config, train, test))
+                    tags = {**study_tags(study.name, cell.label, study.claims), **(extra_tags or {})}
+                    _log_outcome(log_result, study.name, config, run_params(config, runner.device, len(train), train.label), tags, result,
+                                 dataset_inputs(config, train, test))
                 trained += 1
             progress.update()
             interrupt.raise_if_received()
@@ -130,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    interrupt.handle_interruptions()
+    interrupt.handle_interruptions(follow_parent=schema.LAUNCHER_ENV in os.environ)
     args = build_parser().parse_args(argv)
     held = ExitStack()
     try:
@@ -169,4 +178,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(finish_launched(main()))

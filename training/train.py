@@ -27,8 +27,9 @@ from training.core.models import MODELS
 from training.data import DataError, load_dataset
 from training.runners import choice
 from training.tracking import schema
-from training.tracking.store import STORE_ERRORS, StoreUnavailable, check_store, first_line, redact, tracking_uri
-from training.tracking.writer import RunLogger, dataset_inputs, note_launcher, run_params
+from training.tracking.store import STORE_ERRORS, StoreUnavailable, first_line, redact, tracking_uri
+from training.tracking.store_setup import ready_store
+from training.tracking.writer import RunLogger, dataset_inputs, finish_launched, note_launcher, run_params
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,14 +70,14 @@ def save_unlogged(config, result: RunResult, folder: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    interrupt.handle_interruptions()
+    interrupt.handle_interruptions(follow_parent=schema.LAUNCHER_ENV in os.environ)
     args = build_parser().parse_args(argv)
     try:
         config = make_config(args.model, args.stack, args.epochs, args.seed, args.profile, args.batch_size, args.schedule)
         require_package(config.levels)
         device = resolve_device(args.device)
         if not args.dry_run:
-            check_store()
+            ready_store()
         train, test = load_dataset(config.model, args.data_dir)
     except (ConfigError, DataError) as error:
         return _fail(str(error))
@@ -129,4 +130,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(finish_launched(main()))

@@ -10,6 +10,12 @@ prints "Exception ignored" and carries on, and the interruption would be lost. S
 handler also records the signal, and long loops call ``raise_if_received`` at their safe
 points: a swallowed interruption is raised there instead.
 
+A job launched by another process that waits on it (``mlflow run``) ends with that
+process: when the launcher itself is terminated, nobody else would stop the job, which would
+train on, orphaned, holding the store. ``handle_interruptions(follow_parent=True)`` asks Linux
+for SIGTERM when the parent dies, and ``raise_if_received`` also notices a changed parent at
+every safe point (elsewhere, or if the parent died before the request was made).
+
 Code that must not stop halfway (a write to the tracking store: a transaction cut short
 leaves SQLite locked, and the run could then not even be marked KILLED) runs ``uninterrupted``:
 a signal arriving inside is recorded and raised as the call returns.
@@ -17,14 +23,19 @@ a signal arriving inside is recorded and raised as the call returns.
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import os
 import signal
+import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 _received: list[int] = []
 _deferring = [0]  # how many uninterrupted calls are under way
 _deferred: list[int] = []  # signals that arrived during them, raised as the outermost returns
+_parent = [0]  # the parent this process follows (0: none)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 Args = ParamSpec("Args")
 Result = TypeVar("Result")
 
@@ -45,18 +56,31 @@ def _record_and_raise(signum, frame) -> None:
         raise _interruption(signum)
 
 
-def handle_interruptions() -> None:
+def handle_interruptions(follow_parent: bool = False) -> None:
     """From now on SIGTERM, and SIGINT unless the process was started with it ignored,
-    raise in the main thread and are remembered (call it first in a command's main)."""
+    raise in the main thread and are remembered (call it first in a command's main).
+
+    ``follow_parent``: the parent process's end counts as a SIGTERM (for a job whose launcher waits on it).
+    """
     _received.clear()
     _deferred.clear()
     signal.signal(signal.SIGTERM, _record_and_raise)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _record_and_raise)
+    _parent[0] = os.getppid() if follow_parent else 0
+    if follow_parent and sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def parent_gone() -> bool:
+    """True when this process follows a parent that has ended (it was then handed to another process)."""
+    return bool(_parent[0]) and os.getppid() != _parent[0]
 
 
 def raise_if_received() -> None:
-    """Raise the interruption a signal asked for, if any arrived (once raised, it is forgotten)."""
+    """Raise the interruption a signal (or a followed parent's end) asked for, if any arrived (once raised, it is forgotten)."""
+    if parent_gone() and not _received:
+        _received.append(signal.SIGTERM)
     if _received:
         signum = _received[0]
         _received.clear()

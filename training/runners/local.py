@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import signal
+import sys
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
@@ -29,6 +30,8 @@ SEEDS_PER_PASS = 8  # seeds of one config trained together by default (see bench
 # On a CPU a batched ResNet-20 or char-LSTM step costs more per seed than one seed alone (measured in
 # benchmarks/RESULTS.md): there, by default, only the MLP batches seeds; on a GPU every model does.
 CPU_BATCHED = ("mlp",)
+# workers killed mid-pass (``LocalRunner.__exit__``) leave semaphores the resource tracker would list in a warning at exit
+KILLED_WORKERS_WARNING = "ignore:resource_tracker:UserWarning"
 
 
 def pass_size(model: str, device: str, asked: int | None) -> int:
@@ -105,9 +108,18 @@ class LocalRunner:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
-            self.pool = None
+        if self.pool is None:
+            return
+        if exc[0] is None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            # interrupted or failed: the workers ignore signals, and the interpreter would wait at exit for the passes
+            # under way (minutes at the paper's protocol); they log nothing, so ending them loses only unfinished work.
+            # The executor then fails every pending future itself (cancelling them too would race it)
+            for process in list(self.pool._processes.values()):  # the executor offers no public way to end its workers
+                process.kill()
+            self.pool.shutdown(wait=True)
+        self.pool = None
 
     def completed(self, jobs: list[Job], in_process: bool = False) -> Iterator[Outcome]:
         """A timing study (``in_process``) trains one seed per pass, so its clock times one run."""
@@ -117,19 +129,18 @@ class LocalRunner:
             yield from self._in_process(passes)
             return
         if self.pool is None:
+            if KILLED_WORKERS_WARNING not in sys.warnoptions:  # read by the resource tracker this pool starts
+                sys.warnoptions.append(KILLED_WORKERS_WARNING)
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
         pending: dict[Future, list[Job]] = {self.pool.submit(train_pass, [c for _, c in group], self.device): group for group in costliest_first(passes)}
-        try:
-            while pending:
-                finished, _ = wait(pending, timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
-                interrupt.raise_if_received()
-                for future in finished:
-                    group = pending.pop(future)
-                    error = future.exception()
-                    yield from _outcomes(group, None if error else future.result(), error)
-        finally:
-            for future in pending:
-                future.cancel()
+        # what is pending when the caller stops is __exit__'s: cancelling it here would race the executor failing it
+        while pending:
+            finished, _ = wait(pending, timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
+            interrupt.raise_if_received()
+            for future in finished:
+                group = pending.pop(future)
+                error = future.exception()
+                yield from _outcomes(group, None if error else future.result(), error)
 
     def _in_process(self, passes: list[list[Job]]) -> Iterator[Outcome]:
         previous = torch.get_num_threads()

@@ -41,6 +41,7 @@ UI_VIEW = "workflowType=machine_learning"
 DATASET_CONTEXT = "mlflow.data.context"  # on a dataset input: 'training' or 'evaluation'
 DATASET_SLICE = "slice"  # on a dataset input: 'all', or which examples a profile used
 LAUNCHER_ENV = "MLFLOW_RUN_ID"  # set by `mlflow run` in the process it launches
+EXIT_STATUS = "exit_status"  # on the launcher run: the job's own exit status (`mlflow run` exits 1 for any failure)
 
 # --- metrics of a training run ----------------------------------------------------------------
 TRAIN_LOSS = "train_loss"  # by epoch

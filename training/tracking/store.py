@@ -3,12 +3,14 @@
 Default store: SQLite ``mlflow.db`` in the working directory, artifacts in
 ``mlruns/`` beside it (absolute URIs), so ``mlflow ui`` started in the same
 folder shows everything. ``MLFLOW_TRACKING_URI`` points everything at another
-store or a tracking server instead.
+store or a tracking server instead: a SQLite store elsewhere keeps the artifacts
+of the experiments we make in ``mlruns/`` beside that file, not in the working directory.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import subprocess
@@ -31,6 +33,9 @@ from mlflow.tracking import MlflowClient
 from training.tracking import schema
 
 CODE_ROOT = Path(__file__).resolve().parents[2]
+# MLflow logs a SQLite error with its whole traceback before raising it; these commands report every store error
+# they meet as one line (exit status 3), so MLflow's copy would only bury that line
+logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 # what a store that is down or unreadable raises through MlflowClient (requests' errors are OSErrors)
 STORE_ERRORS = (MlflowException, OSError)
 
@@ -56,9 +61,16 @@ def experiment_id(mlflow: MlflowClient, name: str) -> str:
     """Id of the experiment ``name``, created on first use as a model-training experiment (the UI opens it on its runs)."""
     found = mlflow.get_experiment_by_name(name)
     if found is None:
-        return mlflow.create_experiment(name, tags={schema.EXPERIMENT_KIND: schema.MODEL_TRAINING})
+        return mlflow.create_experiment(name, artifact_location=artifact_location(name), tags={schema.EXPERIMENT_KIND: schema.MODEL_TRAINING})
     mark_model_training(mlflow, found)
     return found.experiment_id
+
+
+def artifact_location(experiment: str, uri: str | None = None) -> str | None:
+    """Where a new experiment of a SQLite store keeps its artifacts: ``mlruns/<experiment>`` beside the store file
+    (MLflow's default is the working directory, which may be read-only or elsewhere); None (MLflow's choice) otherwise."""
+    file = sqlite_file(uri or tracking_uri())
+    return None if file is None else (file.parent.resolve() / "mlruns" / experiment).as_uri()
 
 
 def mark_model_training(mlflow: MlflowClient, experiment) -> None:
@@ -181,9 +193,35 @@ def _sqlite_problem(file: Path | None, timeout: float) -> str | None:
     try:
         with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True, timeout=timeout)) as db:
             db.execute("select count(*) from sqlite_master").fetchone()
+            claims = db.execute("select artifact_location from experiments where name = ?", (schema.CLAIMS_EXPERIMENT,)).fetchone() \
+                if db.execute("select 1 from sqlite_master where name = 'experiments'").fetchone() else None
     except sqlite3.Error as error:
         return f"cannot be opened as a SQLite database ({error})"
+    return _sqlite_write_problem(file, timeout) or _artifact_problem(claims[0] if claims else artifact_location(schema.CLAIMS_EXPERIMENT, f"sqlite:///{file}"))
+
+
+def _sqlite_write_problem(file: Path, timeout: float) -> str | None:
+    """Why the store cannot take a write, found by making one in a transaction that is rolled back (a file or folder
+    that refuses writes passes a read and fails only when the first run is logged); None if it takes writes."""
+    try:
+        with closing(sqlite3.connect(file, timeout=timeout, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("CREATE TABLE hyperclaims_write_probe (x)")
+            db.execute("ROLLBACK")
+    except sqlite3.Error as error:
+        if "locked" in str(error):  # another job is writing: it takes writes
+            return None
+        return f"does not take writes ({error}; is the file or its folder read-only, or the disk full?)"
     return None
+
+
+def _artifact_problem(location: str) -> str | None:
+    """Why the claims run's artifacts (the report) could not be written at ``location`` (a local one); None if they can."""
+    parts = urlsplit(location)
+    if parts.scheme not in ("", "file"):
+        return None
+    blocking = _unwritable(Path(parts.path))
+    return None if blocking is None else f"keeps the report's artifacts in {parts.path}, which cannot be written ({blocking} is not a writable folder)"
 
 
 def _database_problem(uri: str, timeout: float) -> str | None:
@@ -206,11 +244,17 @@ def _database_problem(uri: str, timeout: float) -> str | None:
     return None
 
 
-def _folder_problem(folder: Path) -> str | None:
+def _unwritable(folder: Path) -> Path | None:
+    """The folder (or the nearest existing one above it) that keeps ``folder`` from being made or written; None if none does."""
     existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
-        return f"cannot be written ({existing or folder} is not a writable folder)"
+        return existing or folder
     return None
+
+
+def _folder_problem(folder: Path) -> str | None:
+    blocking = _unwritable(folder)
+    return None if blocking is None else f"cannot be written ({blocking} is not a writable folder)"
 
 
 class StoreBusy(StoreUnavailable):

@@ -12,6 +12,8 @@ few steps and at the end of every epoch. Names: ``training.tracking.schema``.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import time
 import warnings
@@ -20,11 +22,11 @@ from pathlib import Path
 import pandas as pd
 from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.meta_dataset import MetaDataset
-from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunTag, ViewType
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag, ViewType
 from mlflow.tracking import MlflowClient
 
 from training.core.config import RunConfig
-from training.core.interrupt import uninterrupted
+from training.core.interrupt import parent_gone, uninterrupted
 from training.core.loop import EpochRecord, RunResult
 from training.core.tasks import UNSTATED_CHOICES, metric_for, steps_per_epoch
 from training.data import Split
@@ -62,7 +64,11 @@ def dataset_inputs(config: RunConfig, train: Split, test: Split) -> list[Dataset
         with warnings.catch_warnings():  # a local path matches MLflow's local-artifact source twice; it says so, and takes it
             warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted in multiple ways")
             source = resolve_dataset_source(split.source)
-        dataset = MetaDataset(source, name=split.label, digest=fingerprint(split.digest, used))._to_mlflow_entity()
+        entity = MetaDataset(source, name=split.label, digest=fingerprint(split.digest, used))._to_mlflow_entity()
+        rows = len(split) if size is None else min(size, len(split))
+        profile = {"slice": used, "rows_used": rows, "rows_in_split": len(split), "fingerprint_of_checked_files_sha256": split.digest,
+                   "shape_of_one_example": list(split.images.shape[1:])}
+        dataset = Dataset(entity.name, entity.digest, entity.source_type, entity.source, entity.schema, json.dumps(profile))
         inputs.append(DatasetInput(dataset, [InputTag(schema.DATASET_CONTEXT, context), InputTag(schema.DATASET_SLICE, used)]))
     return inputs
 
@@ -100,6 +106,16 @@ def epoch_metrics(record: EpochRecord, when_ms: int, metric: str = schema.TEST_E
     return metrics
 
 
+def short_name(config: RunConfig) -> str:
+    """A run name the UI shows whole and that tells runs apart: 'mlp adam/sgd(0.001) s3' (the full stack is the param
+    ``stack``); towers taller than four levels are counted ('sgd/rmsprop x19(0.01)')."""
+    levels = [level.optimizer for level in config.levels]
+    above = set(levels[1:])
+    names = "/".join(levels) if len(levels) <= 4 or len(above) != 1 else f"{levels[0]}/{levels[1]} x{len(levels) - 1}"
+    alpha = dict(config.levels[0].values).get("alpha")
+    return f"{config.model} {names}" + (f"({alpha:g})" if alpha is not None else "") + f" s{config.seed}"
+
+
 class RunLogger:
     """One training run in MLflow: params and tags up front, a batch of metrics per epoch."""
 
@@ -129,7 +145,7 @@ class RunLogger:
             all_tags[schema.PARENT_RUN] = parent_run_id
         else:
             experiment_id_ = experiment_id(mlflow, experiment)
-        run_name = f"{config.model} {config.stack} seed={config.seed}"
+        run_name = short_name(config)
         run_id = mlflow.create_run(experiment_id_, start_time=start_time, run_name=run_name).info.run_id
         params = {**config.to_params(), **(extra_params or {})}
         mlflow.log_batch(run_id, params=[Param(k, v) for k, v in params.items()], tags=[RunTag(k, v) for k, v in all_tags.items()])
@@ -166,11 +182,20 @@ class RunLogger:
 @uninterrupted
 def log_result(experiment: str, config: RunConfig, params: dict[str, str], tags: dict[str, str], result: RunResult,
                inputs: list[DatasetInput] | None = None) -> None:
-    """A whole finished run at once (the single writer of a local sweep), dated when it trained."""
+    """A whole finished run at once (the single writer of a local sweep), dated when it trained.
+
+    If the store refuses a write halfway (a full disk), the half-logged run is marked KILLED where the store still
+    allows it (else the next job on the store does: ``close_abandoned_runs``), and the store's error is raised.
+    """
     logger = RunLogger.open(config, experiment, params, tags, inputs=inputs, start_time=result.started_ms)
-    for record in result.epochs:
-        logger.log_epoch(record)
-    logger.finish(result)
+    try:
+        for record in result.epochs:
+            logger.log_epoch(record)
+        logger.finish(result)
+    except STORE_ERRORS:
+        with contextlib.suppress(*STORE_ERRORS):
+            logger.fail("KILLED")
+        raise
 
 
 @uninterrupted
@@ -203,6 +228,28 @@ def close_running_attempts(experiment: str, config: RunConfig, status: str, note
     return found
 
 
+ABANDONED_NOTE = "left RUNNING by a job that ended while logging it (killed, or its store refused a write); marked KILLED by the next job"
+
+
+@uninterrupted
+def close_abandoned_runs(keep: str | None = None) -> int:
+    """Mark KILLED every study or claims run left RUNNING in the store (not ``keep``, this process's launcher run); how many.
+
+    Only a job holding the store's lock may call this: a local sweep logs each run whole at its end, so a run
+    still RUNNING then belongs to a job that ended mid-write and will never finish it.
+    """
+    tracking = client()
+    claims = tracking.get_experiment_by_name(schema.CLAIMS_EXPERIMENT)
+    experiments = [e.experiment_id for e in tracking.search_experiments()]
+    found = tracking.search_runs(experiments, "attributes.status = 'RUNNING'", max_results=50_000) if experiments else []
+    abandoned = [run for run in found if run.info.run_id != keep and
+                 (schema.STUDY in run.data.tags or (claims is not None and run.info.experiment_id == claims.experiment_id))]
+    for run in abandoned:
+        tracking.set_tag(run.info.run_id, schema.NOTE, ABANDONED_NOTE)
+        tracking.set_terminated(run.info.run_id, "KILLED")
+    return len(abandoned)
+
+
 @uninterrupted
 def note_launcher(key: str, value: str) -> None:
     """Tag the `mlflow run` launcher run of this process, if there is one."""
@@ -211,6 +258,34 @@ def note_launcher(key: str, value: str) -> None:
         tracking = client()
         tracking.set_tag(launcher, key, value)
         mark_model_training(tracking, tracking.get_experiment(tracking.get_run(launcher).info.experiment_id))
+
+
+@uninterrupted
+def describe_experiments(notes: dict[str, str]) -> None:
+    """Give each experiment (by id) its description, shown at the top of its page in the UI."""
+    tracking = client()
+    for ident, note in notes.items():
+        tracking.set_experiment_tag(ident, schema.NOTE, note)
+
+
+def finish_launched(code: int) -> int:
+    """``code``, after recording it on this process's `mlflow run` launcher run, if any: MLflow's launcher exits 1 for
+    every failure, so the tag is how a script tells 2 (input), 3 (store) and 143 (SIGTERM) apart. A launcher that
+    was itself terminated leaves its run RUNNING: it is marked KILLED here. A store that cannot take it is let be."""
+    launcher = os.environ.get(schema.LAUNCHER_ENV)
+    if launcher:
+        with contextlib.suppress(*STORE_ERRORS):
+            _record_exit(launcher, code)
+    return code
+
+
+@uninterrupted
+def _record_exit(launcher: str, code: int) -> None:
+    tracking = client()
+    tracking.set_tag(launcher, schema.EXIT_STATUS, str(code))
+    if parent_gone():
+        tracking.set_tag(launcher, schema.NOTE, f"`mlflow run` was terminated; the job under it stopped with it (exit status {code})")
+        tracking.set_terminated(launcher, "KILLED")
 
 
 @uninterrupted
