@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from analysis import figures_beyond, figures_large  # noqa: E402
-from claims.evidence import published  # noqa: E402
+from claims.evidence import paper_table1, published  # noqa: E402
 from training.studies import labels  # noqa: E402
 from training.studies.labels import MLP_COST, MLP_DEPTH, MLP_LONG, MLP_RERUNS, MLP_TABLE1, MLP_TOWERS  # noqa: E402
 from training.studies.mlp import COST_HEIGHTS, DEPTH_SCHEMES, TABLE1_PANELS, TOWER_ALPHAS  # noqa: E402
@@ -33,19 +33,26 @@ def _dots(ax, x: float, ys, color: str) -> None:
 def table1(tables: RunTables):
     if not tables.has(MLP_TABLE1):
         return None
-    fig, axes = plt.subplots(1, 4, figsize=(15, 4.2))
-    for ax, (panel, (baseline, stacks)) in zip(axes, TABLE1_PANELS.items()):
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    for ax, (panel, (baseline, stacks)) in zip(axes.flat, TABLE1_PANELS.items()):
         names = [baseline] + list(stacks)
         cells = [labels.baseline(panel)] + [labels.stack(panel, i) for i in range(len(stacks))]
+        paper = paper_table1(panel)
+        hyper, reruns = paper[paper.kind == "hyperopt"], paper[paper.kind == "rerun_learned"]
         for x, cell in enumerate(cells):
             _dots(ax, x, tables.cell(MLP_TABLE1, cell).test_error.dropna(), "tab:red" if x == 0 else "tab:blue")
+            mark = paper[paper.kind == "baseline"].iloc[0] if x == 0 else hyper.iloc[x - 1]
+            ax.scatter(x, mark.test_error_mean_pct, marker="x", s=60, color="black", zorder=5, label="[P]" if x == 0 else None)
             rerun = tables.cell(MLP_RERUNS, labels.rerun_of(cell)) if x else None
             if rerun is not None and not rerun.empty:
                 _dots(ax, x + 0.35, rerun.test_error.dropna(), "tab:green")
-        ax.set_xticks(range(len(names)), [lab.replace(" / ", "/\n") for lab in names], fontsize=6, rotation=30, ha="right")
+                ax.scatter(x + 0.35, reruns.iloc[x - 1].test_error_mean_pct, marker="x", s=60, color="black", zorder=5)
+        ax.set_xticks(range(len(names)), [lab.replace(" / ", "/\n") for lab in names], fontsize=8)
         ax.set_title(f"{panel} panel")
         ax.set_ylabel("final test error (%)")
-    fig.suptitle(f"[P] Table 1 rerun: red baseline, blue hyperoptimized, green plain re-run from learned values ({DATASET_NOTE})")
+    axes.flat[0].legend(loc="upper right", fontsize=8)
+    fig.suptitle(f"[P] Table 1 rerun ({DATASET_NOTE}): red baseline, blue hyperoptimized, green plain re-run from learned values; "
+                 "black x: [P]'s mean", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -31,7 +31,32 @@ from training.studies import BEYOND, STUDIES, build_study, labels, reductions
 from training.tracking.runs import RunTables
 from training.tracking.store import code_version
 
+MAX_FIGURE_INCHES = 14  # at 110 dpi, 1,540 px: at most 1.4 times the report's 1,100-px column
 SCOPE_WORDS = {PROTOCOL: "at the paper's protocol", REDUCED: "at reduced scale", NONE: "without runs"}
+# what each figure shows, under it (a figure is drawn once, in the first section that names it)
+CAPTIONS = {
+    "table1": "Table 1 on the MLP: test error (%) of each baseline and its hyperoptimized stacks, one panel per optimizer; "
+              "points are seeds, bars their mean, crosses [P]'s published means",
+    "long": "Adam and RMSProp baselines trained as long as the hyperoptimized stacks: test error (%) by epoch, mean over seeds",
+    "trajectories": "The learned step size of SGD / SGD stacks over training, one line per seed",
+    "convergence": "SGD towers of height 1 to 3: test error (%) by epoch, one line per base alpha (mean over seeds)",
+    "sensitivity": "Final test metric against the base alpha, one line per tower height, one panel per benchmark: a flat line is robustness",
+    "grid": "ResNet-20: final error of the baseline and the hyperoptimizer in every (alpha, mu) cell, and the learned mu",
+    "schedule": "ResNet-20: the learned alpha beside He et al.'s step schedule, and the final errors",
+    "lstm": "Char-LSTM: test perplexity by initial alpha, baseline against hyperoptimized, and the learned alpha over training",
+    "depth": "Taller towers at base alpha 0.01: final test error (%) by height under each kappa scheme, and the gain of each added level",
+    "cost": "Cost of height: step time (ms) and optimizer memory (bytes) of SGD towers of height 0 to 10",
+    "lrfree": "Learning-rate-free optimizers: final error against the initial value each starts from, and their effective step size over training",
+    "tall": "Towers to height 50: final error by height per scheme, and every level's learned step size in the tallest tower",
+    "top": "The top level's step size: final error under [R]'s rule and the relative rule",
+}
+# per-claim tables: column names as a reader says them
+COLUMN_WORDS = {"mean_diff": "mean difference", "ci_low": "95% CI low", "ci_high": "95% CI high", "p_greater": "p (greater)",
+                "p_less": "p (less)", "n": "seeds"}
+
+
+def column_words(key: str) -> str:
+    return COLUMN_WORDS.get(key, key.replace("_pct", " (%)").replace("_", " "))
 
 
 @dataclass
@@ -63,6 +88,10 @@ def _draw_figures(tables: RunTables, verdicts: list[Verdict], folder: Path) -> d
         fig = draw(tables)
         if fig is None:
             continue
+        width, height = fig.get_size_inches()
+        if width > MAX_FIGURE_INCHES:  # wider, it would shrink in the report's column until its labels cannot be read
+            fig.set_size_inches(MAX_FIGURE_INCHES, height)
+            fig.tight_layout()
         path = folder / f"{name}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
@@ -99,22 +128,48 @@ def summary_rows(verdicts: list[Verdict]) -> list[list[str]]:
     return rows
 
 
+def decided_first(verdicts: list[Verdict]) -> list[Verdict]:
+    """The decided claims (headline claims first, then catalogue order), then those not run."""
+    return sorted(verdicts, key=lambda v: (v.verdict == NOT_RUN, not v.claim.headline))
+
+
+def lead(verdicts: list[Verdict]) -> str:
+    """The report's first line: the headline claims decided here with their verdicts, and which claims this result covers."""
+    headline = [v for v in verdicts if v.claim.headline]
+    told = [f"{v.claim.id}: {v.verdict}, {v.scope.label()}" for v in headline if v.verdict != NOT_RUN]
+    decided = [v.claim.id for v in verdicts if v.verdict != NOT_RUN]
+    first = (f"Headline claims decided here: {'; '.join(told)}" if told else "No headline claim is decided here") + \
+        f" ({len(headline) - len(told)} of {len(headline)} headline claims and parts not run)"
+    covers = f"this result decides {len(decided)} of {len(verdicts)} claims and parts ({', '.join(decided)})" if decided else "it decides no claim"
+    return f"{first}; {covers}."
+
+
 def _header(w: Document, profile: str, tables: RunTables, verdicts: list[Verdict], figures: dict[str, Path]) -> None:
     w.heading("Reproducibility verdicts: Gradient Descent: The Ultimate Optimizer", 1)
+    w.paragraph(lead(verdicts), css="lead")
     w.paragraph(scope_counts(verdicts), css="counts")
     w.paragraph(f"Profile {profile}; {len(tables.runs)} finished runs used; generated {datetime.datetime.now().isoformat(timespec='seconds')} "
                 f"from code {code_version()}. A verdict speaks only to the protocol its runs followed: 'reduced' verdicts are about the reduced "
                 "setting listed under Methodology, and claims about duration are not run below their minimum protocol.")
     if profile != "paper":
         w.paragraph(f"The {profile} profile ({PROFILES[profile].description}) departs from the published protocol.")
+    w.contents()
     if "forest" in figures:
-        w.figure(figures["forest"], "Every claim's tested statistic against its decision threshold (scaled per claim); colour = verdict, "
-                 "filled = paper's protocol, open = reduced scale", "fig-forest")
+        w.figure(figures["forest"], "Every decided claim's tested statistic against its decision threshold, in standard deviations over "
+                 "seeds (labels: in the claim's own units); colour = verdict, filled = paper's protocol, open = reduced scale", "fig-forest")
 
 
 def _summary(w: Document, verdicts: list[Verdict]) -> None:
+    """The decided claims as rows that link to their sections; those not run folded into one line of links."""
     w.heading("Summary")
-    w.table(summary_rows(verdicts), ["claim", "verdict", "scope", "effect [95% bootstrap CI] (not run: why)", "seeds", "Holm p (deciding)"])
+    decided = [v for v in decided_first(verdicts) if v.verdict != NOT_RUN]
+    rows = [[row[0], v.claim.statement, *row[1:]] for v, row in zip(decided, summary_rows(decided))]
+    if rows:
+        w.table(rows, ["claim", "statement", "verdict", "scope", "effect [95% bootstrap CI]", "seeds", "Holm p (deciding)"],
+                [f"claim-{v.claim.key}" for v in decided])
+    not_run = [v for v in verdicts if v.verdict == NOT_RUN]
+    if not_run:
+        w.links(f"Not run here ({len(not_run)}; each section says why): ", [(v.claim.id, f"claim-{v.claim.key}") for v in not_run])
 
 
 def _scope(w: Document) -> None:
@@ -218,6 +273,7 @@ def _power(verdict: Verdict) -> str:
 def _claim_section(w: Document, v: Verdict, figures: dict[str, Path], drawn_in: dict[str, str]) -> None:
     c = v.claim
     w.heading(f"{c.id}: {c.statement}", 3, anchor=f"claim-{c.key}")
+    w.verdict(v.verdict, v.scope.label(), VERDICT_COLOURS[v.verdict])
     w.paragraph(f"Source: {c.source}. Published: {c.published}.")
     w.paragraph(f"Minimum protocol: {c.minimum.describe()}. Scope of this verdict: {v.scope.describe()}.")
     w.paragraph(f"Pre-declared hypothesis: {c.hypothesis}.")
@@ -236,15 +292,14 @@ def _claim_section(w: Document, v: Verdict, figures: dict[str, Path], drawn_in: 
             w.bullets(e.notes)
         if e.table:
             keys = list(dict.fromkeys(k for row in e.table for k in row))
-            w.table([[_number(r[k]) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in keys] for r in e.table], keys)
+            w.table([[_number(r[k]) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in keys] for r in e.table], [column_words(k) for k in keys])
     _history(w, v)
     if c.figure in figures:
         if c.figure in drawn_in:
             w.figure_reference(f"fig-{c.figure}", f"the figure in {drawn_in[c.figure]}'s section")
         else:
-            w.figure(figures[c.figure], f"{c.id}: {c.figure}", f"fig-{c.figure}")
+            w.figure(figures[c.figure], f"{CAPTIONS[c.figure]} ({c.id})", f"fig-{c.figure}")
             drawn_in[c.figure] = c.id
-    w.verdict(v.verdict, v.scope.level, VERDICT_COLOURS[v.verdict])
 
 
 def _lessons(w: Document, verdicts: list[Verdict]) -> None:

@@ -61,14 +61,16 @@ def test_main_job_trains_the_seeds_of_a_config_together_each_as_its_own_run(smok
 def test_report_is_self_contained(smoke_job):
     folder, _, _ = smoke_job
     page = (folder / "reports" / "smoke" / "report.html").read_text()
-    assert "<h2>Summary</h2>" in page and 'src="data:image/png;base64,' in page
+    assert '<h2 id="summary">Summary</h2>' in page and 'src="data:image/png;base64,' in page
     assert "src=\"http" not in page and "src='http" not in page
     markdown = (folder / "reports" / "smoke" / "report.md").read_text()
     for heading in ("## Scope of reproducibility", "## Methodology", "## Results", "## What was easy, what was hard"):
         assert heading in markdown
     assert "evaluation failed" not in markdown  # no claim crashed
-    # the first screen: counts by scope, then the forest plot, then the summary; each figure drawn once
-    assert markdown.index("At the paper's protocol:") < markdown.index("figures/forest.png") < markdown.index("## Summary")
+    # the first screen: the headline claims and what this result decides, counts by scope, contents, the forest plot, the summary
+    lower = markdown.lower()
+    assert lower.index("headline claim") < markdown.index("At the paper's protocol:") < markdown.index("Contents: [Summary](#summary)") \
+        < markdown.index("figures/forest.png") < markdown.index("## Summary")
     assert markdown.count("figures/table1.png") == 1 and markdown.count("(#fig-table1)") >= 2
     assert "Pre-registration log, version" in markdown and "Minimum protocol:" in markdown
     assert "## Beyond the paper" in markdown and all(f"figures/{name}.png" in markdown for name in ("lrfree", "tall", "top"))

@@ -88,8 +88,10 @@ def test_the_claims_run_reads_as_a_summary(ui):
     claims = runs(ui, schema.CLAIMS_EXPERIMENT)[0]  # the smoke job's (other tests add claims runs to the same store)
     tags = {t["key"]: t["value"] for t in claims["data"]["tags"]}
     note = tags[schema.NOTE]
-    assert note.startswith("**hyperclaims verdicts, profile `smoke`.** At the paper's protocol:")
-    assert "| A1 | INCONCLUSIVE | reduced |" in note and "report/report.html" in note and "tags.profile = 'smoke'" in note
+    first, second = note.split("\n\n")[:2]  # two lines before the table: the headline verdicts, then where the report is
+    assert first.startswith("**hyperclaims verdicts, profile `smoke`.** Headline claims decided here:") or "No headline claim" in first
+    assert "report/report.html" in second and "At the paper's protocol:" in second
+    assert note.index("| A1 | INCONCLUSIVE | reduced |") > note.index(second) and "tags.profile = 'smoke'" in note
     table1 = get(ui, "experiments/get-by-name", experiment_name="mlp_table1")["experiment"]["experiment_id"]
     assert f"[mlp_table1](#/experiments/{table1}?workflowType=machine_learning)" in note  # the study runs, one click away
 
@@ -99,3 +101,26 @@ def test_the_job_prints_a_link_to_the_claims_run_in_the_model_training_view(smok
     claims = runs(ui, schema.CLAIMS_EXPERIMENT)[0]
     link = f"/#/experiments/{claims['info']['experiment_id']}/runs/{claims['info']['run_id']}?workflowType=machine_learning"
     assert f"in the MLflow UI: http://127.0.0.1:5000{link}" in done.stdout
+
+
+def test_every_study_experiment_says_what_it_is_for(ui):
+    claims = runs(ui, schema.CLAIMS_EXPERIMENT)[0]
+    for name in ("mlp_table1", "mlp_towers", "mlp_depth"):
+        experiment = get(ui, "experiments/get-by-name", experiment_name=name)["experiment"]
+        note = {t["key"]: t["value"] for t in experiment.get("tags", [])}.get(schema.NOTE, "")
+        assert note.startswith(f"**{name}**") and "Serves claims:" in note, name
+        assert f"#/experiments/{claims['info']['experiment_id']}/runs/" in note  # a link to a claims run that used it
+
+
+def test_run_names_are_short_and_tell_seeds_apart(ui):
+    table1 = runs(ui, "mlp_table1")
+    names = {(run["data"]["tags"] and next(t["value"] for t in run["data"]["tags"] if t["key"] == "mlflow.runName")) for run in table1}
+    assert len(names) == len(table1) and max(len(name) for name in names) <= 40, sorted(names, key=len)[-3:]
+    assert all(name.startswith("mlp ") and " s" in name for name in names)
+
+
+def test_the_dataset_profile_names_the_slice(ui):
+    training = next(i for i in runs(ui, "mlp_towers")[0]["inputs"]["dataset_inputs"]
+                    if {"key": schema.DATASET_CONTEXT, "value": "training"} in i["tags"])
+    profile = json.loads(training["dataset"]["profile"])
+    assert profile["slice"] == "first 2,048 of 60,000" and profile["rows_used"] == 2048 and profile["rows_in_split"] == 60000
