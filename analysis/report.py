@@ -149,7 +149,7 @@ def _header(w: Document, profile: str, tables: RunTables, verdicts: list[Verdict
     w.paragraph(lead(verdicts), css="lead")
     w.paragraph(scope_counts(verdicts), css="counts")
     w.paragraph(f"Profile {profile}; {len(tables.runs)} finished runs used; generated {datetime.datetime.now().isoformat(timespec='seconds')} "
-                f"from code {code_version()}. A verdict speaks only to the protocol its runs followed: 'reduced' verdicts are about the reduced "
+                f"from code {code_version()} ('+dirty': with uncommitted changes to tracked files). A verdict speaks only to the protocol its runs followed: 'reduced' verdicts are about the reduced "
                 "setting listed under Methodology, and claims about duration are not run below their minimum protocol.")
     if profile != "paper":
         w.paragraph(f"The {profile} profile ({PROFILES[profile].description}) departs from the published protocol.")
@@ -270,7 +270,7 @@ def _power(verdict: Verdict) -> str:
             f"spread) in {power:.0%} of simulated repetitions at p < {_number(verdict.threshold)} (Holm's first threshold in family {verdict.claim.family}).")
 
 
-def _claim_section(w: Document, v: Verdict, figures: dict[str, Path], drawn_in: dict[str, str]) -> None:
+def _claim_section(w: Document, v: Verdict, figures: dict[str, Path], drawn_in: dict[str, str], tables: RunTables, profile: str) -> None:
     c = v.claim
     w.heading(f"{c.id}: {c.statement}", 3, anchor=f"claim-{c.key}")
     w.verdict(v.verdict, v.scope.label(), VERDICT_COLOURS[v.verdict])
@@ -293,6 +293,11 @@ def _claim_section(w: Document, v: Verdict, figures: dict[str, Path], drawn_in: 
         if e.table:
             keys = list(dict.fromkeys(k for row in e.table for k in row))
             w.table([[_number(r[k]) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in keys] for r in e.table], [column_words(k) for k in keys])
+    studies = tables.serving(c.id)
+    if studies:
+        w.paragraph(f"Its runs in the MLflow UI: experiment{'s' if len(studies) > 1 else ''} {', '.join(studies)}, search "
+                    f"`tags.profile = '{profile}' and tags.claims LIKE '%{c.id.split('[')[0]}%'` (a published result lists their run ids "
+                    "in verdicts.json).")
     _history(w, v)
     if c.figure in figures:
         if c.figure in drawn_in:
@@ -329,7 +334,7 @@ def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folde
     w.heading("Results")
     drawn_in: dict[str, str] = {}
     for verdict in verdicts:
-        _claim_section(w, verdict, figures, drawn_in)
+        _claim_section(w, verdict, figures, drawn_in, tables, profile)
     _lessons(w, verdicts)
     markdown, page = folder / "report.md", folder / "report.html"
     w.render(markdown, page, f"hyperclaims verdicts ({profile})")

@@ -80,6 +80,10 @@ def diminishing_returns(errors: pd.DataFrame, scheme: str, alpha: float = 0.01, 
     low, high = bootstrap_ci(late)
     notes = [f"{scheme}, alpha {alpha:g}: the levels past height {SMALL_HEIGHT} are inert (in most seeds no value they tune moves by "
              f"{INERT_CHANGE:.0%}; median {np.median(movement):.2g}): no gain there is not diminishing returns, so it cannot support the claim"] if inert else []
+    if p_rising < 0.05:  # say which way: gains that rise toward zero from below are levels that hurt less and less, not more and more gain
+        notes.append(f"{scheme}, alpha {alpha:g}: the gains of levels 1..{SMALL_HEIGHT} rise (means "
+                     + ", ".join(f"{g:+.2f}" for g in early.mean(axis=0)) + f" pp; Page's test p = {p_rising:.2g}), the opposite of diminishing returns"
+                     + (": the first level hurts, and each level after it hurts less" if early.mean(axis=0)[0] < 0 else ""))
     return Evidence(
         p_support=max(p_falling, p_zero), p_refute=min(1.0, 2 * min(p_rising, p_gain)),
         effect=float(late.mean()), ci=(low, high),
@@ -112,14 +116,19 @@ def at_every_alpha(tables: RunTables, schemes: tuple[str, ...]) -> Evidence:
             cells = depth_cells(tables, scheme, alpha)
             errors = final_by_height(cells)
             parts.append(diminishing_returns(errors, scheme, alpha, level_movement(cells[max(cells)]).reindex(errors.index).to_numpy(float)))
-    weakest = max(parts, key=lambda e: e.p_support)
+    p_support, p_refute = max(e.p_support for e in parts), min(1.0, len(parts) * min(e.p_refute for e in parts))
+    # the effect shown is the part that decides: the one furthest from support, or, when the refutation is the stronger
+    # evidence, the one that refutes (the weakest part of a refuted claim is often an inert one, whose effect is 0)
+    refuting = p_refute < p_support
+    shown = min(parts, key=lambda e: e.p_refute) if refuting else max(parts, key=lambda e: e.p_support)
     return Evidence(
-        p_support=max(e.p_support for e in parts), p_refute=min(1.0, len(parts) * min(e.p_refute for e in parts)),
-        effect=weakest.effect, ci=weakest.ci, effect_label=weakest.effect_label + f" ({weakest.ours.split(':')[0]}, the weakest)",
+        p_support=p_support, p_refute=p_refute,
+        effect=shown.effect, ci=shown.ci,
+        effect_label=shown.effect_label + f" ({shown.ours.split(':')[0]}, {'the strongest against' if refuting else 'the weakest'})",
         ours="; ".join(e.ours for e in parts), n=min(e.n for e in parts),
         test=parts[0].test + f"; at every base alpha trained, under {', '.join(schemes)} (intersection-union over the {len(parts)} parts, "
                              "refutation Bonferroni'd over them)",
-        diffs=weakest.diffs, table=[row for e in parts for row in e.table], notes=[n for e in parts for n in e.notes],
+        diffs=shown.diffs, table=[row for e in parts for row in e.table], notes=[n for e in parts for n in e.notes],
         min_p=max(e.min_p for e in parts),
     )
 

@@ -174,7 +174,8 @@ def decide_and_report(profile: str, out: Path, params: dict[str, str], publish_t
     describe_experiments(study_notes(profile, studies, run_id, experiment))
     print_verdicts(verdicts)
     print(f"report: {(folder / report.html.name).resolve()} (and report.md); claims run {run_id} in experiment '{schema.CLAIMS_EXPERIMENT}' at {redact(tracking_uri())}")
-    print(f"in the MLflow UI: {ui_link(experiment, run_id)}")
+    print(f"in the MLflow UI: {ui_link(experiment, run_id)} (it opens the model-training view; one click on 'Model training' "
+          "at the top of a page makes that view the default)")
     return 0
 
 

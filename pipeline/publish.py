@@ -81,6 +81,7 @@ def provenance(tables: RunTables, profile: str) -> dict:
         "profile": profile,
         "published": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "code_decided": code_version(),
+        "code_note": "'+dirty': tracked files had uncommitted changes when this was made or trained (untracked files are not counted)",
         "code_trained": sorted(set(tables.runs.code_version.dropna())) if len(tables.runs) else [],
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                     "python": platform.python_version(), "torch": torch.__version__},
@@ -94,7 +95,10 @@ def provenance(tables: RunTables, profile: str) -> dict:
 def write_result_files(folder: Path, tables: RunTables, verdicts: list[Verdict], profile: str) -> list[Path]:
     """verdicts.json, plan.json and provenance.json beside a report already written in ``folder``."""
     paths = [folder / VERDICTS_FILE, folder / PLAN_FILE, folder / PROVENANCE_FILE]
-    verdict_frame(verdicts).to_json(paths[0], orient="records", indent=1)
+    frame = verdict_frame(verdicts)
+    frame["studies"] = [tables.serving(v.claim.id) for v in verdicts]
+    frame["run_ids"] = [sorted(tables.runs[tables.runs.study.isin(studies)].run_id) for studies in frame.studies]
+    frame.to_json(paths[0], orient="records", indent=1)
     paths[1].write_text(json.dumps(plan_record(tables), indent=1) + "\n")
     paths[2].write_text(json.dumps(provenance(tables, profile), indent=1) + "\n")
     return paths

@@ -26,7 +26,7 @@ BULK_RUNS, BULK_POINTS = 100, 25_000  # its limits for one request
 
 # each run's last value of these metrics becomes a column (hp.* columns join them: the final learned values)
 SUMMARY_METRICS = (schema.TEST_ERROR, schema.TEST_PERPLEXITY, schema.TRAIN_LOSS, schema.STEP_TIME_MS, schema.STACK_BYTES, schema.WEIGHT_BYTES)
-RUN_COLUMNS = ["run_id", "experiment_id", "study", "cell", "seed", "config_hash", "stack", "epochs", "steps_per_epoch", "train_size", "dataset", "profile", "status", "start_time",
+RUN_COLUMNS = ["run_id", "experiment_id", "study", "claims", "cell", "seed", "config_hash", "stack", "epochs", "steps_per_epoch", "train_size", "dataset", "profile", "status", "start_time",
                "end_time", "device", "code_version", "diverged", "diverged_step", *SUMMARY_METRICS]
 
 
@@ -36,6 +36,7 @@ def _row(run) -> dict:
         "run_id": run.info.run_id,
         "experiment_id": run.info.experiment_id,
         "study": tags.get(schema.STUDY),
+        "claims": tags.get(schema.CLAIMS, ""),  # the claim ids the run's study serves, a comma list
         "cell": tags.get(schema.CELL),
         "seed": int(tags.get(schema.SEED, -1)),
         "config_hash": tags.get(schema.CONFIG_HASH),
@@ -85,6 +86,13 @@ class RunTables:
             positions = self._positions.get(key)
             self._cells[key] = self._by_seed.iloc[positions if positions is not None else slice(0, 0)]
         return self._cells[key]
+
+    def serving(self, claim_id: str) -> list[str]:
+        """The studies here whose runs serve ``claim_id`` (a part, 'C2[mlp]', by its claim's id), from the runs' tag ``claims``."""
+        if "claims" not in self.runs or self.runs.empty:
+            return []
+        base = claim_id.split("[")[0]
+        return sorted(set(self.runs[self.runs.claims.fillna("").str.split(",").map(lambda ids: base in ids)].study))
 
     def has(self, study: str) -> bool:
         return bool((self.runs.study == study).any())
