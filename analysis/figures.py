@@ -6,11 +6,14 @@ Dots are seeds; lines are means over seeds.
 
 from __future__ import annotations
 
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from analysis import figures_beyond, figures_large  # noqa: E402
 from claims.evidence import paper_table1, published  # noqa: E402
@@ -30,6 +33,16 @@ def _dots(ax, x: float, ys, color: str) -> None:
         ax.hlines(np.mean(ys), x - 0.25, x + 0.25, color="black", lw=1.5, zorder=4)
 
 
+def _tick(stack: str, baseline: bool) -> str:
+    """A short axis label: the baseline as it is, a stack by what it puts on top ('+ sgd(1e-5)', 'alpha only + sgd(1e-5)' where
+    only the base's alpha is learned), 'alpha=' and the like left out."""
+    compact = re.sub(r"\b(alpha|beta1|beta2|gamma|mu|kappa)=", "", stack)
+    if baseline:
+        return compact
+    base, top = compact.split(" / ", 1)
+    return ("alpha only " if "_alpha(" in base else "") + "+ " + top
+
+
 def table1(tables: RunTables):
     if not tables.has(MLP_TABLE1):
         return None
@@ -47,7 +60,7 @@ def table1(tables: RunTables):
             if rerun is not None and not rerun.empty:
                 _dots(ax, x + 0.35, rerun.test_error.dropna(), "tab:green")
                 ax.scatter(x + 0.35, reruns.iloc[x - 1].test_error_mean_pct, marker="x", s=60, color="black", zorder=5)
-        ax.set_xticks(range(len(names)), [lab.replace(" / ", "/\n") for lab in names], fontsize=8)
+        ax.set_xticks(range(len(names)), [_tick(lab, x == 0) for x, lab in enumerate(names)], fontsize=8, rotation=20, ha="right")
         ax.set_title(f"{panel} panel")
         ax.set_ylabel("final test error (%)")
     axes.flat[0].legend(loc="upper right", fontsize=8)
@@ -79,18 +92,29 @@ def long_training(tables: RunTables):
 
 
 def trajectories(tables: RunTables):
+    """B3: per stack, the median learned alpha over seeds with the band from the lowest to the highest seed, two seeds thin."""
     if not tables.has(MLP_TABLE1):
         return None
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    lowest = np.inf
     for index, (stack, color) in enumerate(zip(TABLE1_PANELS["sgd"][1], ("tab:blue", "tab:orange", "tab:green", "tab:purple"))):
         cell = tables.cell(MLP_TABLE1, labels.stack("sgd", index))
-        for k, run_id in enumerate(cell.run_id):
-            path = tables.history(run_id, "hp.0.alpha")
-            ax.plot(path.index, path.values, color=color, alpha=0.5, lw=0.8, label=stack if k == 0 else None)
-    ax.set_yscale("symlog", linthresh=1e-3)
-    ax.set_xlabel("step")
+        histories = [tables.history(run_id, "hp.0.alpha") for run_id in cell.run_id]
+        paths = pd.concat([h.groupby(level=0).last() for h in histories if len(h)], axis=1).sort_index().ffill() if any(len(h) for h in histories) else None
+        if paths is None:
+            continue
+        lowest = min(lowest, float(np.nanmin(paths.to_numpy())))
+        ax.fill_between(paths.index, paths.min(axis=1), paths.max(axis=1), color=color, alpha=0.15, lw=0)
+        ax.plot(paths.index, paths.median(axis=1), color=color, lw=1.8, label=f"{stack} (median of {paths.shape[1]} seeds)")
+        for column in paths.columns[:2]:
+            ax.plot(paths.index, paths[column], color=color, lw=0.5, alpha=0.6)
+    if lowest > 0:
+        ax.set_yscale("log")
+    else:  # a step size learned below zero: a log axis would hide it
+        ax.set_yscale("symlog", linthresh=1e-3)
+    ax.set_xlabel("optimizer step")
     ax.set_ylabel("learned alpha (level 0)")
-    ax.set_title("B3: learned step size of the SGD-panel stacks, one line per seed")
+    ax.set_title("B3: learned step size of the SGD-panel stacks: median, band from lowest to highest seed, two seeds thin", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
