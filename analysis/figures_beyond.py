@@ -10,6 +10,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.cm import ScalarMappable  # noqa: E402
+from matplotlib.colors import Normalize  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 
 from claims.family_f import FAILED_ERROR, final_errors, grid_labels  # noqa: E402
@@ -27,6 +30,13 @@ def _errors_by_value(tables: RunTables, study: str, method: str):
     """(swept values, per-seed error frame with one column per value), failed runs at FAILED_ERROR."""
     grid = grid_labels(tables, study, method)
     return sorted(grid), final_errors(tables, study, grid)
+
+
+def percent_axis(ax) -> None:
+    """Plain percent ticks (2, 5, 10, 20, 50) on a logarithmic error axis, not matplotlib's '6x10^1'."""
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0, 7.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def lrfree(tables: RunTables):
@@ -48,6 +58,7 @@ def lrfree(tables: RunTables):
         ax.axhline(FAILED_ERROR, color="gray", ls=":", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        percent_axis(ax)
         ax.set_xlabel("initial value of the swept parameter")
         ax.set_ylabel(f"final test error (%); a failed run scores {FAILED_ERROR:g}")
         ax.set_title(f"F1/F2 ({study}): robustness to the initial value")
@@ -77,7 +88,11 @@ def tall(tables: RunTables):
     if not tables.has(labels.MLP_TALL):
         return None
     alphas = [a for a in TOWER_ALPHAS if not tables.cell(labels.MLP_TALL, labels.tall(labels.DEPTH_PLAIN, 0, a)).empty]
-    fig, axes = plt.subplots(2, max(len(alphas), 2) // 2 + max(len(alphas), 2) % 2 + 1, figsize=(16, 8), squeeze=False)
+    tallest = tables.cell(labels.MLP_TALL, labels.tall("relative", max(TALL_HEIGHTS), LEVELS_ALPHA))
+    count = len(alphas) + (not tallest.empty)  # a panel per alpha, then the levels' panel where the tallest tower ran
+    rows = 1 if count <= 2 else 2
+    columns = -(-count // rows)
+    fig, axes = plt.subplots(rows, columns, figsize=(min(5.5 * columns, 14), 4.5 * rows), squeeze=False)
     panels = list(axes.flat)
     for ax, alpha in zip(panels, alphas):
         for scheme in TALL_SCHEMES:
@@ -87,24 +102,25 @@ def tall(tables: RunTables):
             ax.plot(np.array(list(cells)) + 1, means.to_numpy(), color=SCHEME_COLORS[scheme], marker="o", lw=1.5, label=SCHEME_NAMES[scheme])
         ax.set_xscale("log")
         ax.set_yscale("log")
+        percent_axis(ax)
         ax.set_xticks([1, 2, 4, 6, 11, 21, 51], ["0", "1", "3", "5", "10", "20", "50"])
         ax.set_xlabel("height")
         ax.set_title(f"D3: base alpha {alpha:g}", fontsize=9)
     panels[0].set_ylabel("final test error (%), mean over seeds")
     panels[0].legend(fontsize=7)
-    _levels_over_time(panels[-1], tables)
-    for ax in panels[len(alphas):-1]:
-        ax.axis("off")
+    if not tallest.empty:
+        _levels_over_time(fig, panels[len(alphas)], tables, tallest)
+    for ax in panels[count:]:
+        ax.remove()
     fig.tight_layout()
     return fig
 
 
-def _levels_over_time(ax, tables: RunTables, alpha: float = 0.01) -> None:
+LEVELS_ALPHA = 0.01  # the base alpha whose tallest relative tower shows every level over time
+
+
+def _levels_over_time(fig, ax, tables: RunTables, cell, alpha: float = LEVELS_ALPHA) -> None:
     tallest = max(TALL_HEIGHTS)
-    cell = tables.cell(labels.MLP_TALL, labels.tall("relative", tallest, alpha))
-    if cell.empty:
-        ax.axis("off")
-        return
     run_id = cell.run_id.iloc[0]
     colors = plt.cm.viridis(np.linspace(0, 0.95, tallest + 1))
     for level in range(tallest + 1):
@@ -114,7 +130,8 @@ def _levels_over_time(ax, tables: RunTables, alpha: float = 0.01) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("step size / its initial value")
-    ax.set_title(f"relative, h{tallest}, alpha {alpha:g}, seed {cell.index[0]}\nlevels 0 (purple) .. {tallest} (yellow)", fontsize=8)
+    fig.colorbar(ScalarMappable(Normalize(0, tallest), "viridis"), ax=ax, label="level")
+    ax.set_title(f"every level's step size: relative, h{tallest}, alpha {alpha:g}, seed {cell.index[0]}", fontsize=8)
 
 
 def top(tables: RunTables):
