@@ -275,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--beyond", nargs="?", const="true", default="false", help="also train our studies beyond the paper (family F: "
                         "learning-rate-free optimizers, needs pip install -e '.[baselines]'; D3, D4: towers to height 50); implied by --studies naming one")
     parser.add_argument("--dry-run", nargs="?", const="true", default="false", help="print the plan and its calibrated wall-time estimate "
-                        "(a few real steps of each model on the device, seconds); train nothing, touch no store")
+                        "(a few real steps of each model on the device, seconds); train nothing; run directly, touch no store (under `mlflow run`, "
+                        "MLflow's launcher makes the store and a run of its own first)")
     parser.add_argument("--publish", default="", help="write the report, verdicts.json, plan.json and provenance.json to this folder "
                         "(a published result, e.g. results/paper-mlp-table1) instead of OUT/PROFILE")
     parser.add_argument("--no-sweep", action="store_true", help="train nothing; decide from tracked runs and rebuild the report")

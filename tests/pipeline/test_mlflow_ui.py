@@ -117,6 +117,8 @@ def test_run_names_are_short_and_tell_seeds_apart(ui):
     names = {(run["data"]["tags"] and next(t["value"] for t in run["data"]["tags"] if t["key"] == "mlflow.runName")) for run in table1}
     assert len(names) == len(table1) and max(len(name) for name in names) <= 40, sorted(names, key=len)[-3:]
     assert all(name.startswith("mlp ") and " s" in name for name in names)
+    note = next(t["value"] for t in table1[0]["data"]["tags"] if t["key"] == schema.NOTE)
+    assert "a chart's step is the epoch" in note and "% of test examples" in note  # which axis, which unit
 
 
 def test_the_dataset_profile_names_the_slice(ui):

@@ -106,6 +106,13 @@ def epoch_metrics(record: EpochRecord, when_ms: int, metric: str = schema.TEST_E
     return metrics
 
 
+# every run's description: its charts' "step" means the epoch for some metrics and the optimizer step for others
+METRICS_NOTE = (f"Metrics by epoch (a chart's step is the epoch, 1..E): `{schema.TEST_ERROR}` (% of test examples misclassified; "
+                f"the char-LSTM logs `{schema.TEST_PERPLEXITY}`), `{schema.TRAIN_LOSS}` (mean cross-entropy), `{schema.STEP_TIME_MS}` (ms per "
+                f"optimizer step). By optimizer step (step 0 = the initial value): `{schema.HP_PREFIX}<level>.<name>`, each level's learned "
+                f"hyperparameters. Once: `{schema.STACK_BYTES}`, `{schema.WEIGHT_BYTES}` (bytes). The full stack is the param `stack`.")
+
+
 def short_name(config: RunConfig) -> str:
     """A run name the UI shows whole and that tells runs apart: 'mlp adam/sgd(0.001) s3' (the full stack is the param
     ``stack``); towers taller than four levels are counted ('sgd/rmsprop x19(0.01)')."""
@@ -138,7 +145,7 @@ class RunLogger:
         """
         mlflow = client()
         all_tags = {schema.CONFIG_HASH: config.config_hash, schema.SEED: str(config.seed), schema.PROFILE: config.profile,
-                    schema.CODE_VERSION: code_version(), **(tags or {})}
+                    schema.CODE_VERSION: code_version(), schema.NOTE: METRICS_NOTE, **(tags or {})}
         if parent_run_id is not None:
             experiment_id_ = mlflow.get_run(parent_run_id).info.experiment_id
             mark_model_training(mlflow, mlflow.get_experiment(experiment_id_))
