@@ -17,6 +17,8 @@ import pandas as pd  # noqa: E402
 
 from analysis import figures_beyond, figures_large  # noqa: E402
 from claims.evidence import paper_table1, published  # noqa: E402
+from claims.family_d import depth_alphas, depth_cells, final_by_height  # noqa: E402
+from claims.verdict import NotRun  # noqa: E402
 from training.studies import labels  # noqa: E402
 from training.studies.labels import MLP_COST, MLP_DEPTH, MLP_LONG, MLP_RERUNS, MLP_TABLE1, MLP_TOWERS  # noqa: E402
 from training.studies.mlp import COST_HEIGHTS, DEPTH_SCHEMES, TABLE1_PANELS, TOWER_ALPHAS  # noqa: E402
@@ -140,37 +142,30 @@ def convergence(tables: RunTables):
 
 
 def depth(tables: RunTables):
+    """D1/D2: final error by height under each kappa scheme, one panel per base alpha trained (the claims are decided at each)."""
     if not tables.has(MLP_DEPTH):
         return None
-    fig, (ax, gain_ax) = plt.subplots(1, 2, figsize=(13, 4.5))
-    plain = tables.cell(MLP_DEPTH, labels.depth(labels.DEPTH_PLAIN, 0, 0.01)).test_error
-    for scheme, color in zip(DEPTH_SCHEMES, ("tab:red", "tab:blue", "tab:green")):
-        by_height = {0: plain}
-        while not (cell := tables.cell(MLP_DEPTH, labels.depth(scheme, len(by_height), 0.01))).empty:
-            by_height[len(by_height)] = cell.test_error
-        heights = list(by_height)
-        for h in heights[1:]:
-            ax.scatter(np.full(len(by_height[h]), h), by_height[h], color=color, s=8, alpha=0.5)
-        ax.plot(heights, [by_height[h].mean() for h in heights], color=color, lw=2, marker="o", label=f"ours, {scheme} kappa scheme")
-        # gain of level h, seed by seed: error(h-1) - error(h)
-        gains = {h: (by_height[h - 1] - by_height[h]).dropna() for h in heights[1:]}
-        for h, g in gains.items():
-            gain_ax.scatter(np.full(len(g), h), g, color=color, s=8, alpha=0.5)
-        gain_ax.plot(list(gains), [g.mean() for g in gains.values()], color=color, lw=2, marker="o", label=scheme)
+    alphas = depth_alphas(tables)
+    fig, axes = plt.subplots(1, len(alphas), figsize=(4.6 * len(alphas), 4.5), squeeze=False)
     report = published("report_stacked_mlp")
-    at = report[report.alpha_init == 0.01].sort_values("height")
-    ax.plot(at.height, at.test_error_pct, color="gray", ls="--", label="[R], single seed, 10 epochs")
-    gain_ax.plot(at.height.iloc[1:], -np.diff(at.test_error_pct.to_numpy()), color="gray", ls="--", label="[R]")
-    ax.set_xlabel("height (hyperoptimizer levels)")
-    ax.set_ylabel("final test error (%)")
-    ax.set_title("D1/D2: SGD / RMSProp / RMSProp / ... at alpha 0.01")
-    ax.legend(fontsize=7)
-    gain_ax.axhline(0, color="black", lw=0.8)
-    gain_ax.set_xlabel("level added (height)")
-    gain_ax.set_ylabel("gain: error(h-1) - error(h), pp")
-    gain_ax.set_title("Gain per added level, one dot per seed")
-    gain_ax.set_xlim(0.5, 8.5)
-    gain_ax.legend(fontsize=7)
+    for ax, alpha in zip(axes[0], alphas):
+        for scheme, color in zip(DEPTH_SCHEMES, ("tab:red", "tab:blue", "tab:green")):
+            try:
+                errors = final_by_height(depth_cells(tables, scheme, alpha))
+            except NotRun:  # too few heights of this scheme here: nothing to draw
+                continue
+            heights = errors.columns.to_numpy()
+            for h in heights[1:]:
+                ax.scatter(np.full(len(errors), h), errors[h], color=color, s=6, alpha=0.4)
+            ax.plot(heights, errors.mean().to_numpy(), color=color, lw=2, marker="o", markersize=3, label=f"{scheme} kappa scheme")
+        at = report[report.alpha_init == alpha].sort_values("height")
+        if len(at):
+            ax.plot(at.height, at.test_error_pct, color="gray", ls="--", label="[R], single seed")
+        ax.set_xlabel("height (hyperoptimizer levels)")
+        ax.set_title(f"base alpha {alpha:g}", fontsize=9)
+    axes[0][0].set_ylabel("final test error (%), dots: seeds")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("D1/D2: SGD / RMSProp / RMSProp / ..., batch 1024, 10 epochs", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -44,7 +44,7 @@ CAPTIONS = {
     "grid": "ResNet-20: final error of the baseline and the hyperoptimizer in every (alpha, mu) cell, and the learned mu",
     "schedule": "ResNet-20: the learned alpha beside He et al.'s step schedule, and the final errors",
     "lstm": "Char-LSTM: test perplexity by initial alpha, baseline against hyperoptimized, and the learned alpha over training",
-    "depth": "Taller towers at base alpha 0.01: final test error (%) by height under each kappa scheme, and the gain of each added level",
+    "depth": "Taller towers: final test error (%) by height under each kappa scheme, one panel per base alpha (dots: seeds; dashed: [R]'s single run)",
     "cost": "Cost of height: step time (ms) and optimizer memory (bytes) of SGD towers of height 0 to 10",
     "lrfree": "Learning-rate-free optimizers: final error against the initial value each starts from, and their effective step size over training",
     "tall": "Towers to height 50: final error by height per scheme, and every level's learned step size in the tallest tower",
