@@ -36,6 +36,8 @@ def _evaluated(claim: Claim, tables: RunTables) -> tuple[Evidence | None, str, S
             else "" if all(s.startswith("mlp_") for s in missing) else " (the ResNet-20 and char-LSTM studies train with --benchmarks all)"
         return None, f"no finished runs of {', '.join(missing)} at this profile{hint}", Scope(NONE)
     scope = assess(claim.minimum, tables)
+    if scope.level == NONE:  # a study ran, but not the part of it the claim's minimum protocol requires (e.g. still training)
+        return None, f"its minimum protocol needs runs the store does not hold yet ({'; '.join(scope.cuts)})", scope
     if scope.level == REDUCED and claim.minimum.duration:
         return None, (f"below its minimum protocol ({'; '.join(scope.cuts)}): a claim about duration, late training or how far values "
                       "travel is not decided at reduced scale"), scope

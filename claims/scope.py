@@ -99,7 +99,7 @@ def assess(minimum: Minimum, tables: RunTables) -> Scope:
         runs = runs[runs.cell.map(requirement.cells)] if len(runs) else runs
         if runs.empty:
             if not requirement.optional:
-                return Scope(NONE)
+                return Scope(NONE, (f"{requirement.what}: no runs",))
             continue
         cut = _cuts(requirement, runs)
         if cut:

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from support.tables import run_tables
+from support.tables import AT_PROTOCOL, run_tables
 
 from claims.catalogue import CATALOGUE, evaluate
 from claims.evidence import paper_table1
 from claims.scope import NONE, PROTOCOL, REDUCED, Scope
 from claims.verdict import INCONCLUSIVE, NOT_RUN, REFUTED, SUPPORTED, Change, Claim, Evidence, decide_family
+from training.studies import labels
 from training.studies.base import TOWER_HEIGHTS
 from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
 from training.tracking.runs import RunTables
@@ -86,6 +87,20 @@ def test_a_duration_claim_below_its_minimum_is_not_run_and_another_is_labelled_r
     assert at_protocol["A1"].scope.level == PROTOCOL and at_protocol["A7"].verdict != NOT_RUN
     sliced = table1_tables(rng, published_means(), 0.3, 10, train_size="2048")
     assert "on the first 2,048 training examples" in evaluate(sliced, families=("A",))[0].scope.cuts[0]
+
+
+def test_a_claim_whose_required_runs_are_still_training_is_not_run():
+    """A5 reads the re-runs of all four panels: with those of two panels only (the rest still training), it is NOT_RUN,
+    naming what is missing, not decided on half its configurations."""
+    rng = np.random.default_rng(5)
+    tables = table1_tables(rng, published_means(), 0.3, 10)
+    reruns = [{"study": "mlp_reruns", "cell": labels.rerun_of(cell), "seed": seed, "config_hash": f"re-{cell}-{seed}", "run_id": f"re-{cell}-{seed}",
+               "test_error": rng.normal(5.0, 0.3), **AT_PROTOCOL}
+              for cell in published_means() if cell.startswith(("stack:sgd", "stack:adagrad")) for seed in range(10)]
+    partial = run_tables(tables.runs.to_dict("records") + reruns)
+    a5 = next(v for v in evaluate(partial, families=("A",)) if v.claim.id == "A5")
+    assert a5.verdict == NOT_RUN and a5.scope.level == NONE
+    assert "re-runs of the Adam and RMSProp panels: no runs" in a5.reason
 
 
 def table1_tables(rng, means: dict[str, float], sd: float, seeds: int, **columns) -> RunTables:
