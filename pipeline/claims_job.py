@@ -42,7 +42,7 @@ from training.sweep import SweepSummary, run_study
 from training.tracking import schema
 from training.tracking.runs import RunTables, load_runs
 from training.tracking.store import STORE_ERRORS, StoreUnavailable, first_line, redact, sqlite_file, tracking_uri, ui_link
-from training.tracking.store_setup import ready_store
+from training.tracking.store_setup import hold_store, ready_store
 from training.tracking.writer import describe_experiments, finish_launched, log_claims_run
 
 
@@ -328,7 +328,7 @@ def run_job(argv: list[str] | None = None) -> int:
                 raise ConfigError(f"the store at {redact(tracking_uri())} {nothing}")
             return report_guarded(args.profile, out, {"profile": args.profile, "trained": "false"}, publish_to, tracked)
         runner = choice.make_runner(args, workers, device)
-        choice.hold_store(held)
+        hold_store(held)
         for model in benchmarks:
             sweep_data(model)  # checks the data up front; the sweeps reuse what it loaded
     except (ConfigError, DataError, StoreUnavailable) as error:

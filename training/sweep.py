@@ -30,6 +30,7 @@ from training.studies import STUDIES, build_study
 from training.studies.base import Study
 from training.tracking import schema
 from training.tracking.store import STORE_ERRORS, StoreUnavailable, client, experiment_id, first_line, redact, tracking_uri
+from training.tracking.store_setup import hold_store
 from training.tracking.writer import close_running_attempts, dataset_inputs, finished_hashes, finish_launched, log_failure, log_result, run_params, study_tags
 
 
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         for _, config in study.configs(args.profile, seeds=1):
             require_package(config.levels)
         runner = choice.make_runner(args, workers, device)
-        choice.hold_store(held)
+        hold_store(held)
         for model in study.models:
             sweep_data(model)
     except (ConfigError, DataError, StoreUnavailable) as error:

@@ -27,8 +27,7 @@ from training.core.models import MODELS
 from training.data import DataError, load_dataset
 from training.runners import choice
 from training.tracking import schema
-from training.tracking.store import STORE_ERRORS, StoreUnavailable, first_line, redact, tracking_uri
-from training.tracking.store_setup import ready_store
+from training.tracking.store import STORE_ERRORS, StoreUnavailable, check_store, first_line, redact, tracking_uri
 from training.tracking.writer import RunLogger, dataset_inputs, finish_launched, note_launcher, run_params
 
 
@@ -77,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         require_package(config.levels)
         device = resolve_device(args.device)
         if not args.dry_run:
-            ready_store()
+            check_store()  # a new store is made by the run's first write
         train, test = load_dataset(config.model, args.data_dir)
     except (ConfigError, DataError) as error:
         return _fail(str(error))

@@ -8,20 +8,15 @@ wrong around a sweep into one line for the user and an exit status.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
-from contextlib import ExitStack
 
 from training.core import interrupt
 from training.core.config import MAX_SEEDS, ConfigError, parse_number
 from training.runners.base import Runner
 from training.runners.local import LocalRunner
 from training.runners.ray_cluster import RayError, RayRunner
-from training.tracking import schema
-from training.tracking.store import STORE_ERRORS, StoreUnavailable, TrackingError, first_line, folder_store, job_lock, redact, sqlite_file
-from training.tracking.store_setup import ready_store
-from training.tracking.writer import close_abandoned_runs
+from training.tracking.store import StoreUnavailable, TrackingError
 
 EXECUTORS = ("local", "ray")
 RESUME_HINT = "every finished run is kept; the same command resumes where this one stopped"
@@ -54,22 +49,6 @@ def make_runner(args: argparse.Namespace, workers: int, device: str) -> Runner:
     gpus = None if args.gpus_per_run == "auto" else parse_number("gpus-per-run", args.gpus_per_run, 0, whole=False)
     return RayRunner(args.ray_address, device, parse_number("cpus-per-run", args.cpus_per_run, 0.01, whole=False), gpus,
                      parse_number("checkpoint-every", args.checkpoint_every, 0))
-
-
-def hold_store(held: ExitStack) -> None:
-    """Make the tracking store whole and check it answers and takes writes, then hold it (a local one) for this job until
-    ``held`` closes, marking KILLED the runs an earlier job left RUNNING there; StoreUnavailable otherwise."""
-    uri = ready_store()
-    held.enter_context(job_lock())
-    if sqlite_file(uri) is None and folder_store(uri) is None:
-        return  # a server: other jobs may be logging to it right now
-    try:
-        closed = close_abandoned_runs(keep=os.environ.get(schema.LAUNCHER_ENV))
-    except STORE_ERRORS as error:
-        raise StoreUnavailable(f"the tracking store {redact(uri)} cannot be written ({first_line(error)})") from None
-    if closed:
-        print(f"marked KILLED {closed} run(s) an earlier job left RUNNING (it ended while logging them); the report counts them "
-              "as excluded, and this job trains their configs again", file=sys.stderr)
 
 
 def refuse(error: Exception) -> int:

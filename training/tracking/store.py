@@ -184,6 +184,32 @@ def plan_sqlite_reads(uri: str) -> bool:
     return True
 
 
+def read_schema(file: Path) -> tuple[set[str], str | None, int]:
+    """(table names, MLflow schema version or None, number of runs) of an existing SQLite file; sqlite3.Error if it is none."""
+    with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True, timeout=STORE_CHECK_SECONDS)) as db:
+        tables = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
+        version = db.execute("select version_num from alembic_version").fetchone() if "alembic_version" in tables else None
+        runs = db.execute("select count(*) from runs").fetchone()[0] if "runs" in tables else 0
+    return tables, version[0] if version else None, runs
+
+
+def half_made_problem(file: Path, tables: set[str], version: str | None, runs: int) -> str | None:
+    """Why a SQLite store with ``tables`` was left half-made by MLflow's schema set-up (a leftover temporary table, or
+    tables without a schema version), with its repair; None otherwise (an empty file is not half-made: it is new)."""
+    leftovers = sorted(t for t in tables if t.startswith("_alembic_tmp_"))
+    if not tables or (not leftovers and version is not None):
+        return None
+    upgrade = f"`mlflow db upgrade sqlite:///{file}`"
+    what = f"leftover table {leftovers[0]}" if leftovers else "no schema version"
+    if not runs:
+        repair = f"it holds no runs: delete it (rm {file}) and start again"
+    elif leftovers:
+        repair = f"it holds {runs} runs: back it up, then `sqlite3 {file} 'DROP TABLE {leftovers[0]}'` and {upgrade}"
+    else:
+        repair = f"it holds {runs} runs: back it up, then {upgrade}"
+    return f"was left half-made by MLflow's schema set-up ({what}; two jobs opened it while new?); {repair}"
+
+
 def _sqlite_problem(file: Path | None, timeout: float) -> str | None:
     if file is None:
         return None
@@ -191,13 +217,14 @@ def _sqlite_problem(file: Path | None, timeout: float) -> str | None:
         folder = file.parent
         return None if folder.is_dir() and os.access(folder, os.W_OK) else f"cannot be made ({folder} is not a writable folder)"
     try:
+        half = half_made_problem(file, *read_schema(file))
         with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True, timeout=timeout)) as db:
-            db.execute("select count(*) from sqlite_master").fetchone()
             claims = db.execute("select artifact_location from experiments where name = ?", (schema.CLAIMS_EXPERIMENT,)).fetchone() \
                 if db.execute("select 1 from sqlite_master where name = 'experiments'").fetchone() else None
     except sqlite3.Error as error:
         return f"cannot be opened as a SQLite database ({error})"
-    return _sqlite_write_problem(file, timeout) or _artifact_problem(claims[0] if claims else artifact_location(schema.CLAIMS_EXPERIMENT, f"sqlite:///{file}"))
+    return half or _sqlite_write_problem(file, timeout) or \
+        _artifact_problem(claims[0] if claims else artifact_location(schema.CLAIMS_EXPERIMENT, f"sqlite:///{file}"))
 
 
 def _sqlite_write_problem(file: Path, timeout: float) -> str | None:

@@ -15,43 +15,27 @@ any code of ours can.
 from __future__ import annotations
 
 import fcntl
+import os
 import sqlite3
 import sys
-from contextlib import closing
+from contextlib import ExitStack
 from pathlib import Path
 
 from mlflow.store.db.utils import _get_latest_schema_revision
 from mlflow.tracking import MlflowClient
 
-from training.tracking.store import STORE_CHECK_SECONDS, StoreUnavailable, check_store, redact, sqlite_file, tracking_uri
-
-
-def read_schema(file: Path) -> tuple[set[str], str | None, int]:
-    """(table names, MLflow schema version or None, number of runs) of an existing SQLite file; sqlite3.Error if it is none."""
-    with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True, timeout=STORE_CHECK_SECONDS)) as db:
-        tables = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
-        version = db.execute("select version_num from alembic_version").fetchone() if "alembic_version" in tables else None
-        runs = db.execute("select count(*) from runs").fetchone()[0] if "runs" in tables else 0
-    return tables, version[0] if version else None, runs
+from training.tracking import schema
+from training.tracking.store import (STORE_ERRORS, StoreUnavailable, check_store, first_line, folder_store, half_made_problem, job_lock, read_schema,
+                                     redact, sqlite_file, tracking_uri)
+from training.tracking.writer import close_abandoned_runs
 
 
 def schema_problem(file: Path, tables: set[str], version: str | None, runs: int) -> str | None:
     """Why a SQLite store with ``tables`` (``read_schema``) is not a whole store of this MLflow's schema; None if it is."""
-    leftovers = sorted(t for t in tables if t.startswith("_alembic_tmp_"))
-    head = _get_latest_schema_revision()
-    if not leftovers and version == head:
-        return None
-    upgrade = f"`mlflow db upgrade sqlite:///{file}`"
-    if not leftovers and version is not None:
-        return f"has MLflow schema {version}, this MLflow expects {head}: back it up, then {upgrade}"
-    what = f"leftover table {leftovers[0]}" if leftovers else "no schema version"
-    if not runs:
-        repair = f"it holds no runs: delete it (rm {file}) and start again"
-    elif leftovers:
-        repair = f"it holds {runs} runs: back it up, then `sqlite3 {file} 'DROP TABLE {leftovers[0]}'` and {upgrade}"
-    else:
-        repair = f"it holds {runs} runs: back it up, then {upgrade}"
-    return f"was left half-made by MLflow's schema set-up ({what}; two jobs opened it while new?); {repair}"
+    half = half_made_problem(file, tables, version, runs)
+    if half or version == (head := _get_latest_schema_revision()):
+        return half
+    return f"has MLflow schema {version}, this MLflow expects {head}: back it up, then `mlflow db upgrade sqlite:///{file}`"
 
 
 def prepare_store(uri: str | None = None) -> str:
@@ -101,6 +85,22 @@ def _known_whole(file: Path, uri: str) -> bool:
 def ready_store(uri: str | None = None) -> str:
     """``prepare_store`` then ``check_store``: the URI of a store that is whole, answers and takes writes."""
     return check_store(prepare_store(uri))
+
+
+def hold_store(held: ExitStack) -> None:
+    """Make the tracking store whole and check it answers and takes writes, then hold it (a local one) for this job until
+    ``held`` closes, marking KILLED the runs an earlier job left RUNNING there; StoreUnavailable otherwise."""
+    uri = ready_store()
+    held.enter_context(job_lock())
+    if sqlite_file(uri) is None and folder_store(uri) is None:
+        return  # a server: other jobs may be logging to it right now
+    try:
+        closed = close_abandoned_runs(keep=os.environ.get(schema.LAUNCHER_ENV))
+    except STORE_ERRORS as error:
+        raise StoreUnavailable(f"the tracking store {redact(uri)} cannot be written ({first_line(error)})") from None
+    if closed:
+        print(f"marked KILLED {closed} run(s) an earlier job left RUNNING (it ended while logging them); the report counts them "
+              "as excluded, and this job trains their configs again", file=sys.stderr)
 
 
 def main() -> int:
