@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from claims.evidence import REFERENCE, published
+from claims.runs import RunTables
 from claims.stats import bootstrap_ci
+from papers.ultimate_optimizer.published import REFERENCE, published
 from training.studies import labels
 from training.studies.mlp import TABLE1_PANELS
 from training.tracking import schema
-from training.tracking.runs import RunTables
 
 # [R]'s names of the optimizers (its table has no alpha-only variants)
 _REPORT_NAMES = {"sgd": "SGD", "adam": "Adam", "adagrad": "AdaGrad", "rmsprop": "RMSProp"}

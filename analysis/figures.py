@@ -16,13 +16,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis import figures_beyond, figures_large  # noqa: E402
-from claims.evidence import paper_table1, published  # noqa: E402
-from claims.family_d import depth_alphas, depth_cells, final_by_height  # noqa: E402
+from claims.runs import RunTables  # noqa: E402
 from claims.verdict import NotRun  # noqa: E402
+from papers.ultimate_optimizer.family_d import depth_alphas, depth_cells, final_by_height  # noqa: E402
+from papers.ultimate_optimizer.published import paper_table1, published  # noqa: E402
 from training.studies import labels  # noqa: E402
 from training.studies.labels import MLP_COST, MLP_DEPTH, MLP_LONG, MLP_RERUNS, MLP_TABLE1, MLP_TOWERS  # noqa: E402
 from training.studies.mlp import COST_HEIGHTS, DEPTH_SCHEMES, TABLE1_PANELS, TOWER_ALPHAS  # noqa: E402
-from training.tracking.runs import RunTables  # noqa: E402
 
 DATASET_NOTE = "MLP on MNIST"
 

@@ -10,16 +10,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from matplotlib.cm import ScalarMappable  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
-import numpy as np  # noqa: E402
 
-from claims.family_f import FAILED_ERROR, final_errors, grid_labels  # noqa: E402
+from claims.runs import RunTables  # noqa: E402
+from papers.ultimate_optimizer.family_f import FAILED_ERROR, final_errors, grid_labels  # noqa: E402
 from training.studies import labels  # noqa: E402
 from training.studies.beyond import HYPER, HYPER_RECOMMENDED, LRFREE_METHODS, TALL_HEIGHTS, TALL_SCHEMES, TOP_STEPS  # noqa: E402
 from training.studies.mlp import TOWER_ALPHAS  # noqa: E402
-from training.tracking.runs import RunTables  # noqa: E402
 
 METHOD_COLORS = {HYPER: "black", "prodigy": "tab:blue", "dadapt_adam": "tab:orange", "dog": "tab:green", "sgd_schedulefree": "tab:purple"}
 SCHEME_COLORS = {"paper": "tab:blue", "reproduction": "tab:red", "relative": "tab:green"}

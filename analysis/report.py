@@ -12,27 +12,20 @@ figure is drawn once and referenced from the other sections that use it.
 from __future__ import annotations
 
 import datetime
-import math
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-
-import matplotlib.pyplot as plt
 
 from analysis import fidelity
 from analysis.document import Document
 from analysis.figures import FIGURES
-from analysis.forest import VERDICT_COLOURS, forest
-from claims.scope import NONE, PROTOCOL, REDUCED
-from claims.verdict import ALPHA, NOT_RUN, VERDICTS, Verdict
+from analysis.verdicts import FOREST_CAPTION, Report, claim_section, draw_figures, effect_with_ci, lead, scope_counts, summary
+from claims.runs import RunTables
+from claims.verdict import ALPHA, NOT_RUN, Verdict
 from training.core.config import PROFILES
 from training.core.tasks import UNSTATED_CHOICES
 from training.studies import BEYOND, STUDIES, build_study, labels, reductions
-from training.tracking.runs import RunTables
 from training.tracking.store import code_version
 
-MAX_FIGURE_INCHES = 14  # at 110 dpi, 1,540 px: at most 1.4 times the report's 1,100-px column
-SCOPE_WORDS = {PROTOCOL: "at the paper's protocol", REDUCED: "at reduced scale", NONE: "without runs"}
 # what each figure shows, under it (a figure is drawn once, in the first section that names it)
 CAPTIONS = {
     "table1": "Table 1 on the MLP: test error (%) of each baseline and its hyperoptimized stacks, one panel per optimizer; "
@@ -50,98 +43,6 @@ CAPTIONS = {
     "tall": "Towers to height 50: final error by height per scheme, and every level's learned step size in the tallest tower",
     "top": "The top level's step size: final error under [R]'s rule and the relative rule",
 }
-# per-claim tables: column names as a reader says them
-COLUMN_WORDS = {"mean_diff": "mean difference", "ci_low": "95% CI low", "ci_high": "95% CI high", "p_greater": "p (greater)",
-                "p_less": "p (less)", "n": "seeds"}
-
-
-def column_words(key: str) -> str:
-    return COLUMN_WORDS.get(key, key.replace("_pct", " (%)").replace("_", " "))
-
-
-@dataclass
-class Report:
-    markdown: Path
-    html: Path
-    figures: list[Path]
-
-
-def _number(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:.{digits}g}"
-
-
-def effect_with_ci(verdict: Verdict) -> str:
-    e = verdict.evidence
-    if e is None:
-        return "not run"
-    return f"{_number(e.effect)} [{_number(e.ci[0])}, {_number(e.ci[1])}] ({e.effect_label})"
-
-
-def _draw_figures(tables: RunTables, verdicts: list[Verdict], folder: Path) -> dict[str, Path]:
-    """Every figure a decided claim names, and the forest plot; each drawn once."""
-    folder.mkdir(parents=True, exist_ok=True)
-    drawn = {}
-    wanted = {"forest": lambda _: forest(verdicts)} | {v.claim.figure: FIGURES[v.claim.figure] for v in verdicts if v.claim.figure and v.verdict != NOT_RUN}
-    for name, draw in sorted(wanted.items()):
-        fig = draw(tables)
-        if fig is None:
-            continue
-        width, height = fig.get_size_inches()
-        if width > MAX_FIGURE_INCHES:  # wider, it would shrink in the report's column until its labels cannot be read
-            fig.set_size_inches(MAX_FIGURE_INCHES, height)
-            fig.tight_layout()
-        path = folder / f"{name}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        drawn[name] = path
-    return drawn
-
-
-def scope_counts(verdicts: list[Verdict]) -> str:
-    """'At the paper's protocol: 3 SUPPORTED, 1 INCONCLUSIVE; at reduced scale: ...; not run: 9.'"""
-    parts = []
-    for level in (PROTOCOL, REDUCED):
-        decided = [v for v in verdicts if v.scope.level == level and v.verdict != NOT_RUN]
-        counts = ", ".join(f"{sum(v.verdict == name for v in decided)} {name}" for name in VERDICTS if any(v.verdict == name for v in decided))
-        parts.append(f"{SCOPE_WORDS[level]}: {counts or 'none'}")
-    not_run = [v.claim.id for v in verdicts if v.verdict == NOT_RUN]
-    partial = [f"{v.claim.id} ({v.claim.covers})" for v in verdicts if v.claim.covers and v.verdict != NOT_RUN]
-    reach = f" Decided for one benchmark or stack only, not for the whole claim: {', '.join(partial)}." if partial else ""
-    text = "; ".join(parts) + f"; not run: {len(not_run)}" + (f" ({', '.join(not_run)})" if not_run else "") + "." + reach
-    return text[0].upper() + text[1:]
-
-
-def summary_rows(verdicts: list[Verdict]) -> list[list[str]]:
-    """One compact row per claim; the long texts are in the claim's section."""
-    rows = []
-    for v in verdicts:
-        e = v.evidence
-        if e is None:
-            effect = ("decided through its parts: " + ", ".join(v.claim.parts) if v.claim.parts
-                      else "below its minimum protocol" if v.scope.level == REDUCED else "no runs")
-        else:
-            effect = f"{_number(e.effect)} [{_number(e.ci[0])}, {_number(e.ci[1])}] {e.effect_label.split(' (weakest')[0]}"
-        rows.append([v.claim.id + (" (headline)" if v.claim.headline else ""), v.verdict, v.scope.label(), effect,
-                     str(e.n) if e else "", _number(v.deciding_p) if e and not e.measurement else ""])
-    return rows
-
-
-def decided_first(verdicts: list[Verdict]) -> list[Verdict]:
-    """The decided claims (headline claims first, then catalogue order), then those not run."""
-    return sorted(verdicts, key=lambda v: (v.verdict == NOT_RUN, not v.claim.headline))
-
-
-def lead(verdicts: list[Verdict]) -> str:
-    """The report's first line: the headline claims decided here with their verdicts, and which claims this result covers."""
-    headline = [v for v in verdicts if v.claim.headline]
-    told = [f"{v.claim.id}: {v.verdict}, {v.scope.label()}" for v in headline if v.verdict != NOT_RUN]
-    decided = [v.claim.id for v in verdicts if v.verdict != NOT_RUN]
-    first = (f"Headline claims decided here: {'; '.join(told)}" if told else "No headline claim is decided here") + \
-        f" ({len(headline) - len(told)} of {len(headline)} headline claims and parts not run)"
-    covers = f"this result decides {len(decided)} of {len(verdicts)} claims and parts ({', '.join(decided)})" if decided else "it decides no claim"
-    return f"{first}; {covers}."
 
 
 def _header(w: Document, profile: str, tables: RunTables, verdicts: list[Verdict], figures: dict[str, Path]) -> None:
@@ -155,21 +56,7 @@ def _header(w: Document, profile: str, tables: RunTables, verdicts: list[Verdict
         w.paragraph(f"The {profile} profile ({PROFILES[profile].description}) departs from the published protocol.")
     w.contents()
     if "forest" in figures:
-        w.figure(figures["forest"], "Every decided claim's tested statistic against its decision threshold, in standard deviations over "
-                 "seeds (labels: in the claim's own units); colour = verdict, filled = paper's protocol, open = reduced scale", "fig-forest")
-
-
-def _summary(w: Document, verdicts: list[Verdict]) -> None:
-    """The decided claims as rows that link to their sections; those not run folded into one line of links."""
-    w.heading("Summary")
-    decided = [v for v in decided_first(verdicts) if v.verdict != NOT_RUN]
-    rows = [[row[0], v.claim.statement, *row[1:]] for v, row in zip(decided, summary_rows(decided))]
-    if rows:
-        w.table(rows, ["claim", "statement", "verdict", "scope", "effect [95% bootstrap CI]", "seeds", "Holm p (deciding)"],
-                [f"claim-{v.claim.key}" for v in decided])
-    not_run = [v for v in verdicts if v.verdict == NOT_RUN]
-    if not_run:
-        w.links(f"Not run here ({len(not_run)}; each section says why): ", [(v.claim.id, f"claim-{v.claim.key}") for v in not_run])
+        w.figure(figures["forest"], FOREST_CAPTION.replace("at its minimum protocol", "paper's protocol"), "fig-forest")
 
 
 def _scope(w: Document) -> None:
@@ -253,58 +140,14 @@ def _fidelity(w: Document, tables: RunTables) -> None:
     w.table(fidelity.table(learned), fidelity.COLUMNS)
 
 
-def _history(w: Document, verdict: Verdict) -> None:
-    claim = verdict.claim
-    entries = [f"{c.date} ({c.kind}{', protocol runs existed' if c.protocol_runs_existed else ', runs existed' if c.runs_existed else ''}): "
-               f"{c.what}. Why: {c.why}." for c in claim.history]
-    w.paragraph(f"Pre-registration log, version {claim.version}: {claim.preregistration()}.")
-    w.bullets(entries)
-
-
-def _power(verdict: Verdict) -> str:
-    power = verdict.power()
-    if power is None:
-        return "No published effect in this test's units: its power is not computed."
-    n = len(verdict.evidence.diffs)
-    return (f"With {n} seeds this test detects the published effect ({_number(verdict.claim.published_effect)} above its threshold, our per-seed "
-            f"spread) in {power:.0%} of simulated repetitions at p < {_number(verdict.threshold)} (Holm's first threshold in family {verdict.claim.family}).")
-
-
-def _claim_section(w: Document, v: Verdict, figures: dict[str, Path], drawn_in: dict[str, str], tables: RunTables, profile: str) -> None:
-    c = v.claim
-    w.heading(f"{c.id}: {c.statement}", 3, anchor=f"claim-{c.key}")
-    w.verdict(v.verdict, v.scope.label(), VERDICT_COLOURS[v.verdict])
-    w.paragraph(f"Source: {c.source}. Published: {c.published}.")
-    w.paragraph(f"Minimum protocol: {c.minimum.describe()}. Scope of this verdict: {v.scope.describe()}.")
-    w.paragraph(f"Pre-declared hypothesis: {c.hypothesis}.")
-    if v.evidence is None:
-        w.paragraph(f"Not run: {v.reason}.")
-    else:
-        e = v.evidence
-        w.paragraph(f"Test: {e.test}. {e.unit.capitalize()}: {e.n}. Ours: {e.ours}.")
-        if e.measurement:
-            w.paragraph(f"Measured: {effect_with_ci(v)}. {v.reason}.")
-        else:
-            w.paragraph(f"Effect: {effect_with_ci(v)}. One-sided p (support) {_number(e.p_support)}, Holm-adjusted {_number(v.p_support_adjusted)}; "
-                        f"p (refute) {_number(e.p_refute)}, Holm-adjusted {_number(v.p_refute_adjusted)}. {v.reason}.")
-            w.paragraph(_power(v))
-        if e.notes:
-            w.bullets(e.notes)
-        if e.table:
-            keys = list(dict.fromkeys(k for row in e.table for k in row))
-            w.table([[_number(r[k]) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in keys] for r in e.table], [column_words(k) for k in keys])
-    studies = tables.serving(c.id)
-    if studies:
-        w.paragraph(f"Its runs in the MLflow UI: experiment{'s' if len(studies) > 1 else ''} {', '.join(studies)}, search "
-                    f"`tags.profile = '{profile}' and tags.claims LIKE '%{c.id.split('[')[0]}%'` (a published result lists their run ids "
-                    "in verdicts.json).")
-    _history(w, v)
-    if c.figure in figures:
-        if c.figure in drawn_in:
-            w.figure_reference(f"fig-{c.figure}", f"the figure in {drawn_in[c.figure]}'s section")
-        else:
-            w.figure(figures[c.figure], f"{CAPTIONS[c.figure]} ({c.id})", f"fig-{c.figure}")
-            drawn_in[c.figure] = c.id
+def where_runs(verdict: Verdict, tables: RunTables, profile: str) -> str:
+    """Where a claim's runs are in the MLflow UI: its experiments and the search that finds them."""
+    studies = tables.serving(verdict.claim.id)
+    if not studies:
+        return ""
+    return (f"Its runs in the MLflow UI: experiment{'s' if len(studies) > 1 else ''} {', '.join(studies)}, search "
+            f"`tags.profile = '{profile}' and tags.claims LIKE '%{verdict.claim.id.split('[')[0]}%'` (a published result lists their run ids "
+            "in verdicts.json).")
 
 
 def _lessons(w: Document, verdicts: list[Verdict]) -> None:
@@ -323,10 +166,10 @@ def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folde
     the new report does not draw must not sit beside it)."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(folder / "figures", ignore_errors=True)
-    figures = _draw_figures(tables, verdicts, folder / "figures")
+    figures = draw_figures(tables, verdicts, folder / "figures", FIGURES)
     w = Document()
     _header(w, profile, tables, verdicts, figures)
-    _summary(w, verdicts)
+    summary(w, verdicts)
     _scope(w)
     _methodology(w, profile, tables)
     _fidelity(w, tables)
@@ -334,7 +177,7 @@ def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folde
     w.heading("Results")
     drawn_in: dict[str, str] = {}
     for verdict in verdicts:
-        _claim_section(w, verdict, figures, drawn_in, tables, profile)
+        claim_section(w, verdict, figures, drawn_in, CAPTIONS, where_runs(verdict, tables, profile))
     _lessons(w, verdicts)
     markdown, page = folder / "report.md", folder / "report.html"
     w.render(markdown, page, f"hyperclaims verdicts ({profile})")

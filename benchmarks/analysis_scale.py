@@ -92,7 +92,7 @@ def analyse(out: Path) -> dict[str, float]:
 import json, resource, time
 from pathlib import Path
 t0 = time.perf_counter()
-from claims.catalogue import drop_stale, evaluate
+from papers.ultimate_optimizer.catalogue import drop_stale, evaluate
 from analysis.report import write_report
 from training.studies import ALL_STUDIES
 from training.tracking.runs import load_runs

@@ -1,4 +1,4 @@
-"""Building blocks the claims share: paired seeds, intersection-union tests, published numbers.
+"""Building blocks claims share: paired seeds, intersection-union tests.
 
 A claim such as "every stack beats the baseline" holds only if each of its
 comparisons does; its p-value is the largest of theirs (an intersection-union
@@ -9,28 +9,13 @@ if any one comparison goes significantly the other way (Bonferroni over them).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from claims.runs import RunTables
 from claims.stats import bootstrap_ci, sign_flip_test, smallest_p_value
 from claims.verdict import Evidence, NotRun
-from training.tracking.runs import RunTables
-
-REFERENCE = Path(__file__).resolve().parent / "reference"
-
-
-@lru_cache(maxsize=None)
-def published(name: str) -> pd.DataFrame:
-    """A published table from ``claims/reference`` (see SOURCES.md there)."""
-    return pd.read_csv(REFERENCE / f"{name}.csv", comment="#")
-
-
-def paper_table1(panel: str) -> pd.DataFrame:
-    table = published("paper_table1_mlp")
-    return table[table.panel == panel]
 
 
 def values(tables: RunTables, study: str, label: str, column: str = "test_error") -> pd.Series:

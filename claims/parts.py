@@ -9,13 +9,11 @@ once every part has run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from claims.scope import Minimum
 from claims.verdict import Change, Claim, Evidence, NotRun
-
-BENCHMARK_REACH = {"mlp": "MLP only", "resnet20": "ResNet-20 only", "charlstm": "char-LSTM only"}
 
 
 @dataclass(frozen=True)
@@ -26,7 +24,7 @@ class Part:
     studies: tuple[str, ...]
     minimum: Minimum
     evaluate: Callable[..., Evidence]
-    covers: str = ""  # default: the benchmark's reach, from BENCHMARK_REACH
+    covers: str = ""  # default: its reach in words, from the ``reach`` given to ``split``
     published: str = ""  # default: the whole claim's
     published_effect: float | None = None
 
@@ -36,15 +34,16 @@ def through_parts(tables) -> Evidence:
     raise NotRun("decided through its parts")
 
 
-def split(whole: Claim, parts: list[Part], change: Change) -> list[Claim]:
+def split(whole: Claim, parts: list[Part], change: Change, reach: Mapping[str, str] | None = None) -> list[Claim]:
     """[the whole claim, its parts...]: the whole one composed from the parts, each part a claim of the same family.
 
-    ``change``: the history entry that split it (added to the whole claim's history and each part's).
+    ``change``: the history entry that split it (added to the whole claim's history and each part's); ``reach``: a part's
+    reach in words by its name ({"mlp": "MLP only"}), for parts that do not state their own ``covers``.
     """
     history = whole.history + (change,)
     members = []
     for part in parts:
-        covers = part.covers or BENCHMARK_REACH[part.name]
+        covers = part.covers or (reach or {})[part.name]
         members.append(replace(
             whole, id=f"{whole.id}[{part.name}]", statement=f"{whole.statement} ({covers})", studies=part.studies,
             minimum=part.minimum, evaluate=part.evaluate, history=history, published=part.published or whole.published,

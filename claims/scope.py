@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from training.tracking.runs import RunTables
+from claims.runs import RunTables
 
 PROTOCOL, REDUCED, NONE = "protocol", "reduced", "none"  # NONE: no runs to speak of
 

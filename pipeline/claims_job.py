@@ -22,9 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from analysis.report import decided_first, lead, scope_counts, summary_rows, write_report
-from claims.catalogue import CATALOGUE, drop_stale, evaluate
+from analysis.report import write_report
+from analysis.verdicts import decided_first, lead, scope_counts, summary_rows
+from claims.runs import RunTables
 from claims.verdict import REFUTED, Verdict
+from papers.ultimate_optimizer.catalogue import CATALOGUE, drop_stale, evaluate
 from pipeline import estimate, publish
 from pipeline.plan import explain_not_run, studies_to_train
 from training.baselines import PACKAGED
@@ -40,7 +42,7 @@ from training.studies import ALL_STUDIES, BEYOND, DERIVED, STUDIES, build_study,
 from training.studies.mlp import reruns
 from training.sweep import SweepSummary, run_study
 from training.tracking import schema
-from training.tracking.runs import RunTables, load_runs
+from training.tracking.runs import load_runs
 from training.tracking.store import STORE_ERRORS, StoreUnavailable, first_line, redact, sqlite_file, tracking_uri, ui_link
 from training.tracking.store_setup import hold_store, ready_store
 from training.tracking.writer import describe_experiments, finish_launched, log_claims_run

@@ -13,13 +13,14 @@ from dataclasses import replace
 
 import pandas as pd
 
-from claims.catalogue import CATALOGUE
+from claims.runs import RunTables
 from claims.scope import NONE, REDUCED, Minimum, assess
 from claims.verdict import NOT_RUN, Claim, Verdict
+from papers.ultimate_optimizer.catalogue import CATALOGUE
 from training.core.config import PROFILES
 from training.core.tasks import steps_per_epoch
 from training.studies import BENCHMARKS, build_study, studies_for
-from training.tracking.runs import RUN_COLUMNS, RunTables
+from training.tracking.runs import RUN_COLUMNS
 
 FULL_TRAIN = {"mlp": 60_000, "resnet20": 50_000, "charlstm": 2_882_467}  # whole training sets (War and Peace: characters), checksummed
 assert set(FULL_TRAIN) == set(PROFILES["paper"].sizes)

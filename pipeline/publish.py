@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from claims.runs import RunTables
 from claims.verdict import Verdict
 from training.core.interrupt import uninterrupted
 from training.studies import ALL_STUDIES
-from training.tracking.runs import RunTables
 from training.tracking.store import code_version
 
 VERDICTS_FILE, PLAN_FILE, PROVENANCE_FILE = "verdicts.json", "plan.json", "provenance.json"

@@ -31,7 +31,7 @@ from training.studies.base import Study
 from training.tracking import schema
 from training.tracking.store import STORE_ERRORS, StoreUnavailable, client, experiment_id, first_line, redact, tracking_uri
 from training.tracking.store_setup import hold_store
-from training.tracking.writer import close_running_attempts, dataset_inputs, finished_hashes, finish_launched, log_failure, log_result, run_params, study_tags
+from training.tracking.writer import close_running_attempts, dataset_inputs, finish_launched, finished_hashes, log_failure, log_result, run_params, study_tags
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""The import graph of training/, claims/, analysis/ and pipeline/: layers only import downward, no cycles,
-internal imports at the top of each file, and the hyperoptimizer library needs torch alone."""
+"""The import graph of training/, claims/, papers/, analysis/ and pipeline/: layers only import downward, no cycles,
+internal imports at the top of each file, the hyperoptimizer library needs torch alone, and the claims engine
+needs neither MLflow, torch nor training (a paper's package brings those)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import ast
 import pytest
 from support.cli import REPO
 
-PACKAGES = ("training", "claims", "analysis", "pipeline")
+PACKAGES = ("training", "claims", "papers", "analysis", "pipeline")
 # lower numbers are lower layers; a module may import its own layer or lower ones
 LAYERS = {
+    "claims": 0,  # the engine: pure, any paper's
     "training.hyper": 0,
     "training.data": 0,
     "training.baselines": 0,
@@ -20,10 +22,13 @@ LAYERS = {
     "training.runners": 4,
     "training.sweep": 5,
     "training.train": 5,
-    "claims": 6,
+    "papers": 6,
     "analysis": 7,
     "pipeline": 8,
 }
+# what the claims engine may import besides itself: the scientific stack, never a store, a framework or the training side
+ENGINE_EXTERNAL = {"numpy", "pandas", "scipy", "statsmodels", "math", "itertools", "functools", "collections", "dataclasses", "datetime", "sys",
+                   "typing", "__future__"}
 # what the standalone hyperoptimizer library may import besides itself (the oracle module needs the authors' package)
 HYPER_EXTERNAL = {"torch", "math", "re", "warnings", "dataclasses", "collections", "contextlib", "__future__", "gradient_descent_the_ultimate_optimizer"}
 
@@ -118,9 +123,26 @@ def test_the_hyperoptimizer_library_needs_only_torch(trees):
     assert outside <= HYPER_EXTERNAL, outside - HYPER_EXTERNAL
 
 
+def engine_outside_imports(trees: dict[str, ast.Module]) -> set[str]:
+    """Top-level packages the claims engine imports besides itself."""
+    return {name.split(".")[0] for module, tree in trees.items() if module == "claims" or module.startswith("claims.")
+            for name, _ in imports(tree, set(trees)) if not name.startswith("claims")}
+
+
+def test_the_claims_engine_needs_no_store_framework_or_training(trees):
+    outside = engine_outside_imports(trees)
+    assert outside <= ENGINE_EXTERNAL, outside - ENGINE_EXTERNAL
+
+
+def test_the_engine_check_catches_a_planted_import(trees):
+    planted = {**trees, "claims.planted": ast.parse("import numpy\nfrom mlflow.tracking import MlflowClient\n"
+                                                    "def f():\n    from training.studies import labels\n")}
+    assert engine_outside_imports(planted) - ENGINE_EXTERNAL == {"mlflow", "training"}
+
+
 def test_the_checks_catch_a_planted_cycle_and_an_upward_import():
-    planted = {"training.core.loop": {"claims.verdict"}, "claims.verdict": {"claims.stats"}, "claims.stats": {"claims.verdict"}}
-    assert upward_imports(planted) == ["training.core.loop -> claims.verdict"]
+    planted = {"training.core.loop": {"papers.ultimate_optimizer.catalogue"}, "claims.verdict": {"claims.stats"}, "claims.stats": {"claims.verdict"}}
+    assert upward_imports(planted) == ["training.core.loop -> papers.ultimate_optimizer.catalogue"]
     (cycle,) = cycles(planted)
     assert set(cycle) == {"claims.verdict", "claims.stats"} and cycle[0] == cycle[-1]
     late = ast.parse("def f():\n    from training.core import loop\n")

@@ -11,7 +11,7 @@ import pytest
 import torch
 from support.tables import run_tables
 
-from claims.catalogue import drop_stale
+from papers.ultimate_optimizer.catalogue import drop_stale
 from pipeline import claims_job
 from training import train
 from training.baselines import PACKAGED, PackageStack

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from support.tables import run_tables
 
-from claims.catalogue import evaluate
-from claims.family_c import FAIL_RATIO, REASONABLE_RATIO, published_reasonable_ratio
-from claims.family_d import GAIN_MARGIN, INERT_CHANGE, diminishing_returns
 from claims.verdict import INCONCLUSIVE, NOT_RUN, REFUTED, SUPPORTED
+from papers.ultimate_optimizer.catalogue import evaluate
+from papers.ultimate_optimizer.family_c import FAIL_RATIO, REASONABLE_RATIO, published_reasonable_ratio
+from papers.ultimate_optimizer.family_d import GAIN_MARGIN, INERT_CHANGE, diminishing_returns
 from training.studies import labels
 from training.studies.base import TOWER_HEIGHTS
 from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS, depth_kappas
@@ -175,7 +175,7 @@ def test_a_share_of_none_has_an_exact_interval():
 
 
 def test_a_refuted_row_prints_the_p_that_refuted_it_and_an_opposite_effect_is_named():
-    from analysis.report import summary_rows
+    from analysis.verdicts import summary_rows
     found = verdicts(run_tables(adam_rows(np.random.default_rng(10), {0: 0.9 - 1e-7, 2: 0.870})), ("B",))
     refuted = found["B1[adam/sgd]"]
     row = summary_rows([refuted])[0]
@@ -193,7 +193,7 @@ def test_an_inconclusive_effect_pointing_away_from_the_claim_says_so():
 
 
 def test_the_preregistration_line_is_true_claim_by_claim():
-    from claims.catalogue import CATALOGUE
+    from papers.ultimate_optimizer.catalogue import CATALOGUE
     by_id = {c.id: c for c in CATALOGUE}
     assert "recorded, not pre-registered" in by_id["B1[adam/sgd]"].preregistration()  # repaired after results/paper-mlp-table1
     assert "before any run at its minimum protocol" in by_id["D1"].preregistration()
@@ -201,6 +201,6 @@ def test_the_preregistration_line_is_true_claim_by_claim():
 
 
 def test_the_report_first_line_says_which_verdicts_cover_one_benchmark_only():
-    from analysis.report import scope_counts
+    from analysis.verdicts import scope_counts
     line = scope_counts(evaluate(run_tables(mnist_towers(np.random.default_rng(11), flattening_error)), families=("C",)))
     assert "Decided for one benchmark or stack only" in line and "C2[mlp] (MLP only)" in line

@@ -15,13 +15,13 @@ import pytest
 from support.tables import run_tables
 
 from claims.evidence import all_of, comparison
-from claims.family_a import evaluate_a1, evaluate_a5, evaluate_a7
-from claims.family_b import evaluate_b4
-from claims.family_c import bad_cells, evaluate_c1, flattening
-from claims.family_d import D3_MARGIN, GAIN_MARGIN, dependence_on_top, diminishing_returns, tall_row
-from claims.family_f import F1_MARGIN, robustness_rows
 from claims.stats import sign_flip_power, sign_flip_test
 from claims.verdict import ALPHA
+from papers.ultimate_optimizer.family_a import evaluate_a1, evaluate_a5, evaluate_a7
+from papers.ultimate_optimizer.family_b import evaluate_b4
+from papers.ultimate_optimizer.family_c import bad_cells, evaluate_c1, flattening
+from papers.ultimate_optimizer.family_d import D3_MARGIN, GAIN_MARGIN, dependence_on_top, diminishing_returns, tall_row
+from papers.ultimate_optimizer.family_f import F1_MARGIN, robustness_rows
 from training.studies import labels
 from training.studies.base import TOWER_HEIGHTS
 from training.studies.beyond import HYPER, LRFREE_METHODS, TALL_HEIGHTS

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from support.tables import run_tables
 
-from claims.family_b import B1_BETA1_MAGNITUDE, learned_adam
-from claims.family_c import FAIL_RATIO, REASONABLE_RATIO, failure_row, reasonable_row
-from claims.family_d import GAIN_MARGIN, diminishing_returns
 from claims.verdict import ALPHA
+from papers.ultimate_optimizer.family_b import B1_BETA1_MAGNITUDE, learned_adam
+from papers.ultimate_optimizer.family_c import FAIL_RATIO, REASONABLE_RATIO, failure_row, reasonable_row
+from papers.ultimate_optimizer.family_d import GAIN_MARGIN, diminishing_returns
 from training.studies import labels
 from training.studies.base import TOWER_HEIGHTS
 from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
@@ -30,7 +30,7 @@ LIMIT = ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)
 @pytest.fixture(autouse=True)
 def no_intervals(monkeypatch):
     """Validity and power are about p-values: the bootstrap interval each row also computes (10,000 resamples) is skipped."""
-    for module in ("claims.evidence", "claims.family_d"):
+    for module in ("claims.evidence", "papers.ultimate_optimizer.family_d"):
         monkeypatch.setattr(f"{module}.bootstrap_ci", lambda values, *args, **kwargs: (float("nan"), float("nan")))
 
 

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 from support.tables import AT_PROTOCOL, run_tables
 
-from claims.catalogue import CATALOGUE, evaluate
-from claims.evidence import paper_table1
+from claims.runs import RunTables
 from claims.scope import NONE, PROTOCOL, REDUCED, Scope
 from claims.verdict import INCONCLUSIVE, NOT_RUN, REFUTED, SUPPORTED, Change, Claim, Evidence, decide_family
+from papers.ultimate_optimizer.catalogue import CATALOGUE, evaluate
+from papers.ultimate_optimizer.published import paper_table1
 from training.studies import labels
 from training.studies.base import TOWER_HEIGHTS
 from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
-from training.tracking.runs import RunTables
 
 
 def claim(cid, **options):

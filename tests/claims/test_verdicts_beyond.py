@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from support.tables import run_tables
 
-from claims.catalogue import evaluate
-from claims.family_d import evaluate_d3, evaluate_d4
-from claims.family_f import FAILED_ERROR, MIN_LEARNING, at_recommended, evaluate_f3, robustness
 from claims.verdict import ALPHA, NotRun
+from papers.ultimate_optimizer.catalogue import evaluate
+from papers.ultimate_optimizer.family_d import evaluate_d3, evaluate_d4
+from papers.ultimate_optimizer.family_f import FAILED_ERROR, MIN_LEARNING, at_recommended, evaluate_f3, robustness
 from training.studies import build_study, labels
 from training.studies.beyond import COST_METHODS, HYPER, LRFREE_METHODS, TALL_HEIGHTS, TOP_STEPS
 from training.studies.mlp import TOWER_ALPHAS

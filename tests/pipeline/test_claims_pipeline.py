@@ -11,7 +11,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from support.cli import REPO, environment
 
-from claims.catalogue import CATALOGUE
+from papers.ultimate_optimizer.catalogue import CATALOGUE
 from training import sweep
 from training.core.config import make_config
 from training.core.loop import train_run

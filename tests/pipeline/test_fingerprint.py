@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
-from support.fingerprint import PROFILES, decided, planned_hashes, trained_hashes, claims_table
+from support.fingerprint import PROFILES, claims_table, decided, planned_hashes, trained_hashes
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "fingerprint.json").read_text())
 

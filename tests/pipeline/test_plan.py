@@ -9,8 +9,8 @@ minimum is NOT_RUN (B5 and C3 at cpu: scope before coverage).
 import pytest
 from support.tables import run_tables
 
-from claims.catalogue import CATALOGUE, evaluate
 from claims.verdict import ALPHA
+from papers.ultimate_optimizer.catalogue import CATALOGUE, evaluate
 from pipeline.plan import decidable, explain_not_run, planned_tables, studies_to_train
 from training.studies import BENCHMARKS, build_study
 

@@ -5,7 +5,7 @@ The job's ``main`` runs here, in this process, on the test's store (a subprocess
 import json
 import shutil
 
-from claims.catalogue import CATALOGUE
+from papers.ultimate_optimizer.catalogue import CATALOGUE
 from pipeline import claims_job
 
 

@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 from support.cli import environment as cli_environment
 from support.cluster import FAST_FAILING, LOOPBACK, MlflowServer, RayHead, free_port, wait_for
 
-from claims.catalogue import evaluate
+from papers.ultimate_optimizer.catalogue import evaluate
 from training import sweep
 from training.runners.local import LocalRunner
 from training.studies import build_study

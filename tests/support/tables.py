@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from training.tracking.runs import RUN_COLUMNS, RunTables
+from claims.runs import RunTables
+from training.tracking.runs import RUN_COLUMNS
 
 # as if every run followed the published protocol: more epochs and steps than any claim's minimum, the whole training set
 AT_PROTOCOL = {"epochs": 10_000, "steps_per_epoch": 10_000, "train_size": "all", "diverged": False}

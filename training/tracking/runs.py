@@ -4,12 +4,12 @@
 so a run retried after a crash, or trained twice by two sweeps, is counted
 once. FAILED, KILLED and RUNNING runs are counted (per study) but never used.
 Metric histories (per-epoch test error, hyperparameter trajectories) are
-fetched on demand and cached.
+read on demand (``read_histories``) and cached by the tables (``claims.runs``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from mlflow.store.tracking.rest_store import RestStore
 from mlflow.tracking import MlflowClient
 from mlflow.utils.rest_utils import http_request, verify_rest_response
 
+from claims.runs import RunTables
 from training.tracking import schema
 from training.tracking.store import client, plan_sqlite_reads
 
@@ -58,58 +59,6 @@ def _row(run) -> dict:
         row[key] = metrics.get(key, np.nan)
     row.update({key: value for key, value in metrics.items() if key.startswith(schema.HP_PREFIX)})
     return row
-
-
-@dataclass
-class RunTables:
-    """Finished runs of one profile, and what was left out."""
-
-    runs: pd.DataFrame
-    excluded: dict[str, int]  # e.g. {"FAILED": 2, "duplicate": 1}
-    tracking: MlflowClient = field(repr=False, default=None)
-    _histories: dict = field(default_factory=dict, repr=False)
-    _positions: dict = field(default_factory=dict, repr=False)  # (study, cell) -> row positions in the table held in _indexed
-    _cells: dict = field(default_factory=dict, repr=False)  # (study, cell) -> its rows by seed, built on first use
-    _indexed: pd.DataFrame | None = field(default=None, repr=False)
-    _by_seed: pd.DataFrame | None = field(default=None, repr=False)  # the table indexed by seed
-
-    def cell(self, study: str, label: str) -> pd.DataFrame:
-        """Rows of one cell, indexed by seed (pinned re-run cells have one row per seed). Shared between callers: do not modify."""
-        if self._indexed is not self.runs:  # first call, or the table was replaced (runs of redefined cells left out)
-            seeds = self.runs["seed"].to_numpy()
-            groups = self.runs.groupby(["study", "cell"], sort=False).indices if len(self.runs) else {}
-            self._positions = {key: rows[np.argsort(seeds[rows], kind="stable")] for key, rows in groups.items()}  # in seed order
-            self._by_seed = self.runs.set_index("seed")  # once for the table, not once per cell
-            self._cells, self._indexed = {}, self.runs
-        key = (study, label)
-        if key not in self._cells:
-            positions = self._positions.get(key)
-            self._cells[key] = self._by_seed.iloc[positions if positions is not None else slice(0, 0)]
-        return self._cells[key]
-
-    def serving(self, claim_id: str) -> list[str]:
-        """The studies here whose runs serve ``claim_id`` (a part, 'C2[mlp]', by its claim's id), from the runs' tag ``claims``."""
-        if "claims" not in self.runs or self.runs.empty:
-            return []
-        base = claim_id.split("[")[0]
-        return sorted(set(self.runs[self.runs.claims.fillna("").str.split(",").map(lambda ids: base in ids)].study))
-
-    def has(self, study: str) -> bool:
-        return bool((self.runs.study == study).any())
-
-    def history(self, run_id: str, key: str) -> pd.Series:
-        """A metric's history as a Series indexed by step.
-
-        The first read of a run's history reads those of every run of its cell (the claims and
-        figures read a cell's seeds together) in one bulk request where the store has one.
-        """
-        if (run_id, key) not in self._histories:
-            row = self.runs[self.runs.run_id == run_id]
-            cell = self.runs[(self.runs.study == row.study.iloc[0]) & (self.runs.cell == row.cell.iloc[0])].run_id if len(row) else [run_id]
-            wanted = [r for r in cell if (r, key) not in self._histories] or [run_id]
-            for found, series in read_histories(self.tracking, wanted, key).items():
-                self._histories[(found, key)] = series
-        return self._histories[(run_id, key)]
 
 
 def read_histories(tracking: MlflowClient, run_ids: list[str], key: str) -> dict[str, pd.Series]:
@@ -161,4 +110,4 @@ def load_runs(studies: list[str], profile: str, tracking: MlflowClient | None = 
         if duplicates.any():
             excluded["duplicate"] = int(duplicates.sum())
         frame = frame[~duplicates].reset_index(drop=True)
-    return RunTables(frame, excluded, tracking)
+    return RunTables(frame, excluded, partial(read_histories, tracking))

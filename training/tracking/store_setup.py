@@ -25,8 +25,19 @@ from mlflow.store.db.utils import _get_latest_schema_revision
 from mlflow.tracking import MlflowClient
 
 from training.tracking import schema
-from training.tracking.store import (STORE_ERRORS, StoreUnavailable, check_store, first_line, folder_store, half_made_problem, job_lock, read_schema,
-                                     redact, sqlite_file, tracking_uri)
+from training.tracking.store import (
+    STORE_ERRORS,
+    StoreUnavailable,
+    check_store,
+    first_line,
+    folder_store,
+    half_made_problem,
+    job_lock,
+    read_schema,
+    redact,
+    sqlite_file,
+    tracking_uri,
+)
 from training.tracking.writer import close_abandoned_runs
 
 

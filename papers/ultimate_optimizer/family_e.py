@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from claims.evidence import all_of, comparison, published
-from claims.preregistration import DECLARED, scope_declared
+from claims.evidence import all_of, comparison
+from claims.runs import RunTables
 from claims.stats import bootstrap_ci
 from claims.verdict import Change, Claim, Evidence, NotRun
+from papers.ultimate_optimizer.preregistration import DECLARED, scope_declared
+from papers.ultimate_optimizer.published import published
 from training.studies import labels
 from training.studies.labels import MLP_COST as COST
 from training.studies.mlp import COST_HEIGHTS
-from training.tracking.runs import RunTables
 
 IMPLEMENTATION_NOTE = ("A measurement of hyperclaims' own implementation on the machine that ran it (the MLP, one CPU thread, "
                        "the whole training loop), not of the authors' code: see benchmarks/RESULTS.md for step-level ratios.")

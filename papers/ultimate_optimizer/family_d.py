@@ -9,18 +9,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from claims.evidence import Comparison, all_of, comparison, published
-from claims.family_f import FAILED_ERROR, final_errors
-from claims.preregistration import DECLARED, SEEDS_RAISED, scope_declared
+from claims.evidence import Comparison, all_of, comparison
+from claims.runs import RunTables
 from claims.scope import Minimum, Requirement
 from claims.stats import bootstrap_ci, page_trend, smallest_page_p, t_test, tost_equivalence
 from claims.verdict import Change, Claim, Evidence, NotRun
+from papers.ultimate_optimizer.family_f import FAILED_ERROR, final_errors
+from papers.ultimate_optimizer.preregistration import DECLARED, SEEDS_RAISED, scope_declared
+from papers.ultimate_optimizer.published import published
 from training.hyper.stackspec import parse_stack
 from training.studies import labels
 from training.studies.beyond import RELATIVE_STEP, TALL_HEIGHTS, TOP_HEIGHT, TOP_STEPS
 from training.studies.labels import MLP_DEPTH as DEPTH
 from training.studies.mlp import DEPTH_ALPHAS, DEPTH_SCHEMES, TOWER_ALPHAS
-from training.tracking.runs import RunTables
 
 GAIN_MARGIN = 0.25  # pp: a total gain past the small height within +-this counts as no gain
 INERT_CHANGE = 0.01  # D1/D2: levels whose tuned values all move by less than this (relative) over the run are inert
