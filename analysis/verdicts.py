@@ -120,6 +120,8 @@ def lead(verdicts: list[Verdict]) -> str:
     first = (f"Headline claims decided here: {'; '.join(told)}" if told else "No headline claim is decided here") + \
         f" ({len(headline) - len(told)} of {len(headline)} headline claims and parts not run)"
     covers = f"this result decides {len(decided)} of {len(verdicts)} claims and parts ({', '.join(decided)})" if decided else "it decides no claim"
+    if not headline:  # claims that name no headline: the coverage alone
+        return f"{covers[0].upper()}{covers[1:]}."
     return f"{first}; {covers}."
 
 

@@ -28,6 +28,14 @@ FAMILY = "H"  # the default family: Holm's correction runs over every claim of a
 KINDS = ("metrics", "params", "tags")
 
 
+def check_key(key: str) -> str:
+    """``key`` if it reads 'metrics.x', 'params.x' or 'tags.x'; ValueError saying how it should read."""
+    kind, _, name = key.partition(".")
+    if kind not in KINDS or not name:
+        raise ValueError(f"{key!r} is not a run key: write metrics.<name>, params.<name> or tags.<name>")
+    return key
+
+
 @dataclass(frozen=True)
 class Runs:
     """Where a claims file's runs are and how to read them: ``cell`` and ``seed`` are keys such as 'params.optimizer'."""
@@ -38,16 +46,10 @@ class Runs:
     experiment: str | None = None  # default: given on the command line
     epochs: str | None = None  # the key of a run's epoch count, for claims that declare a minimum number of epochs
 
-    def keys(self) -> list[str]:
-        return [key for key in (self.cell, self.seed, self.epochs) if key]
-
-
-def check_key(key: str) -> str:
-    """``key`` if it reads 'metrics.x', 'params.x' or 'tags.x'; ValueError saying how it should read."""
-    kind, _, name = key.partition(".")
-    if kind not in KINDS or not name:
-        raise ValueError(f"{key!r} is not a run key: write metrics.<name>, params.<name> or tags.<name>")
-    return key
+    def __post_init__(self):
+        for key in (self.cell, self.seed, self.epochs):
+            if key:
+                check_key(key)
 
 
 def described(array: np.ndarray) -> str:

@@ -25,9 +25,10 @@ import torch
 from analysis.report import write_report
 from analysis.verdicts import decided_first, lead, scope_counts, summary_rows
 from claims.runs import RunTables
-from claims.verdict import REFUTED, Verdict
+from claims.verdict import Verdict
 from papers.ultimate_optimizer.catalogue import CATALOGUE, drop_stale, evaluate
 from pipeline import estimate, publish
+from pipeline.claims_run import claim_metrics, print_verdicts, verdict_tags
 from pipeline.plan import explain_not_run, studies_to_train
 from training.baselines import PACKAGED
 from training.core import interrupt
@@ -120,43 +121,7 @@ def study_notes(profile: str, studies: dict[str, str], run_id: str, claims_exper
 
 def claim_tags(profile: str, verdicts: list[Verdict], studies: dict[str, str]) -> dict[str, str]:
     """verdict.<ID> and scope.<ID> of every claim, and the run's description."""
-    tags = {schema.NOTE: description(profile, verdicts, studies)}
-    for v in verdicts:
-        tags[schema.verdict_tag(v.claim.key)] = v.verdict
-        tags[schema.scope_tag(v.claim.key)] = v.scope.level
-    return tags
-
-
-def claim_metrics(verdicts: list[Verdict]) -> dict[str, float]:
-    """The claims run's metrics: effect, interval, p-values and seeds of every claim that ran (a measurement has no p-values)."""
-    metrics = {}
-    for v in verdicts:
-        e = v.evidence
-        if e is None:
-            continue
-        for key, value in (("effect", e.effect), ("ci_low", e.ci[0]), ("ci_high", e.ci[1]), ("p_support", e.p_support),
-                           ("p_support_holm", v.p_support_adjusted), ("p_refute_holm", v.p_refute_adjusted), ("seeds", e.n)):
-            if np.isfinite(value):  # rounded for display (10.199999999999989 -> 10.2); verdicts.json keeps full precision
-                metrics[schema.claim_metric(v.claim.key, key)] = float(f"{value:.6g}")
-    return metrics
-
-
-def verdict_line(v: Verdict, width: int = 12) -> str:
-    """One line of the verdict table: id, verdict, scope, then the effect (or why it was not run)."""
-    e = v.evidence
-    if e is None:
-        detail = v.reason
-    elif e.measurement:
-        detail = f"measured {e.effect:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}] against {e.bound:g}, n={e.n}"
-    else:
-        detail = f"effect {e.effect:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}], p_holm {v.deciding_p:.3g}{' (refutation)' if v.verdict == REFUTED else ''}, n={e.n}"
-    return f"{v.claim.id:<13} {v.verdict:<{width}}  {v.scope.label():<8}  {detail}"
-
-
-def print_verdicts(verdicts: list[Verdict]) -> None:
-    width = max(len(v.verdict) for v in verdicts)
-    for v in verdicts:
-        print(verdict_line(v, width))
+    return {schema.NOTE: description(profile, verdicts, studies), **verdict_tags(verdicts)}
 
 
 def decide_and_report(profile: str, out: Path, params: dict[str, str], publish_to: Path | None = None, tables: RunTables | None = None) -> int:
