@@ -1,6 +1,6 @@
 """One document written twice: Markdown (with figures beside it) and self-contained HTML (figures embedded).
 
-The report (``analysis.report``) calls these methods section by section; each
+The report (``papers.ultimate_optimizer.report``) calls these methods section by section; each
 renders its piece in both formats, so the two never drift apart.
 """
 

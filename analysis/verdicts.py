@@ -1,7 +1,7 @@
 """A verdict document any set of claims shares: the lead, counts by scope, the forest plot, the summary with links,
 and one section per claim (verdict badge, minimum protocol, test, effect, power, pre-registration log, figure).
 
-The paper's report (``analysis.report``) adds its own sections around these; ``write_verdicts_report`` writes
+The paper's report (``papers.ultimate_optimizer.report``) adds its own sections around these; ``write_verdicts_report`` writes
 the document alone, for claims over runs the toolkit did not train (``pipeline.decide``).
 """
 

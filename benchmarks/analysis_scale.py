@@ -93,7 +93,7 @@ import json, resource, time
 from pathlib import Path
 t0 = time.perf_counter()
 from papers.ultimate_optimizer.catalogue import drop_stale, evaluate
-from analysis.report import write_report
+from papers.ultimate_optimizer.report import write_report
 from training.studies import ALL_STUDIES
 from training.tracking.runs import load_runs
 t1 = time.perf_counter()

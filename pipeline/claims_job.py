@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from analysis.report import write_report
 from analysis.verdicts import decided_first, lead, scope_counts, summary_rows
 from claims.runs import RunTables
 from claims.verdict import Verdict
 from papers.ultimate_optimizer.catalogue import CATALOGUE, drop_stale, evaluate
+from papers.ultimate_optimizer.report import write_report
 from pipeline import estimate, publish
 from pipeline.claims_run import claim_metrics, print_verdicts, verdict_tags
 from pipeline.plan import explain_not_run, studies_to_train

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from support.tables import run_tables
 
-from analysis.fidelity import error_rows, learned_rows, printed, table
+from papers.ultimate_optimizer.fidelity import error_rows, learned_rows, printed, table
 from training.studies import labels
 from training.studies.mlp import TABLE1_PANELS
 from training.tracking import schema

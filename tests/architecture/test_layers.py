@@ -22,8 +22,8 @@ LAYERS = {
     "training.runners": 4,
     "training.sweep": 5,
     "training.train": 5,
-    "papers": 6,
-    "analysis": 7,
+    "analysis": 6,  # the verdict document any claims share
+    "papers": 7,  # a paper on trial: its claims, report and figures over the studies it trains
     "pipeline": 8,
 }
 # what the claims engine may import besides itself: the scientific stack, never a store, a framework or the training side

@@ -15,9 +15,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis import figures_beyond, figures_large  # noqa: E402
 from claims.runs import RunTables  # noqa: E402
 from claims.verdict import NotRun  # noqa: E402
+from papers.ultimate_optimizer import figures_beyond, figures_large  # noqa: E402
 from papers.ultimate_optimizer.family_d import depth_alphas, depth_cells, final_by_height  # noqa: E402
 from papers.ultimate_optimizer.published import paper_table1, published  # noqa: E402
 from training.studies import labels  # noqa: E402

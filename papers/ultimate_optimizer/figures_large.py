@@ -1,6 +1,6 @@
 """Figures of the ResNet-20 and char-LSTM claims (C1, B2, B4, C4, B7, and C2's towers).
 
-Same conventions as ``analysis.figures``: one function per figure, each
+Same conventions as ``papers.ultimate_optimizer.figures``: one function per figure, each
 returns a Figure or None when its runs are absent; dots are seeds, lines
 means. Titles carry the dataset label the runs recorded, so a result on the
 JPEG copy of CIFAR-10 always says so.

@@ -15,12 +15,12 @@ import datetime
 import shutil
 from pathlib import Path
 
-from analysis import fidelity
 from analysis.document import Document
-from analysis.figures import FIGURES
 from analysis.verdicts import FOREST_CAPTION, Report, claim_section, draw_figures, effect_with_ci, lead, scope_counts, summary
 from claims.runs import RunTables
 from claims.verdict import ALPHA, NOT_RUN, Verdict
+from papers.ultimate_optimizer import fidelity
+from papers.ultimate_optimizer.figures import FIGURES
 from training.core.config import PROFILES
 from training.core.tasks import UNSTATED_CHOICES
 from training.studies import BEYOND, STUDIES, build_study, labels, reductions
