@@ -20,6 +20,18 @@ import pandas as pd
 HistoryReader = Callable[[list[str], str], dict[str, pd.Series]]
 
 
+def newest_only(frame: pd.DataFrame, identity: list[str], excluded: dict[str, int], reason: str) -> pd.DataFrame:
+    """``frame`` with one row per value of the ``identity`` columns, the one with the latest ``start_time`` (a run
+    retried after a crash, or trained twice, counts once); the others are counted in ``excluded[reason]``."""
+    if frame.empty:
+        return frame
+    frame = frame.sort_values("start_time")
+    older = frame.duplicated(identity, keep="last")
+    if older.any():
+        excluded[reason] = excluded.get(reason, 0) + int(older.sum())
+    return frame[~older].reset_index(drop=True)
+
+
 def no_histories(run_ids: list[str], key: str) -> dict[str, pd.Series]:
     """The reader of tables that hold no histories: every history is empty."""
     return {run: pd.Series(dtype=float) for run in run_ids}

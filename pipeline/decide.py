@@ -24,7 +24,7 @@ from mlflow.entities import Run, ViewType
 from analysis.verdicts import write_verdicts_report
 from claims import engine
 from claims.declare import STUDY, Runs
-from claims.runs import RunTables
+from claims.runs import RunTables, newest_only
 from claims.verdict import Claim, Verdict
 from pipeline.claims_run import claim_metrics, print_verdicts, verdict_tags
 from pipeline.publish import verdict_frame
@@ -107,13 +107,7 @@ def run_frame(found: list[Run], spec: Runs) -> tuple[pd.DataFrame, dict[str, int
         row |= {f"tags.{k}": v for k, v in run.data.tags.items() if not k.startswith("mlflow.")}
         rows.append(row)
     frame = pd.DataFrame(rows, columns=None if rows else ["run_id", "study", "cell", "seed", "start_time", "epochs", "steps_per_epoch", "train_size"])
-    if len(frame):
-        frame = frame.sort_values("start_time")
-        repeated = frame.duplicated(["cell", "seed"], keep="last")
-        if repeated.any():
-            excluded["an older run of the same cell and seed"] = int(repeated.sum())
-        frame = frame[~repeated].reset_index(drop=True)
-    return frame, excluded
+    return newest_only(frame, ["cell", "seed"], excluded, "an older run of the same cell and seed"), excluded
 
 
 def read_experiment(name: str, spec: Runs) -> RunTables:

@@ -18,7 +18,7 @@ from mlflow.store.tracking.rest_store import RestStore
 from mlflow.tracking import MlflowClient
 from mlflow.utils.rest_utils import http_request, verify_rest_response
 
-from claims.runs import RunTables
+from claims.runs import RunTables, newest_only
 from training.tracking import schema
 from training.tracking.store import client, plan_sqlite_reads
 
@@ -103,11 +103,5 @@ def load_runs(studies: list[str], profile: str, tracking: MlflowClient | None = 
                 excluded[run.info.status] = excluded.get(run.info.status, 0) + 1
                 continue
             rows.append(_row(run))
-    frame = pd.DataFrame(rows, columns=None if rows else RUN_COLUMNS)
-    if len(frame):
-        frame = frame.sort_values("start_time")
-        duplicates = frame.duplicated(["study", "config_hash"], keep="last")
-        if duplicates.any():
-            excluded["duplicate"] = int(duplicates.sum())
-        frame = frame[~duplicates].reset_index(drop=True)
+    frame = newest_only(pd.DataFrame(rows, columns=None if rows else RUN_COLUMNS), ["study", "config_hash"], excluded, "duplicate")
     return RunTables(frame, excluded, partial(read_histories, tracking))
