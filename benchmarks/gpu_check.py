@@ -24,11 +24,11 @@ import torch
 
 from pipeline.estimate import Clock, describe, estimate, plan_studies
 from pipeline.plan import studies_to_train
+from training.core.benchmark import BENCHMARKS as RECORDS
+from training.core.benchmark import load_dataset
 from training.core.config import make_config
 from training.core.loop import configure_device, train_seeds
 from training.core.models import MLP
-from training.core.tasks import steps_per_epoch
-from training.data import load_dataset
 from training.hyper import HyperOptimizer
 from training.studies import BENCHMARKS
 
@@ -40,7 +40,7 @@ def epoch_seconds(clock: Clock, model: str, seeds: int) -> float:
     """One paper epoch of ``seeds`` seeds trained together: timed steps scaled to the epoch, plus each seed's evaluation."""
     train, test, stack = EPOCH[model]
     config = make_config(model, stack, 1, 0, "paper")
-    return steps_per_epoch(model, train, config.batch_size) * clock.step(config, seeds) + seeds * clock.evaluation(model, test)
+    return RECORDS[model].steps_per_epoch(train, config.batch_size) * clock.step(config, seeds) + seeds * clock.evaluation(model, test)
 
 
 def mlp_run_seconds(device: torch.device, seeds: int, epochs: int, profile: str = "paper") -> float:

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import torch
 
+from training.core.benchmark import BENCHMARKS, build_model
 from training.core.loop import train_step
-from training.core.models import build_model
 from training.core.replicas import Replicas
-from training.core.tasks import make_task
 from training.data import Split
 from training.hyper import HyperOptimizer
 from training.hyper.stack import HyperStack
@@ -58,7 +57,7 @@ def synchronize(device: torch.device) -> None:
 def time_case(model: str, stack: str, steps: int, warmup: int, device: torch.device) -> dict:
     """Mean seconds per step over ``steps`` timed steps, and peak GPU memory."""
     data = synthetic_data(model, steps + warmup)
-    task = make_task(model, data, data.head(50 * 60 if model == "charlstm" else 256), 128 if model == "resnet20" else 50, device)
+    task = BENCHMARKS[model].task(data, data.head(50 * 60 if model == "charlstm" else 256), 128 if model == "resnet20" else 50, device)
     replicas = Replicas(model, [0], device, **({"vocab": 80} if model == "charlstm" else {}))
     weights = [replicas.flat]
     stack = HyperStack(parse_stack(stack), replicas.flat, seeds=1)

@@ -20,11 +20,11 @@ from collections import defaultdict
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from training.core.benchmark import load_dataset
 from training.core.config import make_config
 from training.core.loop import train_seeds
 from training.core.replicas import Replicas
 from training.core.tasks import ImageTask
-from training.data import load_dataset
 from training.hyper.stack import HyperStack
 
 REGIONS = {  # method -> what it does in a step

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 import torch
 
+from training.core.benchmark import BENCHMARKS, data_sizes
 from training.core.config import RunConfig, make_config
 from training.core.loop import make_stack, train_step
 from training.core.replicas import Replicas
-from training.core.tasks import EVAL_BATCH, SEQUENCE, make_task, steps_per_epoch
+from training.core.tasks import EVAL_BATCH, SEQUENCE
 from training.data import Split
 from training.runners.base import Job
 from training.runners.local import costliest_first, group_passes, pass_size
@@ -31,8 +32,6 @@ from training.studies import DERIVED, build_study, labels
 from training.studies.mlp import reruns
 
 RUN_OVERHEAD_S = 0.4  # the driver logs each finished run to the store (params, ~100 metric points, dataset input); see RESULTS.md
-VOCAB = 83  # War and Peace's character set (the char-LSTM's output size)
-FULL_SIZE = {"mlp": (60_000, 10_000), "resnet20": (50_000, 10_000), "charlstm": (2_882_467, 160_137)}  # train, test
 
 
 @dataclass(frozen=True)
@@ -74,14 +73,8 @@ def plan_studies(names: Iterable[str], profile: str, seeds: int | None, seeds_pe
 
 
 def _synthetic(model: str, size: int) -> Split:
-    """Random data of the model's shapes: MNIST floats, CIFAR-10 bytes, text ids."""
-    generator = torch.Generator().manual_seed(0)
-    if model == "mlp":
-        return Split(torch.rand(size, 784, generator=generator), torch.randint(10, (size,), generator=generator))
-    if model == "resnet20":
-        return Split(torch.randint(256, (size, 3, 32, 32), generator=generator, dtype=torch.uint8), torch.randint(10, (size,), generator=generator))
-    text = torch.randint(VOCAB, (size,), generator=generator)
-    return Split(text, text, vocab="x" * VOCAB)
+    """Random data of the model's shapes (the same every call)."""
+    return BENCHMARKS[model].synthetic(size, torch.Generator().manual_seed(0))
 
 
 def shape_of(config: RunConfig) -> tuple:
@@ -109,9 +102,9 @@ class Clock:
         """Seconds to evaluate one seed on ``test_size`` test examples (characters)."""
         if model not in self._eval:
             config = _probe_config(model)
-            data = _synthetic(model, self.eval_probe if model != "charlstm" else max(2, self.eval_probe // 100) * SEQUENCE * config.batch_size)
-            task = make_task(model, data, data, config.batch_size, self.device)
-            replicas = Replicas(model, [0], self.device, **_sizes(model))
+            data = _synthetic(model, self.eval_probe if not BENCHMARKS[model].text else max(2, self.eval_probe // 100) * SEQUENCE * config.batch_size)
+            task = BENCHMARKS[model].task(data, data, config.batch_size, self.device)
+            replicas = Replicas(model, [0], self.device, **data_sizes(data))
             replicas.evaluate(task, replicas.flat, [0])  # warm-up
             started = time.perf_counter()
             replicas.evaluate(task, replicas.flat, [0])
@@ -121,10 +114,10 @@ class Clock:
 
     def _time_steps(self, config: RunConfig, seeds: int) -> float:
         batches = self.steps + 1
-        size = (batches + 1) * SEQUENCE * config.batch_size + 1 if config.model == "charlstm" else batches * config.batch_size
+        size = (batches + 1) * SEQUENCE * config.batch_size + 1 if BENCHMARKS[config.model].text else batches * config.batch_size
         data = _synthetic(config.model, size)
-        task = make_task(config.model, data, data, config.batch_size, self.device)
-        replicas = Replicas(config.model, list(range(seeds)), self.device, **_sizes(config.model))
+        task = BENCHMARKS[config.model].task(data, data, config.batch_size, self.device)
+        replicas = Replicas(config.model, list(range(seeds)), self.device, **data_sizes(data))
         stack = make_stack(config.levels, replicas.flat, seeds)
         weights = [replicas.flat]
         batches_iter = task.epoch([torch.Generator().manual_seed(s) for s in range(seeds)])
@@ -141,10 +134,6 @@ class Clock:
             torch.cuda.synchronize(self.device)
 
 
-def _sizes(model: str) -> dict[str, int]:
-    return {"vocab": VOCAB} if model == "charlstm" else {}
-
-
 def _probe_config(model: str) -> RunConfig:
     return make_config(model, "sgd(alpha=0.01)", 1, 0, "smoke")
 
@@ -152,9 +141,10 @@ def _probe_config(model: str) -> RunConfig:
 def pass_seconds(group: tuple[Job, ...], clock: Clock) -> float:
     """Estimated wall time of one pass: its epochs of steps and evaluations, and the logging of its runs."""
     config = group[0][1]
-    train, test = FULL_SIZE[config.model]
+    record = BENCHMARKS[config.model]
+    train, test = record.full_size
     train, test = min(train, config.train_size or train), min(test, config.test_size or test)
-    steps = steps_per_epoch(config.model, train, config.batch_size)
+    steps = record.steps_per_epoch(train, config.batch_size)
     seeds = len(group)
     per_step = clock.step(config, seeds)
     return config.epochs * (steps * per_step + seeds * clock.evaluation(config.model, test)) + seeds * RUN_OVERHEAD_S

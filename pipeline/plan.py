@@ -17,13 +17,11 @@ from claims.runs import RunTables
 from claims.scope import NONE, REDUCED, Minimum, assess
 from claims.verdict import NOT_RUN, Claim, Verdict
 from papers.ultimate_optimizer.catalogue import CATALOGUE
-from training.core.config import PROFILES
-from training.core.tasks import steps_per_epoch
+from training.core.benchmark import BENCHMARKS as RECORDS
 from training.studies import BENCHMARKS, build_study, studies_for
 from training.tracking.runs import RUN_COLUMNS
 
-FULL_TRAIN = {"mlp": 60_000, "resnet20": 50_000, "charlstm": 2_882_467}  # whole training sets (War and Peace: characters), checksummed
-assert set(FULL_TRAIN) == set(PROFILES["paper"].sizes)
+FULL_TRAIN = {name: record.full_size[0] for name, record in RECORDS.items()}  # whole training sets (War and Peace: characters), checksummed
 
 
 def planned_tables(profile: str, benchmarks: tuple[str, ...] = BENCHMARKS, train_sizes: dict[str, int] = FULL_TRAIN,
@@ -38,7 +36,7 @@ def planned_tables(profile: str, benchmarks: tuple[str, ...] = BENCHMARKS, train
         for cell, config in build_study(name, profile).configs(profile, seeds=1):
             used = min(train_sizes[config.model], config.train_size or train_sizes[config.model])
             rows.append({"study": name, "cell": cell.label, "seed": 0, "run_id": cell.label, "epochs": config.epochs, "diverged": False,
-                         "steps_per_epoch": steps_per_epoch(config.model, used, config.batch_size),
+                         "steps_per_epoch": RECORDS[config.model].steps_per_epoch(used, config.batch_size),
                          "train_size": "all" if config.train_size is None else str(config.train_size)})
     return RunTables(pd.DataFrame(rows) if rows else pd.DataFrame(columns=RUN_COLUMNS), {})
 

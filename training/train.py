@@ -21,10 +21,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from training.core import interrupt
+from training.core.benchmark import BENCHMARKS, load_dataset
 from training.core.config import PROFILES, ConfigError, make_config, require_package
 from training.core.loop import RunResult, resolve_device, train_run
-from training.core.models import MODELS
-from training.data import DataError, load_dataset
+from training.data import DataError
 from training.runners import choice
 from training.tracking import schema
 from training.tracking.store import STORE_ERRORS, StoreUnavailable, check_store, first_line, redact, tracking_uri
@@ -33,7 +33,7 @@ from training.tracking.writer import RunLogger, dataset_inputs, finish_launched,
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.train", description="Train one hyperoptimized run and track it in MLflow.")
-    parser.add_argument("--model", default="mlp", help=f"one of {', '.join(MODELS)} (default mlp)")
+    parser.add_argument("--model", default="mlp", help=f"one of {', '.join(BENCHMARKS)} (default mlp)")
     parser.add_argument("--stack", default="sgd(alpha=0.01)", help="optimizer stack, leftmost updates the weights, e.g. 'adam(alpha=0.001) / sgd(alpha=1e-5)'")
     parser.add_argument("--epochs", default="auto", help="whole number >= 1, or 'auto': 1 for smoke, else the paper's count "
                         "(MLP: 30 SGD/AdaGrad, 5 Adam/RMSProp; ResNet-20: 200; char-LSTM: 44 passes = 50,688 steps)")

@@ -21,8 +21,8 @@ from claims.runs import RunTables
 from claims.verdict import ALPHA, NOT_RUN, Verdict
 from papers.ultimate_optimizer import fidelity
 from papers.ultimate_optimizer.figures import FIGURES
+from training.core.benchmark import BENCHMARKS as RECORDS
 from training.core.config import PROFILES
-from training.core.tasks import UNSTATED_CHOICES
 from training.studies import BEYOND, STUDIES, build_study, labels, reductions
 from training.tracking.store import code_version
 
@@ -102,7 +102,7 @@ def _methodology(w: Document, profile: str, tables: RunTables) -> None:
         "Models: 784-128-10 MLP with tanh and log-softmax, batch 256; ResNet-20 (He et al., option-A shortcuts, batch norm), batch 128; "
         "2-layer char-LSTM of 128 written from elementary ops, 50 streams of 50 characters.",
         "Choices the papers leave unstated, as logged with every run: "
-        + "; ".join(f"{model} {key.removeprefix('choice.')}: {value}" for model, choices in UNSTATED_CHOICES.items() for key, value in choices.items()) + ".",
+        + "; ".join(f"{model} {key.removeprefix('choice.')}: {value}" for model, record in RECORDS.items() for key, value in record.choices.items()) + ".",
         "Statistics: one-sided exact paired sign-flip tests over seeds, Page's trend test for ordered effects, TOST equivalence with stated margins, "
         f"an intersection-union rule for claims about several comparisons, Holm correction within each family (A..F; D3 and D4 form family D+) at alpha = {ALPHA}, "
         "percentile bootstrap intervals for every effect.",

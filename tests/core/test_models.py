@@ -6,9 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from training.core.benchmark import build_model
 from training.core.config import ConfigError, make_config, schedule_factor
 from training.core.loop import train_run
-from training.core.models import CharLSTM, ResNet20, build_model
+from training.core.models import CharLSTM, ResNet20
 from training.core.tasks import TextTask, augment
 from training.data import Split
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 
 from training.baselines.packaged import MissingPackage, import_package
-from training.core.models import MODELS
+from training.core.benchmark import BENCHMARKS
 from training.hyper.stackspec import Stack, StackSpecError, format_stack, parse_stack
 
 
@@ -24,33 +24,28 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Profile:
-    """How much of each model's data a profile uses: {model: (train, test)}, None = all.
-
-    Sizes count images, or characters for the char-LSTM.
-    """
+    """How much of each benchmark's data a profile uses (each record's ``sizes``), in words."""
 
     name: str
-    sizes: dict[str, tuple[int | None, int | None]]
     description: str
+
+    def size(self, model: str) -> tuple[int | None, int | None]:
+        """(train, test) examples of ``model``'s data, None = all; images, or characters for text."""
+        return BENCHMARKS[model].sizes[self.name]
 
 
 PROFILES = {
-    "smoke": Profile("smoke", {"mlp": (2048, 1000), "resnet20": (128, 100), "charlstm": (10_000, 5_000)},
-                     "seconds: slices of the data (MLP 2,048 training images), for tests"),
-    "cpu": Profile("cpu", {"mlp": (None, None), "resnet20": (2_560, 1_000), "charlstm": (375_000, 20_000)},
-                   "sized for 2 CPU cores: full MNIST; ResNet-20 on 2,560 training / 1,000 test images; "
-                   "char-LSTM on the first 375,000 training / 20,000 test characters"),
-    "paper": Profile("paper", {"mlp": (None, None), "resnet20": (None, None), "charlstm": (None, None)},
-                     "the published protocol in full"),
+    "smoke": Profile("smoke", "seconds: slices of the data (MLP 2,048 training images), for tests"),
+    "cpu": Profile("cpu", "sized for 2 CPU cores: full MNIST; ResNet-20 on 2,560 training / 1,000 test images; "
+                          "char-LSTM on the first 375,000 training / 20,000 test characters"),
+    "paper": Profile("paper", "the published protocol in full"),
 }
 
-# [P] trains the SGD and AdaGrad families for 30 epochs, Adam and RMSProp for 5 (MLP);
-# ResNet-20 200 epochs; the char-LSTM 50,000 steps = 44 passes of 1,152 steps over the training text.
+# [P] trains the SGD and AdaGrad families for 30 epochs, Adam and RMSProp for 5 (MLP); a benchmark with epochs of its own
+# (ResNet-20, the char-LSTM) trains every stack that long.
 _PAPER_EPOCHS = {"sgd": 30, "adagrad": 30, "adam": 5, "adam_alpha": 5, "rmsprop": 5, "rmsprop_alpha": 5,
                  # not in [P]: trained as long as its SGD, the optimizer they are compared with
                  "prodigy": 30, "dadapt_adam": 30, "dog": 30, "sgd_schedulefree": 30}
-_PAPER_EPOCHS_BY_MODEL = {"resnet20": 200, "charlstm": 44}
-BATCH_SIZE = {"mlp": 256, "resnet20": 128, "charlstm": 50}
 
 
 @dataclass(frozen=True)
@@ -118,7 +113,7 @@ def default_epochs(profile: str, model: str, levels: Stack) -> int:
     """Epochs when the user says 'auto': 1 for smoke, else the paper's count."""
     if profile == "smoke":
         return 1
-    return _PAPER_EPOCHS_BY_MODEL.get(model) or _PAPER_EPOCHS[levels[0].optimizer]
+    return BENCHMARKS[model].epochs or _PAPER_EPOCHS[levels[0].optimizer]
 
 
 def parse_schedule(text: str, levels: Stack) -> str:
@@ -156,8 +151,8 @@ def require_package(levels: Stack) -> None:
 def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int | str = "auto", seed: int | str = 0,
                 profile: str = "cpu", batch_size: int | str | None = None, schedule: str = "") -> RunConfig:
     """A validated RunConfig from user-facing values; raises ConfigError naming what is wrong."""
-    if model not in MODELS:
-        raise ConfigError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    if model not in BENCHMARKS:
+        raise ConfigError(f"unknown model {model!r}; expected one of {', '.join(BENCHMARKS)}")
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
     try:
@@ -165,8 +160,8 @@ def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int 
     except StackSpecError as error:
         raise ConfigError(str(error)) from None
     epochs = default_epochs(profile, model, levels) if str(epochs).strip() == "auto" else parse_number("epochs", epochs, 1)
-    batch = BATCH_SIZE[model] if batch_size in (None, "", "auto") else parse_number("batch_size", batch_size, 1)
-    train_size, test_size = PROFILES[profile].sizes[model]
+    batch = BENCHMARKS[model].batch_size if batch_size in (None, "", "auto") else parse_number("batch_size", batch_size, 1)
+    train_size, test_size = PROFILES[profile].size(model)
     config = RunConfig(
         model=model,
         stack=format_stack(levels),

@@ -21,10 +21,11 @@ from tqdm import tqdm
 from training.baselines import PackageStack
 from training.core import checkpoint as checkpoints
 from training.core import interrupt
+from training.core.benchmark import BENCHMARKS, data_sizes
 from training.core.config import ConfigError, RunConfig, schedule_factor
 from training.core.divergence import DivergenceTracker
 from training.core.replicas import Replicas
-from training.core.tasks import Task, make_task
+from training.core.tasks import Task
 from training.data import Split
 from training.hyper.stack import HyperStack
 from training.hyper.stackspec import Stack
@@ -167,8 +168,8 @@ def train_seeds(
     if (checkpoint_every or resume is not None) and len(configs) > 1:
         raise ValueError("checkpoints are taken of one seed per pass")
     configure_device(device)
-    task = make_task(config.model, train.head(config.train_size), test.head(config.test_size), config.batch_size, device)
-    replicas = Replicas(config.model, [c.seed for c in configs], device, **({"vocab": len(train.vocab)} if train.vocab else {}))
+    task = BENCHMARKS[config.model].task(train.head(config.train_size), test.head(config.test_size), config.batch_size, device)
+    replicas = Replicas(config.model, [c.seed for c in configs], device, **data_sizes(train))
     seeds = len(configs)
     weights = [replicas.flat]
     stack = make_stack(config.levels, replicas.flat, seeds)

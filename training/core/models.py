@@ -124,19 +124,3 @@ class CharLSTM(nn.Module):
             x = torch.stack(outputs, dim=1)
             finals.append(torch.stack((h, c)))
         return F.log_softmax(self.out(x), dim=-1), torch.stack(finals)
-
-
-MODELS = {"mlp": MLP, "resnet20": ResNet20, "charlstm": CharLSTM}
-
-
-def build_model(name: str, seed: int, **sizes) -> nn.Module:
-    """A freshly initialised model; the same seed gives the same weights.
-
-    ``sizes``: constructor arguments that depend on the data (the LSTM's vocabulary).
-    """
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        return MODELS[name](**sizes)
-    finally:
-        torch.random.set_rng_state(generator_state)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from training.core.models import build_model
+from training.core.benchmark import build_model
 from training.core.tasks import Task
 
 

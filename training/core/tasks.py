@@ -34,30 +34,14 @@ CIFAR_STD = (0.2470, 0.2435, 0.2616)
 PAD = 4
 
 
-# What [P] leaves unstated and we fill (He et al.'s recipe, torch-rnn's defaults); logged as params
-UNSTATED_CHOICES = {
-    "mlp": {},
-    "resnet20": {
-        "choice.augmentation": "He et al.: 4-pixel zero pad, random 32x32 crop, horizontal flip (p=0.5)",
-        "choice.normalisation": "per channel, CIFAR-10 mean (0.4914, 0.4822, 0.4465) and std (0.2470, 0.2435, 0.2616)",
-        "choice.init": "Kaiming-normal conv and linear weights; batch norm scale 1, shift 0",
-        "choice.weight_decay": "on every weight, batch norm included (the stack's wd)",
-    },
-    "charlstm": {
-        "choice.sequence": f"{SEQUENCE} characters per chunk, hidden state carried between chunks (truncated BPTT)",
-        "choice.embedding": "64 (torch-rnn default), no dropout",
-        "choice.split": "90/5/5 train/validation/test by position in the text",
-        "choice.perplexity": "exp(mean NLL per test character), test text read as batch_size parallel streams; "
-                             "a model with non-finite loss scores the vocabulary size (a uniform guess)",
-    },
-}
-
-
-def steps_per_epoch(model: str, n_train: int, batch_size: int) -> int:
-    """Optimizer steps in one pass over ``n_train`` examples (characters, for text)."""
-    if model == "charlstm":
-        return (n_train // batch_size - 1) // SEQUENCE
+def image_steps(n_train: int, batch_size: int) -> int:
+    """Optimizer steps in one pass over ``n_train`` images: the last batch may be short."""
     return -(-n_train // batch_size)
+
+
+def text_steps(n_train: int, batch_size: int) -> int:
+    """Optimizer steps in one pass over ``n_train`` characters read as ``batch_size`` streams in chunks of ``SEQUENCE``."""
+    return (n_train // batch_size - 1) // SEQUENCE
 
 
 class Task(Protocol):
@@ -113,7 +97,7 @@ class ImageTask:
 
     @property
     def steps_per_epoch(self) -> int:
-        return steps_per_epoch("image", len(self.train), self.batch_size)
+        return image_steps(len(self.train), self.batch_size)
 
     def epoch(self, generators: list[torch.Generator]) -> Iterator[tuple[Tensor, Tensor]]:
         """(inputs, labels) batches of one epoch, [S, B, ...] and [S, B]: seed s in generator s's order."""
@@ -201,7 +185,7 @@ class TextTask:
 
     @property
     def steps_per_epoch(self) -> int:
-        return steps_per_epoch("charlstm", self.train.numel(), self.batch_size)
+        return text_steps(self.train.numel(), self.batch_size)
 
     def epoch(self, generators: list[torch.Generator]) -> Iterator[tuple[Tensor, Tensor]]:
         """The chunks of one pass in reading order, [S, streams, SEQUENCE] (every seed reads the same text); the
@@ -241,15 +225,3 @@ class TextTask:
         mean = total.item() / (length * self.test.shape[0])
         # a diverged model predicts nothing: score it as the uniform guess, as a diverged classifier scores chance
         return math.exp(min(mean, 700.0)) if math.isfinite(mean) else float(self.vocab_size)
-
-
-def metric_for(model: str) -> str:
-    """The name of a model's test metric: 'test_perplexity' for the char-LSTM, else 'test_error'."""
-    return TextTask.metric if model == "charlstm" else ImageTask.metric
-
-
-def make_task(model: str, train: Split, test: Split, batch_size: int, device: torch.device) -> Task:
-    """The task a model trains on."""
-    if model == "charlstm":
-        return TextTask(train, test, batch_size, device)
-    return ImageTask(train, test, batch_size, device, augment=model == "resnet20")

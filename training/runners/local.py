@@ -21,15 +21,15 @@ from functools import cache
 import torch
 
 from training.core import interrupt
+from training.core.benchmark import BENCHMARKS, load_dataset
 from training.core.config import RunConfig
 from training.core.loop import RunResult, train_seeds
-from training.data import Split, load_dataset
+from training.data import Split
 from training.runners.base import WAKE_SECONDS, Job, Outcome
 
 SEEDS_PER_PASS = 8  # seeds of one config trained together by default (see benchmarks/RESULTS.md)
 # On a CPU a batched ResNet-20 or char-LSTM step costs more per seed than one seed alone (measured in
 # benchmarks/RESULTS.md): there, by default, only the MLP batches seeds; on a GPU every model does.
-CPU_BATCHED = ("mlp",)
 # workers killed mid-pass (``LocalRunner.__exit__``) leave semaphores the resource tracker would list in a warning at exit
 KILLED_WORKERS_WARNING = "ignore:resource_tracker:UserWarning"
 
@@ -38,7 +38,7 @@ def pass_size(model: str, device: str, asked: int | None) -> int:
     """Seeds of ``model`` per pass on ``device``: ``asked`` when given, else the default for the pair."""
     if asked is not None:
         return asked
-    return SEEDS_PER_PASS if device.startswith("cuda") or model in CPU_BATCHED else 1
+    return SEEDS_PER_PASS if device.startswith("cuda") or BENCHMARKS[model].cpu_batched else 1
 
 
 @cache

@@ -12,17 +12,16 @@ from collections import Counter
 from collections.abc import Callable
 from functools import cache
 
-from training.core.config import PROFILES
+from training.core.benchmark import BENCHMARKS as RECORDS
 from training.studies import beyond, labels, large, mlp
 from training.studies.base import Cell, Study
 
 STUDIES: dict[str, Callable[[str], Study]] = {**mlp.STUDIES, **large.STUDIES, **beyond.STUDIES}
-BENCHMARKS = ("mlp", "resnet20", "charlstm")  # a claims run chooses which to train
+BENCHMARKS = tuple(RECORDS)  # a claims run chooses which to train
 BEYOND = tuple(beyond.STUDIES)  # ours, beyond the paper: trained only when asked
 DERIVED = {labels.MLP_RERUNS: labels.MLP_TABLE1}  # built from the finished runs of another study
 ALL_STUDIES = (*STUDIES, *DERIVED)
-BENCHMARK_REACH = {"mlp": "MLP only", "resnet20": "ResNet-20 only", "charlstm": "char-LSTM only"}  # a verdict on one benchmark, in words
-DATA_UNITS = {"mlp": "MNIST images", "resnet20": "CIFAR-10 images", "charlstm": "characters of War and Peace"}
+BENCHMARK_REACH = {name: record.reach for name, record in RECORDS.items()}  # a verdict on one benchmark, in words
 
 
 @cache
@@ -65,9 +64,10 @@ def _study_cuts(here: Study, paper: Study) -> list[str]:
 def reductions(profile: str) -> list[str]:
     """Every way ``profile`` departs from the published protocol: data slices, then study by study."""
     lines = []
-    for model, (train, test) in PROFILES[profile].sizes.items():
-        if (train, test) != PROFILES["paper"].sizes[model]:
-            lines.append(f"{model}: the first {train:,} training and {test:,} test {DATA_UNITS[model]} (paper: all).")
+    for model, record in RECORDS.items():
+        train, test = record.sizes[profile]
+        if (train, test) != record.sizes["paper"]:
+            lines.append(f"{model}: the first {train:,} training and {test:,} test {record.data_units} (paper: all).")
     for name in STUDIES:
         cuts = _study_cuts(build_study(name, profile), build_study(name, "paper"))
         if cuts:

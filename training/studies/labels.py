@@ -7,7 +7,7 @@ everywhere at once instead of silently turning a claim NOT_RUN.
 
 from __future__ import annotations
 
-from training.core.tasks import metric_for
+from training.core.benchmark import BENCHMARKS
 
 # --- study names ----------------------------------------------------------------------------
 MLP_TABLE1 = "mlp_table1"
@@ -30,7 +30,7 @@ MLP_TOP = "mlp_top"
 
 # [P] Fig. 4's towers on each benchmark, and the test metric their final values are read from
 TOWER_STUDIES = {MLP_TOWERS: "mlp", RESNET_TOWERS: "resnet20", CHARLSTM_TOWERS: "charlstm"}
-TOWER_METRICS = {study: metric_for(model) for study, model in TOWER_STUDIES.items()}
+TOWER_METRICS = {study: BENCHMARKS[model].metric for study, model in TOWER_STUDIES.items()}
 
 
 # --- cell labels ----------------------------------------------------------------------------

@@ -25,10 +25,10 @@ from mlflow.data.meta_dataset import MetaDataset
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag, ViewType
 from mlflow.tracking import MlflowClient
 
+from training.core.benchmark import BENCHMARKS
 from training.core.config import RunConfig
 from training.core.interrupt import parent_gone, uninterrupted
 from training.core.loop import EpochRecord, RunResult
-from training.core.tasks import UNSTATED_CHOICES, metric_for, steps_per_epoch
 from training.data import Split
 from training.data.files import fingerprint
 from training.tracking import schema
@@ -48,8 +48,8 @@ def run_params(config: RunConfig, device: str, n_train: int, dataset: str) -> di
         "device": device,
         "dtype": "float32",
         "tf32": "off",
-        "steps_per_epoch": str(steps_per_epoch(config.model, used, config.batch_size)),
-        **UNSTATED_CHOICES[config.model],
+        "steps_per_epoch": str(BENCHMARKS[config.model].steps_per_epoch(used, config.batch_size)),
+        **BENCHMARKS[config.model].choices,
     }
 
 
@@ -158,7 +158,7 @@ class RunLogger:
         mlflow.log_batch(run_id, params=[Param(k, v) for k, v in params.items()], tags=[RunTag(k, v) for k, v in all_tags.items()])
         if inputs:
             log_inputs(mlflow, run_id, inputs)
-        return cls(mlflow, run_id, metric_for(config.model))
+        return cls(mlflow, run_id, BENCHMARKS[config.model].metric)
 
     @uninterrupted
     def log_epoch(self, record: EpochRecord) -> None:
