@@ -38,6 +38,7 @@ class OptimizerInfo:
     fixed: tuple[str, ...]
     defaults: dict[str, float]
     package: str | None = None
+    positive_raw: bool = False  # its raw hyperparameters are all positive, so that a relative level may scale them (rules.Relative)
 
     @property
     def arguments(self) -> tuple[str, ...]:
@@ -48,15 +49,15 @@ class OptimizerInfo:
 OPTIMIZERS: dict[str, OptimizerInfo] = {
     info.name: info
     for info in (
-        OptimizerInfo("sgd", ("alpha", "mu"), (), {"alpha": 0.01, "mu": 0.0}),
-        OptimizerInfo("sgd_per_param", (), (), {}),
-        OptimizerInfo("adagrad", ("alpha",), (), {"alpha": 0.01}),
+        OptimizerInfo("sgd", ("alpha", "mu"), (), {"alpha": 0.01, "mu": 0.0}, positive_raw=True),
+        OptimizerInfo("sgd_per_param", (), (), {}, positive_raw=True),
+        OptimizerInfo("adagrad", ("alpha",), (), {"alpha": 0.01}, positive_raw=True),
         OptimizerInfo("rmsprop", ("alpha", "gamma"), (), {"alpha": 0.01, "gamma": 0.99}),
-        OptimizerInfo("rmsprop_alpha", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99}),
+        OptimizerInfo("rmsprop_alpha", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99}, positive_raw=True),
         OptimizerInfo("adam", ("alpha", "beta1", "beta2"), (), {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999}),
-        OptimizerInfo("adam_alpha", ("alpha",), ("beta1", "beta2"), {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999}),
+        OptimizerInfo("adam_alpha", ("alpha",), ("beta1", "beta2"), {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999}, positive_raw=True),
         # ours (not in gdtuo): a hyper level that moves each target by a relative step of about alpha (see rules.Relative)
-        OptimizerInfo("relative", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99}),
+        OptimizerInfo("relative", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99}, positive_raw=True),
         # learning-rate-free optimizers, from their packages, with the packages' defaults
         OptimizerInfo("prodigy", (), ("d0", "lr"), {"d0": 1e-6, "lr": 1.0}, package="prodigyopt"),
         OptimizerInfo("dadapt_adam", (), ("d0", "lr"), {"d0": 1e-6, "lr": 1.0}, package="dadaptation"),
@@ -65,8 +66,7 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
                       package="schedulefree"),
     )
 }
-# the levels whose raw hyperparameters are all positive, so that a relative level may scale them (rules.Relative)
-POSITIVE_RAW = ("sgd", "sgd_per_param", "adagrad", "rmsprop_alpha", "adam_alpha", "relative")
+POSITIVE_RAW = tuple(name for name, info in OPTIMIZERS.items() if info.positive_raw)
 
 # Weight decay is a fixed option of the weight level only (ResNet-20 needs 1e-4).
 WEIGHT_DECAY = "wd"
