@@ -1,4 +1,4 @@
-"""Fidelity against the published Table 1: our numbers row by row beside [P]'s and [R]'s.
+"""Fidelity against the published numbers: Table 1 ([P], [R]) and the depth study ([R] 3.4), row by row beside ours.
 
 Not a test of a claim: a side-by-side of every Table 1 row (baselines, hyperoptimized
 stacks, and the plain re-runs from the learned values), with our mean +- sd over
@@ -17,11 +17,15 @@ import pandas as pd
 
 from claims.runs import RunTables
 from claims.stats import bootstrap_ci
+from claims.verdict import NotRun
+from papers.ultimate_optimizer.family_d import depth_cells
 from papers.ultimate_optimizer.published import REFERENCE, published
 from training.studies import labels
-from training.studies.mlp import TABLE1_PANELS
+from training.studies.mlp import DEPTH_REPRODUCTION, TABLE1_PANELS
 from training.tracking import schema
 
+DEPTH_HEIGHTS = (0, 1, 2, 3, 4, 5, 10, 15, 20)  # [R] 3.4 prints every height 0..20; the rest repeat the last digits
+REPORT_DEPTH_EPOCHS = "10"  # [R] 3.4: 10 epochs, batch 1024, one seed
 # [R]'s names of the optimizers (its table has no alpha-only variants)
 _REPORT_NAMES = {"sgd": "SGD", "adam": "Adam", "adagrad": "AdaGrad", "rmsprop": "RMSProp"}
 # which learned values [P]'s re-run rows state, per weight-level optimizer
@@ -66,11 +70,13 @@ class Row:
 
     @property
     def outside(self) -> bool:
-        """[P]'s mean, give or take its rounding, outside our 95% interval, at the same epochs (a fidelity gap)."""
+        """[P]'s mean (or, where [P] has none, [R]'s number), give or take its rounding, outside our 95% interval, at the same
+        epochs (a fidelity gap)."""
         low, high = self.interval
-        if self.paper is None or not np.isfinite(low) or not self.comparable:
+        judged = self.paper[0] if self.paper is not None else self.report
+        if judged is None or not np.isfinite(low) or not self.comparable:
             return False
-        return self.paper[0] + self.rounding < low or self.paper[0] - self.rounding > high
+        return judged + self.rounding < low or judged - self.rounding > high
 
 
 def _ours(tables: RunTables, study: str, cell: str, column: str) -> np.ndarray:
@@ -146,6 +152,26 @@ def learned_rows(tables: RunTables) -> list[Row]:
     return rows
 
 
+def depth_rows(tables: RunTables, heights: tuple[int, ...] = DEPTH_HEIGHTS) -> list[Row]:
+    """[R] 3.4's single run at each base alpha and height beside ours under [R]'s own kappas (the 'reproduction' scheme)."""
+    report = pd.read_csv(REFERENCE / "report_stacked_mlp.csv", dtype=str)
+    rows = []
+    for alpha in sorted({float(a) for a in report.alpha_init}):
+        try:
+            cells = depth_cells(tables, DEPTH_REPRODUCTION, alpha)
+        except NotRun:
+            continue
+        theirs = report[report.alpha_init.astype(float) == alpha].set_index("height")
+        for height in heights:
+            if height not in cells or str(height) not in theirs.index:
+                continue
+            value, rounding = printed(theirs.test_error_pct[str(height)])
+            label = labels.depth(labels.DEPTH_PLAIN, 0, alpha) if height == 0 else labels.depth(DEPTH_REPRODUCTION, height, alpha)
+            rows.append(Row(f"alpha {alpha:g}, height {height}", label, cells[height].test_error.dropna().to_numpy(float),
+                            None, value, (int(cells[height].epochs.iloc[0]), REPORT_DEPTH_EPOCHS), rounding))
+    return rows
+
+
 def table(rows: list[Row], digits: int = 4) -> list[list[str]]:
     """The rows as text: what, ours mean +- sd (n), our 95% CI, [P], [R], flag."""
     def number(x: float) -> str:
@@ -164,3 +190,4 @@ def table(rows: list[Row], digits: int = 4) -> list[list[str]]:
 
 
 COLUMNS = ["row", "ours: mean +- sd (n)", "our 95% CI", "[P]", "[R]", "[P] vs our CI"]
+DEPTH_COLUMNS = ["row", "ours: mean +- sd (n)", "our 95% CI", "[P]", "[R]", "[R] vs our CI"]

@@ -140,6 +140,22 @@ def _fidelity(w: Document, tables: RunTables) -> None:
     w.table(fidelity.table(learned), fidelity.COLUMNS)
 
 
+def _fidelity_depth(w: Document, tables: RunTables) -> None:
+    """[R] 3.4's depth study beside ours under its own kappas (only when the depth study ran); [P] Fig. 4 has no numbers to set beside."""
+    rows = fidelity.depth_rows(tables) if tables.has(labels.MLP_DEPTH) else []
+    if not rows:
+        return
+    gaps = [row.what for row in rows if row.outside]
+    w.heading("Fidelity against the reproduction's depth study")
+    w.paragraph("Final test error (%) of SGD towers under [R]'s kappas (kappa_l = alpha/(100(1+l))), batch 1024, 10 epochs: ours (mean +- sd "
+                "over seeds, 95% bootstrap interval) beside [R] 3.4's single run at each base alpha and height (heights 6..9 and 11..19 are "
+                f"in the report's figure and in [R]'s table, where they repeat their neighbours). 'outside': [R]'s number, give or take its "
+                f"last printed digit, lies outside our interval ({len(gaps)} of {len(rows)} rows); one run of [R] against our seeds' mean, so a "
+                "gap says [R]'s run is not typical of ours, not that either is wrong. [P] Fig. 4 shows the MLP towers as a figure only, with no "
+                "numbers to set beside ours: the towers are compared through C2, C3 and C5.")
+    w.table(fidelity.table(rows), fidelity.DEPTH_COLUMNS)
+
+
 def where_runs(verdict: Verdict, tables: RunTables, profile: str) -> str:
     """Where a claim's runs are in the MLflow UI: its experiments and the search that finds them."""
     studies = tables.serving(verdict.claim.id)
@@ -173,6 +189,7 @@ def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folde
     _scope(w)
     _methodology(w, profile, tables)
     _fidelity(w, tables)
+    _fidelity_depth(w, tables)
     _beyond(w, tables, verdicts)
     w.heading("Results")
     drawn_in: dict[str, str] = {}

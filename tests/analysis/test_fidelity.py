@@ -1,12 +1,12 @@
-"""The fidelity table against [P]'s Table 1: rows matched to our cells, gaps flagged only where the protocol matches."""
+"""The fidelity tables against [P]'s Table 1 and [R]'s depth study: rows matched to our cells, gaps flagged only where the protocol matches."""
 
 import numpy as np
 import pytest
 from support.tables import run_tables
 
-from papers.ultimate_optimizer.fidelity import error_rows, learned_rows, printed, table
+from papers.ultimate_optimizer.fidelity import DEPTH_HEIGHTS, depth_rows, error_rows, learned_rows, printed, table
 from training.studies import labels
-from training.studies.mlp import TABLE1_PANELS
+from training.studies.mlp import DEPTH_REPRODUCTION, TABLE1_PANELS
 from training.tracking import schema
 
 
@@ -67,3 +67,25 @@ def test_learned_values_are_compared_with_the_values_p_reran_with():
     beta1 = next(row for row in rows if row.what.startswith("adam(alpha=0.001) / sgd") and row.what.endswith("beta1"))
     assert beta1.paper[0] == pytest.approx(0.899) and len(beta1.ours) == 0  # not planted: not run, never flagged
     assert not beta1.outside
+
+
+def planted_depth(offset: float, epochs: int = 10) -> list[dict]:
+    """The depth study under [R]'s kappas at alpha 0.01, heights 0..20, five seeds at [R]'s number + ``offset`` (+-0.02)."""
+    report = {0: 12.30, 1: 9.24, 2: 8.08, 3: 8.34}
+    rows = []
+    for height in range(21):
+        label = labels.depth(labels.DEPTH_PLAIN, 0, 0.01) if height == 0 else labels.depth(DEPTH_REPRODUCTION, height, 0.01)
+        for seed in range(5):
+            rows.append({"study": labels.MLP_DEPTH, "cell": label, "seed": seed, "run_id": f"{label}{seed}", "epochs": epochs,
+                         "test_error": report.get(height, 8.33) + offset + 0.01 * (seed - 2)})
+    return rows
+
+
+def test_the_depth_study_is_set_beside_the_reproduction_and_gaps_flagged():
+    close = depth_rows(run_tables(planted_depth(0.0)))
+    assert [row.what for row in close] == [f"alpha 0.01, height {h}" for h in DEPTH_HEIGHTS]
+    assert close[0].report == pytest.approx(12.30) and not any(row.outside for row in close)
+    far = depth_rows(run_tables(planted_depth(1.0)))
+    assert all(row.outside for row in far)
+    shorter = depth_rows(run_tables(planted_depth(1.0, epochs=2)))  # not [R]'s 10 epochs: shown, not judged
+    assert not any(row.outside for row in shorter) and "not judged: 2 of 10 epochs" in table(shorter)[0][-1]

@@ -102,7 +102,8 @@ def tower_paper(profile: str) -> Study:
     return Study(labels.MLP_TOWERS, ("B5", "C2", "C3", "C5"), cells, seeds=PerProfile(smoke=2, cpu=7, paper=8).at(profile))
 
 
-DEPTH_SCHEMES = ("reproduction", "paper", "equal")
+DEPTH_REPRODUCTION = "reproduction"  # [R]'s own kappas, kappa_l = alpha / (100 (1 + l))
+DEPTH_SCHEMES = (DEPTH_REPRODUCTION, "paper", "equal")
 DEPTH_BATCH = 1024  # [R] 3.4
 DEPTH_ALPHAS = (1e-4, 0.01, 1.0)  # [R] 3.4's base alphas; D1 and D2 are decided at each
 
