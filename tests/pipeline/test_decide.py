@@ -3,7 +3,6 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -12,11 +11,6 @@ from support.cli import REPO, environment
 from pipeline import decide as pipeline_decide
 
 EXAMPLE = REPO / "examples" / "own_runs"
-
-
-def decide(folder: Path, uri: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.decide", *args], cwd=folder, env=environment(uri), capture_output=True, text=True,
-                          timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +46,9 @@ def test_the_example_is_decided_through_mlflow_run(own_runs):
     assert run.data.metrics["M1.seeds"] == 8
 
 
-def test_runs_without_a_seed_and_repeated_runs_are_counted_once(own_runs, tmp_path):
-    folder, uri = own_runs
-    client = MlflowClient(uri)
+def test_runs_without_a_seed_and_repeated_runs_are_counted_once(own_runs, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", own_runs[1])
+    client = MlflowClient(own_runs[1])
     experiment = client.create_experiment("with-gaps")
     for seed, loss in (("0", 1.0), ("0", 2.0), ("x", 3.0)):  # seed 0 twice (the newest counts), one seed that is no number
         run = client.create_run(experiment)
@@ -62,11 +56,10 @@ def test_runs_without_a_seed_and_repeated_runs_are_counted_once(own_runs, tmp_pa
         client.log_param(run.info.run_id, "seed", seed)
         client.log_metric(run.info.run_id, "train_loss", loss)
         client.set_terminated(run.info.run_id)
-    done = decide(tmp_path, uri, "--claims", str(EXAMPLE / "claims.py"), "--experiment", "with-gaps", "--out", str(tmp_path))
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert pipeline_decide.main(["--claims", str(EXAMPLE / "claims.py"), "--experiment", "with-gaps", "--out", str(tmp_path)]) == 0
     report = (tmp_path / "decide-with-gaps" / "report.md").read_text()
     assert "1 runs; cells sgd (1 seeds). Left out: 1 without params.seed as a whole number, 1 an older run of the same cell and seed" in report
-    assert "NOT_RUN" in done.stdout  # no momentum runs: nothing to pair
+    assert "NOT_RUN" in capsys.readouterr().out  # no momentum runs: nothing to pair
 
 
 @pytest.mark.parametrize(("text", "said"), [
