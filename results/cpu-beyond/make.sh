@@ -3,14 +3,9 @@
 # Resumable: the store lives in an ignored folder of the work tree (.store/cpu-beyond), and every sweep skips the runs it
 # already holds. The step-time study runs last and alone: its ratios are only worth what the machine's quiet is.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-STORE=${STORE:-$ROOT/.store/cpu-beyond}
-mkdir -p "$STORE"
-export MLFLOW_TRACKING_URI="sqlite:///$STORE/mlflow.db"
-cd "$STORE"  # the runs' artifacts (mlruns/) go beside the store
-job() { python -m pipeline.claims_job --profile cpu --beyond --out "$STORE/reports" "$@"; }
-job --studies mlp_lrfree,mlp_tall,mlp_top                     # F1, F2 on the MLP; D3, D4
-job --benchmarks mlp,resnet20 --studies resnet_lrfree         # F1, F2 on ResNet-20
-job --studies mlp_lrfree_cost                                 # F3, on a quiet machine
-job --no-sweep --publish "$ROOT/results/cpu-beyond"
+source "$(dirname "$0")/../store.sh" cpu-beyond
+run() { job --profile cpu --beyond "$@"; }
+run --studies mlp_lrfree,mlp_tall,mlp_top                     # F1, F2 on the MLP; D3, D4
+run --benchmarks mlp,resnet20 --studies resnet_lrfree         # F1, F2 on ResNet-20
+run --studies mlp_lrfree_cost                                 # F3, on a quiet machine
+run --no-sweep --publish "$ROOT/results/cpu-beyond"
