@@ -60,8 +60,9 @@ def draw_figures(tables: RunTables, verdicts: list[Verdict], folder: Path, figur
     """The forest plot and every figure of ``figures`` a decided claim names, each drawn once: {name: its PNG}."""
     folder.mkdir(parents=True, exist_ok=True)
     drawn = {}
-    wanted = {"forest": lambda _: forest(verdicts)} | {v.claim.figure: (figures or {})[v.claim.figure] for v in verdicts
-                                                      if v.claim.figure in (figures or {}) and v.verdict != NOT_RUN}
+    figures = figures or {}
+    wanted = {"forest": lambda _: forest(verdicts)} | {v.claim.figure: figures[v.claim.figure] for v in verdicts
+                                                      if v.claim.figure in figures and v.verdict != NOT_RUN}
     for name, draw in sorted(wanted.items()):
         fig = draw(tables)
         if fig is None:

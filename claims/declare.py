@@ -16,9 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
-
-from claims.evidence import all_of, comparison, paired, values
+from claims.evidence import all_of, comparison, fmt_mean, paired, values
 from claims.runs import RunTables
 from claims.scope import ANY, Minimum, Requirement
 from claims.verdict import Change, Claim, Evidence
@@ -52,12 +50,6 @@ class Runs:
                 check_key(key)
 
 
-def described(array: np.ndarray) -> str:
-    """'0.2143 (sd 0.0121, n=5)' for one cell's per-seed values [n]."""
-    spread = f", sd {np.std(array, ddof=1):.4g}" if len(array) > 1 else ""
-    return f"{np.mean(array):.4g}{spread}, n={len(array)}" if len(array) else "no runs"
-
-
 def _minimum(min_epochs: int | None, cells: tuple[str, ...]) -> Minimum:
     if min_epochs is None:
         return ANY
@@ -85,7 +77,7 @@ def better(claim_id: str, statement: str, metric: str, cell: str, than: str, *, 
         diffs = (theirs - mine) if lower_is_better else (mine - theirs)
         row = comparison(f"{cell} vs {than}", diffs, shift=margin)
         return all_of([row], "one-sided exact sign-flip test over seeds (paired by seed)", f"{metric}: {than} - {cell}" if lower_is_better
-                      else f"{metric}: {cell} - {than}", f"{cell} {described(mine)}; {than} {described(theirs)}")
+                      else f"{metric}: {cell} - {than}", f"{cell} {fmt_mean(mine, '', '.4g')}; {than} {fmt_mean(theirs, '', '.4g')}")
 
     first = Change(declared or date.today().isoformat(), "first declared in the claims file", "the claim as its author states it",
                    runs_existed=True, kind="test")

@@ -112,10 +112,10 @@ def all_of(rows: list[Comparison], test: str, effect_label: str, ours: str, dire
     )
 
 
-def fmt_mean(series) -> str:
-    """'4.81% (sd 0.10, n=8)' for a per-seed series of percentages."""
+def fmt_mean(series, unit: str = "%", spec: str = ".2f") -> str:
+    """'4.81%, sd 0.10, n=8' for a per-seed series [n] of percentages; ``unit`` and the number format ``spec`` for other values."""
     array = np.asarray(series, float)
     if len(array) == 0:
         return "no runs"
-    spread = f", sd {np.std(array, ddof=1):.2f}" if len(array) > 1 else ""
-    return f"{np.mean(array):.2f}%{spread}, n={len(array)}"
+    spread = f", sd {np.std(array, ddof=1):{spec}}" if len(array) > 1 else ""
+    return f"{np.mean(array):{spec}}{unit}{spread}, n={len(array)}"

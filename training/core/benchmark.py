@@ -94,13 +94,6 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
 )}
 
 
-def benchmark(name: str) -> Benchmark:
-    """The record of ``name``; ValueError naming the known ones."""
-    if name not in BENCHMARKS:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(BENCHMARKS)}")
-    return BENCHMARKS[name]
-
-
 def data_sizes(data: Split) -> dict[str, int]:
     """The model's constructor arguments that depend on its data (the LSTM's vocabulary)."""
     return {"vocab": len(data.vocab)} if data.vocab else {}
