@@ -193,6 +193,20 @@ def claim_section(w: Document, v: Verdict, figures: dict[str, Path], drawn_in: d
             drawn_in[c.figure] = c.id
 
 
+def opening(w: Document, title: str, verdicts: list[Verdict], figures: dict[str, Path], paragraphs: list[str],
+            protocol_words: str = "at its minimum protocol", forest_caption: str = FOREST_CAPTION) -> None:
+    """The document's first screen: title, the lead line, counts by scope, ``paragraphs`` (what was judged, over which
+    runs), contents, the forest plot; ``protocol_words``: how a verdict at its minimum protocol is said in the counts."""
+    w.heading(title, 1)
+    w.paragraph(lead(verdicts), css="lead")
+    w.paragraph(scope_counts(verdicts, protocol_words), css="counts")
+    for paragraph in paragraphs:
+        w.paragraph(paragraph)
+    w.contents()
+    if "forest" in figures:
+        w.figure(figures["forest"], forest_caption, "fig-forest")
+
+
 def write_verdicts_report(title: str, about: list[str], tables: RunTables, verdicts: list[Verdict], folder: Path,
                           where_runs: Callable[[Verdict], str] = lambda verdict: "") -> Report:
     """report.md, report.html and figures/ (the forest plot) under ``folder``: the verdict document alone, with ``about``
@@ -200,15 +214,8 @@ def write_verdicts_report(title: str, about: list[str], tables: RunTables, verdi
     folder.mkdir(parents=True, exist_ok=True)
     figures = draw_figures(tables, verdicts, folder / "figures")
     w = Document()
-    w.heading(title, 1)
-    w.paragraph(lead(verdicts), css="lead")
-    w.paragraph(scope_counts(verdicts, "at its minimum protocol"), css="counts")
-    for paragraph in about:
-        w.paragraph(paragraph)
-    w.paragraph(f"Generated {datetime.datetime.now().isoformat(timespec='seconds')}. A verdict speaks only to the runs it was decided on.")
-    w.contents()
-    if "forest" in figures:
-        w.figure(figures["forest"], FOREST_CAPTION, "fig-forest")
+    generated = f"Generated {datetime.datetime.now().isoformat(timespec='seconds')}. A verdict speaks only to the runs it was decided on."
+    opening(w, title, verdicts, figures, [*about, generated])
     summary(w, verdicts)
     w.heading("Results")
     drawn_in: dict[str, str] = {}

@@ -16,8 +16,9 @@ import shutil
 from pathlib import Path
 
 from analysis.document import Document
-from analysis.verdicts import FOREST_CAPTION, Report, claim_section, draw_figures, effect_with_ci, lead, scope_counts, summary
+from analysis.verdicts import FOREST_CAPTION, SCOPE_WORDS, Report, claim_section, draw_figures, effect_with_ci, opening, summary
 from claims.runs import RunTables
+from claims.scope import PROTOCOL
 from claims.verdict import ALPHA, NOT_RUN, Verdict
 from papers.ultimate_optimizer import fidelity
 from papers.ultimate_optimizer.figures import FIGURES
@@ -46,17 +47,13 @@ CAPTIONS = {
 
 
 def _header(w: Document, profile: str, tables: RunTables, verdicts: list[Verdict], figures: dict[str, Path]) -> None:
-    w.heading("Reproducibility verdicts: Gradient Descent: The Ultimate Optimizer", 1)
-    w.paragraph(lead(verdicts), css="lead")
-    w.paragraph(scope_counts(verdicts), css="counts")
-    w.paragraph(f"Profile {profile}; {len(tables.runs)} finished runs used; generated {datetime.datetime.now().isoformat(timespec='seconds')} "
-                f"from code {code_version()} ('+dirty': with uncommitted changes to tracked files). A verdict speaks only to the protocol its runs followed: 'reduced' verdicts are about the reduced "
-                "setting listed under Methodology, and claims about duration are not run below their minimum protocol.")
+    about = [f"Profile {profile}; {len(tables.runs)} finished runs used; generated {datetime.datetime.now().isoformat(timespec='seconds')} "
+             f"from code {code_version()} ('+dirty': with uncommitted changes to tracked files). A verdict speaks only to the protocol its runs followed: 'reduced' verdicts are about the reduced "
+             "setting listed under Methodology, and claims about duration are not run below their minimum protocol."]
     if profile != "paper":
-        w.paragraph(f"The {profile} profile ({PROFILES[profile].description}) departs from the published protocol.")
-    w.contents()
-    if "forest" in figures:
-        w.figure(figures["forest"], FOREST_CAPTION.replace("at its minimum protocol", "paper's protocol"), "fig-forest")
+        about.append(f"The {profile} profile ({PROFILES[profile].description}) departs from the published protocol.")
+    opening(w, "Reproducibility verdicts: Gradient Descent: The Ultimate Optimizer", verdicts, figures, about, SCOPE_WORDS[PROTOCOL],
+            FOREST_CAPTION.replace("at its minimum protocol", "paper's protocol"))
 
 
 def _scope(w: Document) -> None:
