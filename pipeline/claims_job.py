@@ -256,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     interrupt.handle_interruptions(follow_parent=schema.LAUNCHER_ENV in os.environ)
     try:
         code = run_job(argv)
+        if code == 0:
+            interrupt.raise_if_received()  # one swallowed by a finaliser late in the job still ends it as interrupted
     except KeyboardInterrupt as interruption:  # before the sweeps start or after the report: nothing half-done to keep
         print(f"{interrupt.describe(interruption)}: every finished run is kept", file=sys.stderr)
         code = interrupt.exit_status(interruption)

@@ -27,7 +27,7 @@ import torch
 
 from claims.runs import RunTables
 from claims.verdict import Verdict
-from training.core.interrupt import uninterrupted
+from training.core.interrupt import raise_if_received, uninterrupted
 from training.studies import ALL_STUDIES
 from training.tracking.store import code_version
 
@@ -114,6 +114,7 @@ def written_whole(folder: Path) -> Iterator[Path]:
     staging.mkdir(parents=True)
     try:
         yield staging
+        raise_if_received()  # one that landed in a finaliser while the report was drawn was only printed
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

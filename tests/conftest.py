@@ -1,11 +1,13 @@
-"""Fixtures every test package shares: a fresh tracking store, MNIST loaded once, one smoke claims job."""
+"""Fixtures every test package shares: a fresh tracking store, interruption handlers, MNIST loaded once, one smoke claims job."""
 
+import signal
 import subprocess
 import sys
 
 import pytest
 from support.cli import REPO, environment
 
+from training.core import interrupt
 from training.data.mnist import load_mnist
 
 
@@ -16,6 +18,18 @@ def store(tmp_path, monkeypatch) -> str:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
     return uri
+
+
+@pytest.fixture
+def handlers():
+    """This process's interruption handlers, as a command's main installs them; the previous ones restored after."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever pytest was started with
+    interrupt.handle_interruptions()
+    yield
+    interrupt.handle_interruptions()  # forget what the test left recorded: later tests' training loops would raise it
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
 
 
 @pytest.fixture(scope="session")

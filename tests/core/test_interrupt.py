@@ -7,33 +7,14 @@ import signal
 import time
 
 import pytest
+from support.signals import SignalsWhileCollected
 
 from training.core import interrupt
 
 
-@pytest.fixture
-def handlers():
-    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever pytest was started with
-    interrupt.handle_interruptions()
-    yield
-    interrupt.handle_interruptions()  # forget what the test left recorded: later tests' training loops would raise it
-    for signum, handler in saved.items():
-        signal.signal(signum, handler)
-
-
-class _SignalsWhileCollected:
-    def __init__(self, signum: int):
-        self.signum = signum
-
-    def __del__(self):
-        os.kill(os.getpid(), self.signum)
-        time.sleep(0.05)  # the handler runs here, inside __del__, where its exception is only printed
-
-
 @pytest.mark.parametrize("signum, kind, status", [(signal.SIGINT, KeyboardInterrupt, 130), (signal.SIGTERM, interrupt.Terminated, 143)])
 def test_an_interruption_swallowed_by_a_finaliser_is_raised_at_the_next_safe_point(handlers, signum, kind, status):
-    victim = _SignalsWhileCollected(signum)
+    victim = SignalsWhileCollected(signum)
     del victim  # the signal arrives and its exception is swallowed: execution goes on
     with pytest.raises(kind) as raised:
         interrupt.raise_if_received()

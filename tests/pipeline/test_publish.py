@@ -4,9 +4,14 @@ The job's ``main`` runs here, in this process, on the test's store (a subprocess
 
 import json
 import shutil
+import signal
+
+import pytest
+from support.signals import SignalsWhileCollected
 
 from papers.ultimate_optimizer.catalogue import CATALOGUE
-from pipeline import claims_job
+from pipeline import claims_job, publish
+from training.core import interrupt
 
 
 def test_publish_writes_a_result_folder_from_the_store(smoke_job, store, tmp_path, monkeypatch, capsys):
@@ -37,3 +42,18 @@ def test_an_unwritable_publish_folder_is_one_line_before_any_work(store, tmp_pat
     said = capsys.readouterr().err
     assert said.count("\n") == 1 and "cannot write to the publish folder" in said
     assert not (tmp_path / "mlflow.db").exists()  # refused before the store was touched
+
+
+def test_an_interruption_swallowed_while_the_report_is_drawn_leaves_the_previous_report(handlers, tmp_path):
+    """CI once saw a SIGTERM sent while the report was written end in exit 0 with the new report in place: the signal had
+    landed in a finaliser, where its exception is only printed."""
+    folder = tmp_path / "smoke"
+    folder.mkdir()
+    (folder / "report.md").write_text("previous")
+    with pytest.raises(interrupt.Terminated):
+        with publish.written_whole(folder) as staging:
+            (staging / "report.md").write_text("half")
+            victim = SignalsWhileCollected(signal.SIGTERM)
+            del victim
+    assert (folder / "report.md").read_text() == "previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["smoke"]
