@@ -27,7 +27,7 @@ from claims.runs import RunTables
 from claims.verdict import Verdict
 from papers.ultimate_optimizer.catalogue import CATALOGUE, drop_stale, evaluate
 from papers.ultimate_optimizer.report import write_report
-from pipeline import estimate, publish
+from pipeline import estimate, paper_job, publish
 from pipeline.claims_run import claim_metrics, print_verdicts, verdict_tags
 from pipeline.plan import explain_not_run, studies_to_train
 from training.baselines import PACKAGED
@@ -48,6 +48,7 @@ from training.tracking.store import STORE_ERRORS, StoreUnavailable, first_line, 
 from training.tracking.store_setup import hold_store, ready_store
 from training.tracking.writer import describe_experiments, finish_launched, log_claims_run
 
+DEFAULT_PAPER = "ultimate_optimizer"  # decided here; another paper's job is pipeline.paper_job
 
 def learned_hyperparameters(tables: RunTables) -> list[tuple[str, int, str, dict[str, float]]]:
     """(cell, seed, stack, {name: final value at level 0}) of every finished, non-diverged Table 1 stack run."""
@@ -170,24 +171,6 @@ def parse_studies(text: str) -> tuple[str, ...]:
     return names
 
 
-def writable_folder(text: str, what: str) -> Path:
-    """``text`` as a folder this job can write (made if absent), checked before any work; ConfigError otherwise."""
-    folder = Path(text.strip())
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".writable"
-        probe.touch()
-        probe.unlink()
-    except OSError as error:
-        raise ConfigError(f"cannot write to the {what} folder {folder}: {error.strerror or error}") from None
-    return folder
-
-
-def publish_folder(text: str) -> Path | None:
-    """The folder to publish to ('' or 'none' = none); ConfigError if it cannot be written."""
-    return None if text.strip() in ("", "none") else writable_folder(text, "publish")
-
-
 def parse_flag(name: str, text: str) -> bool:
     """true/false (also yes/no, 1/0) as MLflow passes a flag; ConfigError otherwise."""
     value = str(text).strip().lower()
@@ -229,6 +212,8 @@ def dry_run(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...], se
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline.claims_job",
                                      description="Run the sweeps the claims need, decide every claim, write the verdict report.")
+    parser.add_argument("--paper", default=DEFAULT_PAPER, help=f"the paper on trial: {DEFAULT_PAPER} (default) or "
+                        f"{', '.join(paper_job.PAPERS)} (its own studies: --benchmarks, --studies, --beyond and --dry-run are this paper's)")
     parser.add_argument("--profile", default="cpu", help="smoke (about a minute: checks the pipeline, decides nothing about the paper), cpu (default: about 10 minutes of "
                         "training on 2 cores), paper (the published protocol: hours; --dry-run says how many)")
     parser.add_argument("--seeds", default=None, help="override every study's seed count")
@@ -264,8 +249,23 @@ def main(argv: list[str] | None = None) -> int:
     return finish_launched(code)
 
 
+def other_paper(args: argparse.Namespace) -> int:
+    """The job for a paper other than the default one (``pipeline.paper_job``), with the options that apply to it."""
+    own = {"benchmarks": "mlp", "studies": "all", "beyond": "false", "dry_run": "false"}
+    given = [name.replace("_", "-") for name, default in own.items() if str(getattr(args, name)).strip() not in (default, "")]
+    if given:
+        return choice.refuse(ConfigError(f"--{given[0]} chooses among {DEFAULT_PAPER}'s studies; paper {args.paper!r} trains all of its own"))
+    forwarded = ["--paper", args.paper, "--profile", args.profile, "--workers", args.workers, "--device", args.device, "--out", args.out,
+                 "--publish", args.publish, "--executor", args.executor, "--ray-address", args.ray_address, "--seeds-per-pass",
+                 args.seeds_per_pass, "--checkpoint-every", args.checkpoint_every, "--cpus-per-run", args.cpus_per_run,
+                 "--gpus-per-run", args.gpus_per_run]
+    return paper_job.run_job(forwarded + (["--seeds", args.seeds] if args.seeds else []) + (["--no-sweep"] if args.no_sweep else []))
+
+
 def run_job(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.paper != DEFAULT_PAPER:
+        return other_paper(args)
     held = ExitStack()
     try:
         if args.profile not in PROFILES:
@@ -283,8 +283,8 @@ def run_job(argv: list[str] | None = None) -> int:
             check_packages()
         if parse_flag("dry-run", args.dry_run):  # touches no folder and no store
             return dry_run(args.profile, benchmarks, only, seeds, workers, device, choice.parse_seeds_per_pass(args.seeds_per_pass), beyond)
-        publish_to = publish_folder(args.publish)
-        out = writable_folder(args.out, "report") if publish_to is None else Path(args.out)
+        publish_to = publish.publish_folder(args.publish)
+        out = publish.writable_folder(args.out, "report") if publish_to is None else Path(args.out)
         if args.no_sweep:  # reads the store (a sweep may be writing it) and logs one run: no need to hold it
             nothing = (f"holds no finished runs of the {args.profile} profile: nothing to decide; train them first "
                        f"(mlflow run . -e claims -P profile={args.profile})")

@@ -17,7 +17,7 @@ import json
 import os
 import platform
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import torch
 
 from claims.runs import RunTables
 from claims.verdict import Verdict
+from training.core.config import ConfigError
 from training.core.interrupt import raise_if_received, uninterrupted
 from training.studies import ALL_STUDIES
 from training.tracking.store import code_version
@@ -52,11 +53,11 @@ def verdict_frame(verdicts: list[Verdict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plan_record(tables: RunTables) -> list[dict]:
-    """What the runs used followed, study by study: cells, seeds, epochs, runs."""
+def plan_record(tables: RunTables, studies: Sequence[str] = ALL_STUDIES) -> list[dict]:
+    """What the runs used followed, study by study (in the order of ``studies``): cells, seeds, epochs, runs."""
     runs = tables.runs
     out = []
-    for name in ALL_STUDIES:
+    for name in studies:
         used = runs[runs.study == name] if len(runs) else runs
         if used.empty:
             continue
@@ -92,14 +93,15 @@ def provenance(tables: RunTables, profile: str) -> dict:
     }
 
 
-def write_result_files(folder: Path, tables: RunTables, verdicts: list[Verdict], profile: str) -> list[Path]:
-    """verdicts.json, plan.json and provenance.json beside a report already written in ``folder``."""
+def write_result_files(folder: Path, tables: RunTables, verdicts: list[Verdict], profile: str,
+                       studies: Sequence[str] = ALL_STUDIES) -> list[Path]:
+    """verdicts.json, plan.json (``studies`` in this order) and provenance.json beside a report already written in ``folder``."""
     paths = [folder / VERDICTS_FILE, folder / PLAN_FILE, folder / PROVENANCE_FILE]
     frame = verdict_frame(verdicts)
     frame["studies"] = [tables.serving(v.claim.id) for v in verdicts]
     frame["run_ids"] = [sorted(tables.runs[tables.runs.study.isin(studies)].run_id) for studies in frame.studies]
     frame.to_json(paths[0], orient="records", indent=1)
-    paths[1].write_text(json.dumps(plan_record(tables), indent=1) + "\n")
+    paths[1].write_text(json.dumps(plan_record(tables, studies), indent=1) + "\n")
     paths[2].write_text(json.dumps(provenance(tables, profile), indent=1) + "\n")
     return paths
 
@@ -134,3 +136,21 @@ def _move_into(staging: Path, folder: Path) -> None:
         else:
             entry.replace(target)
     staging.rmdir()
+
+
+def writable_folder(text: str, what: str) -> Path:
+    """``text`` as a folder this job can write (made if absent), checked before any work; ConfigError otherwise."""
+    folder = Path(text.strip())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".writable"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(f"cannot write to the {what} folder {folder}: {error.strerror or error}") from None
+    return folder
+
+
+def publish_folder(text: str) -> Path | None:
+    """The folder to publish to ('' or 'none' = none); ConfigError if it cannot be written."""
+    return None if text.strip() in ("", "none") else writable_folder(text, "publish")

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from training.core.models import MLP, CharLSTM, ResNet20
+from training.core.models import HDMLP, MLP, CharLSTM, HDLogReg, ResNet20
 from training.core.tasks import SEQUENCE, ImageTask, Task, TextTask, image_steps, text_steps
 from training.data import Split
 from training.data.cifar import load_cifar10
@@ -82,6 +82,13 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
                   "choice.init": "Kaiming-normal conv and linear weights; batch norm scale 1, shift 0",
                   "choice.weight_decay": "on every weight, batch norm included (the stack's wd)",
               }),
+    # [H]'s MNIST models (papers/hd2018): every profile but smoke trains on the whole of MNIST
+    Benchmark("hd_logreg", HDLogReg, load_mnist, random_mnist, 128, {"smoke": (2048, 1000), "cpu": (None, None), "paper": (None, None)},
+              (60_000, 10_000), "MNIST images", "logistic regression only", cpu_batched=True,
+              choices={"choice.normalisation": "(x - 0.1307) / 0.3081, torchvision's MNIST statistics"}),
+    Benchmark("hd_mlp", HDMLP, load_mnist, random_mnist, 128, {"smoke": (2048, 1000), "cpu": (None, None), "paper": (None, None)},
+              (60_000, 10_000), "MNIST images", "784-1000-1000-10 MLP only",
+              choices={"choice.normalisation": "(x - 0.1307) / 0.3081, torchvision's MNIST statistics"}),
     # 50,000 steps = 44 passes of 1,152 steps over the training text
     Benchmark("charlstm", CharLSTM, load_war_and_peace, random_text, 50, {"smoke": (10_000, 5_000), "cpu": (375_000, 20_000), "paper": (None, None)},
               (2_882_467, 160_137), "characters of War and Peace", "char-LSTM only", text=True, epochs=44, choices={

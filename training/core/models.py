@@ -30,6 +30,33 @@ class MLP(nn.Module):
         return F.log_softmax(torch.tanh(self.layer2(torch.tanh(self.layer1(x)))), dim=1)
 
 
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # torchvision's MNIST statistics, as [H] normalises its inputs
+
+
+class HDLogReg(nn.Module):
+    """[H]'s logistic regression: normalised pixels, one linear layer 784-10, log-softmax."""
+
+    def __init__(self, n_in: int = 784, n_out: int = 10):
+        super().__init__()
+        self.linear = nn.Linear(n_in, n_out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: [batch, 784] in [0, 1] -> log-probabilities [batch, 10]."""
+        return F.log_softmax(self.linear((x - MNIST_MEAN) / MNIST_STD), dim=1)
+
+
+class HDMLP(nn.Module):
+    """[H]'s MNIST MLP: normalised pixels, 784-1000-1000-10, ReLU after both hidden layers, log-softmax."""
+
+    def __init__(self, n_in: int = 784, n_hidden: int = 1000, n_out: int = 10):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(n_in, n_hidden), nn.ReLU(), nn.Linear(n_hidden, n_hidden), nn.ReLU(), nn.Linear(n_hidden, n_out))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: [batch, 784] in [0, 1] -> log-probabilities [batch, 10]."""
+        return F.log_softmax(self.layers((x - MNIST_MEAN) / MNIST_STD), dim=1)
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 conv + batch norm layers with an identity shortcut (He et al.'s option A).
 

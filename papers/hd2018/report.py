@@ -1,0 +1,25 @@
+"""The words the hd2018 report opens with: what [H] claims, what we read of it, and what a profile's runs can speak to."""
+
+from __future__ import annotations
+
+from papers.hd2018.studies import DECAY_IN_HYPERGRADIENT, EPOCHS, LOGREG, MLP, PAPER_EPOCHS, SEEDS
+
+TITLE = "Hypergradient descent (Baydin et al., ICLR 2018) on trial"
+
+
+def about(profile: str) -> list[str]:
+    """Paragraphs under the title for a report of ``profile``'s runs."""
+    logreg, mlp = EPOCHS[LOGREG].at(profile), EPOCHS[MLP].at(profile)
+    reach = (f"logistic regression on the whole of MNIST for {logreg} epochs ({'its' if logreg == PAPER_EPOCHS[LOGREG] else 'below its'} "
+             f"minimum protocol of {PAPER_EPOCHS[LOGREG]}), the 784-1000-1000-10 MLP for {mlp} of {PAPER_EPOCHS[MLP]} epochs")
+    return [
+        "[H] Baydin, Cornish, Martínez Rubio, Schmidt, Wood, \"Online Learning Rate Adaptation with Hypergradient Descent\" "
+        "(ICLR 2018), as far as it could be read: the authors' code, run.sh, result CSVs (one run each) and poster; the paper's body "
+        "was not available. [HR]: the COMP6248 reproduction (2019). Claims restated in ../shared/papers/hd2018/CLAIMS.md.",
+        f"Profile `{profile}`: SGD, SGD-HD, Adam and Adam-HD from alpha_0 = 1e-3 (batch 128, L2 decay 1e-4, beta 1e-3 for SGD-HD and "
+        f"1e-7 for Adam-HD, as run.sh), {SEEDS.at(profile)} seeds each, on {reach}. SGD-HD is our `sgd / sgd`, Adam-HD our "
+        "`adam_alpha / sgd`, in [H]'s update order (tests/hyper/test_hypergradient_descent.py).",
+        f"Departures, declared before any run: {DECAY_IN_HYPERGRADIENT}. Our runs log the training loss and the test error, not a "
+        "validation loss: family B is decided on the training loss alone, and says so wherever its verdicts appear. Not trained here, "
+        "so not decided: SGDN-HD (no Nesterov rule in our library), VGG-16 on CIFAR-10, the poster's grid and [HR]'s grid.",
+    ]
