@@ -113,3 +113,15 @@ def test_char_lstm_trains_hyperoptimized_and_reports_perplexity():
     assert result.metric == "test_perplexity" and result.steps == (10_000 // 50 - 1) // 50
     assert 1 < result.final_test_value < 200 and math.isfinite(result.final_test_value)
     assert result.epochs[-1].hyperparameters["0.beta1"] != 0.9
+
+
+@pytest.mark.parametrize(("model", "parameters"), [("hd_logreg", 784 * 10 + 10), ("hd_mlp", 784 * 1000 + 1000 + 1000 * 1000 + 1000 + 1000 * 10 + 10)])
+def test_hypergradient_papers_models_have_their_sizes_and_normalise_their_inputs(model, parameters):
+    """[H]'s logistic regression and 784-1000-1000-10 MLP: their sizes, log-probabilities out, pixels normalised inside."""
+    net = build_model(model, seed=0)
+    assert sum(p.numel() for p in net.parameters()) == parameters
+    pixels = torch.rand(4, 784)
+    out = net(pixels)
+    assert out.shape == (4, 10) and torch.allclose(out.exp().sum(dim=1), torch.ones(4))
+    body = net.linear if model == "hd_logreg" else net.layers
+    assert torch.allclose(out, F.log_softmax(body((pixels - 0.1307) / 0.3081), dim=1))  # torchvision's MNIST statistics, as [H]

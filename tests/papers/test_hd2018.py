@@ -1,0 +1,135 @@
+"""[H]'s claims decided here (families B and C, by task): planted runs reach SUPPORTED and REFUTED with the seeds the
+studies train (10), and each test keeps its level at its least-favourable null; the paper's job at smoke end to end."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from support.tables import run_tables
+
+from claims.engine import evaluate
+from claims.runs import RunTables
+from claims.verdict import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
+from papers.hd2018.catalogue import CATALOGUE
+from papers.hd2018.studies import ADAM, ADAM_HD, ALPHA_0, LOGREG, SEEDS, SGD, SGD_HD
+
+SEEDS_AT_PROTOCOL = SEEDS.at("paper")
+EPOCHS, STEPS = 10, 50  # steps per epoch of the planted runs; alpha sampled every 10 steps as the training loop does
+REPETITIONS = 400
+LIMIT = ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)
+CLAIMS = {claim.id: claim for claim in CATALOGUE}
+
+
+def tables(losses: dict[str, np.ndarray], alphas: dict[str, np.ndarray] | None = None) -> RunTables:
+    """Runs of the logistic-regression study: ``losses[cell]`` [seeds, epochs] training loss by epoch (NaN: diverged from
+    there), ``alphas[cell]`` [seeds, samples] the sampled alpha (steps 0, 10, ..., EPOCHS * STEPS)."""
+    rows, histories = [], {}
+    for cell, values in losses.items():
+        for seed, curve in enumerate(values):
+            run_id = f"{cell}-{seed}"
+            rows.append({"study": LOGREG, "cell": cell, "seed": seed, "run_id": run_id, "epochs": EPOCHS, "steps_per_epoch": STEPS,
+                         "diverged": bool(np.isnan(curve).any())})
+            histories[(run_id, "train_loss")] = pd.Series(curve, index=range(1, EPOCHS + 1)).dropna()
+            if alphas and cell in alphas:
+                histories[(run_id, "hp.0.alpha")] = pd.Series(alphas[cell][seed], index=range(0, EPOCHS * STEPS + 1, 10))
+    frame = run_tables(rows).runs
+    return RunTables(frame, {}, lambda run_ids, key: {r: histories[(r, key)] for r in run_ids if (r, key) in histories})
+
+
+def curves(rng, gain_by_epoch, seeds: int = SEEDS_AT_PROTOCOL, spread: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """(base, HD) training losses [seeds, epochs]: HD below the base by ``gain_by_epoch`` [epochs], plus per-seed noise."""
+    base = 0.3 + rng.normal(0, 0.02, (seeds, 1)) + 0.5 / np.arange(1, EPOCHS + 1)
+    return base, base - np.asarray(gain_by_epoch, float) + rng.normal(0, spread, (seeds, EPOCHS))
+
+
+def decided(claim_id: str, table: RunTables) -> str:
+    return evaluate([CLAIMS[claim_id]], table, ("B", "C"))[0].verdict
+
+
+@pytest.mark.parametrize(("gain", "verdict"), [(0.05, SUPPORTED), (-0.05, REFUTED), (0.0, INCONCLUSIVE)])
+def test_b1_sgd_hd_below_sgd_in_every_epoch(gain, verdict):
+    base, hd = curves(np.random.default_rng(1), [gain] * EPOCHS)
+    assert decided("B1[logreg]", tables({SGD: base, SGD_HD: hd})) == verdict
+
+
+def test_b1_a_diverged_hd_run_counts_against_it():
+    base, hd = curves(np.random.default_rng(2), [0.05] * EPOCHS)
+    hd[:, 3:] = np.nan  # every seed diverged in its fourth epoch: from then on it scores ln 10
+    assert decided("B1[logreg]", tables({SGD: base, SGD_HD: hd})) == REFUTED
+
+
+@pytest.mark.parametrize(("difference", "verdict"), [(0.0005, SUPPORTED), (0.02, REFUTED), (0.005, INCONCLUSIVE)])
+def test_b3_adam_hd_as_low_as_adam(difference, verdict):
+    base, hd = curves(np.random.default_rng(3), [-difference] * EPOCHS, spread=0.0005)
+    assert decided("B3[logreg]", tables({ADAM: base, ADAM_HD: hd})) == verdict
+
+
+def alpha_paths(rng, first_ratio: float, last_ratio: float, negative_share: float = 0.0, seeds: int = SEEDS_AT_PROTOCOL) -> np.ndarray:
+    """Sampled alpha [seeds, samples]: the first epoch's samples average ``first_ratio`` x alpha_0 and the last epoch's
+    ``last_ratio`` x alpha_0 (each seed jittered); ``negative_share`` of the samples after step 0 set below zero."""
+    samples = EPOCHS * STEPS // 10 + 1
+    per_epoch = STEPS // 10
+    paths = np.empty((seeds, samples))
+    for seed in range(seeds):
+        ratios = np.linspace(first_ratio, last_ratio, EPOCHS) * np.exp(rng.normal(0, 0.05))
+        paths[seed, 0] = ALPHA_0
+        paths[seed, 1:] = np.repeat(ratios * ALPHA_0, per_epoch)
+        negative = rng.choice(np.arange(1, samples), int(round(negative_share * (samples - 1))), replace=False)
+        paths[seed, negative] = -ALPHA_0 * 0.01
+    return paths
+
+
+def trajectory_tables(paths: np.ndarray) -> RunTables:
+    base, hd = curves(np.random.default_rng(0), [0.0] * EPOCHS)
+    return tables({SGD: base, SGD_HD: hd}, {SGD_HD: paths})
+
+
+@pytest.mark.parametrize(("first", "verdict"), [(20.0, SUPPORTED), (2.0, REFUTED)])
+def test_c1_alpha_rises(first, verdict):
+    assert decided("C1[logreg]", trajectory_tables(alpha_paths(np.random.default_rng(4), first, 3.0))) == verdict
+
+
+@pytest.mark.parametrize(("last", "verdict"), [(3.0, SUPPORTED), (40.0, REFUTED)])
+def test_c2_alpha_decays(last, verdict):
+    assert decided("C2[logreg]", trajectory_tables(alpha_paths(np.random.default_rng(5), 20.0, last))) == verdict
+
+
+@pytest.mark.parametrize(("share", "verdict"), [(0.08, SUPPORTED), (0.0, REFUTED)])
+def test_c3_alpha_briefly_negative(share, verdict):
+    assert decided("C3[logreg]", trajectory_tables(alpha_paths(np.random.default_rng(6), 20.0, 3.0, share))) == verdict
+
+
+@pytest.mark.slow
+def test_b1_level_when_one_epoch_sits_at_no_difference():
+    """The least-favourable null of an every-epoch claim: nine epochs far on HD's side, one at exactly no difference."""
+    rng = np.random.default_rng(7)
+    gains = [0.2] * (EPOCHS - 1) + [0.0]
+    hits = sum(CLAIMS["B1[logreg]"].evaluate(tables(dict(zip((SGD, SGD_HD), curves(rng, gains))))).p_support < ALPHA
+               for _ in range(REPETITIONS))
+    assert hits / REPETITIONS <= LIMIT
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("side", ["support", "refute"])
+def test_b3_level_at_the_margin(side):
+    """Adam-HD's final loss exactly at the margin from Adam's: neither TOST nor the refutation fires more than 5% (+2 s.e.)."""
+    rng = np.random.default_rng(8)
+    hits = 0
+    for _ in range(REPETITIONS):
+        base, hd = curves(rng, [-0.005] * EPOCHS, spread=0.002)
+        evidence = CLAIMS["B3[logreg]"].evaluate(tables({ADAM: base, ADAM_HD: hd}))
+        hits += (evidence.p_support if side == "support" else evidence.p_refute) < ALPHA
+    assert hits / REPETITIONS <= LIMIT
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("side", ["support", "refute"])
+def test_c1_level_at_the_threshold(side):
+    rng = np.random.default_rng(9)
+    hits = 0
+    for _ in range(REPETITIONS):
+        paths = alpha_paths(rng, 6.0, 3.0)
+        paths[:, 1:] *= np.exp(rng.normal(0, 0.1, (len(paths), 1)))  # seeds scatter around the threshold, centred on it
+        paths[:, 1:] /= np.exp(0.005)  # lognormal mean correction: the mean ratio sits at 6
+        evidence = CLAIMS["C1[logreg]"].evaluate(trajectory_tables(paths))
+        hits += (evidence.p_support if side == "support" else evidence.p_refute) < ALPHA
+    assert hits / REPETITIONS <= LIMIT
