@@ -208,9 +208,11 @@ def opening(w: Document, title: str, verdicts: list[Verdict], figures: dict[str,
 
 
 def write_verdicts_report(title: str, about: list[str], tables: RunTables, verdicts: list[Verdict], folder: Path,
-                          where_runs: Callable[[Verdict], str] = lambda verdict: "") -> Report:
-    """report.md, report.html and figures/ (the forest plot) under ``folder``: the verdict document alone, with ``about``
-    (paragraphs: what was judged, over which runs) under its title."""
+                          where_runs: Callable[[Verdict], str] = lambda verdict: "",
+                          after: Callable[[Document, RunTables], None] | None = None) -> Report:
+    """report.md, report.html and figures/ (the forest plot) under ``folder``: the verdict document, with ``about``
+    (paragraphs: what was judged, over which runs) under its title and ``after`` (sections of the caller's own, such as a
+    paper's fidelity table) below the claims."""
     folder.mkdir(parents=True, exist_ok=True)
     figures = draw_figures(tables, verdicts, folder / "figures")
     w = Document()
@@ -221,6 +223,8 @@ def write_verdicts_report(title: str, about: list[str], tables: RunTables, verdi
     drawn_in: dict[str, str] = {}
     for verdict in verdicts:
         claim_section(w, verdict, figures, drawn_in, {}, where_runs(verdict))
+    if after is not None:
+        after(w, tables)
     markdown, page = folder / "report.md", folder / "report.html"
     w.render(markdown, page, title)
     return Report(markdown, page, list(figures.values()))

@@ -50,7 +50,7 @@ def decide_and_report(paper: Paper, profile: str, folder: Path, params: dict[str
     tables: RunTables = load_runs(list(paper.studies), profile)
     verdicts = engine.evaluate(paper.catalogue, tables, paper.families, paper.missing_hint)
     with publish.written_whole(folder) as staging:
-        report = write_verdicts_report(paper.title, paper.about(profile), tables, verdicts, staging)
+        report = write_verdicts_report(paper.title, paper.about(profile), tables, verdicts, staging, after=paper.sections)
         if published:
             publish.write_result_files(staging, tables, verdicts, profile, list(paper.studies))
     note = (f"**{paper.title}**, profile `{profile}`: the report is the artifact `{schema.REPORT_ARTIFACTS}/report.html` "

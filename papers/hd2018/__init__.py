@@ -9,8 +9,9 @@ first, then the weights with the new alpha; tests/hyper/test_hypergradient_desce
 """
 
 from papers.hd2018.catalogue import CATALOGUE, FAMILIES, missing_hint
+from papers.hd2018.fidelity import section
 from papers.hd2018.report import TITLE, about
 from papers.hd2018.studies import STUDIES
 from papers.paper import Paper
 
-PAPER = Paper("hd2018", TITLE, tuple(CATALOGUE), FAMILIES, STUDIES, about, missing_hint)
+PAPER = Paper("hd2018", TITLE, tuple(CATALOGUE), FAMILIES, STUDIES, about, missing_hint, section)

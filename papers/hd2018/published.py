@@ -40,3 +40,12 @@ def alpha_words(task: str, method: str) -> str:
     negative, steps = final(task, method, "steps_alpha_negative"), final(task, method, "steps")
     return (f"[H] (one run), {TASKS[task]} {method}: epoch-mean alpha {first:.3g} in the first epoch ({first / 1e-3:.0f}x alpha_0), "
             f"{last:.3g} in the last; alpha < 0 on {negative / steps:.1%} of steps")
+
+
+def at_epoch(task: str, method: str, epoch: int, column: str) -> float:
+    """[H]'s single run of ``method`` on ``task`` at ``epoch``: one column of hd_authors_per_epoch.csv."""
+    rows = table("hd_authors_per_epoch")
+    found = rows[(rows.task == task) & (rows.method == method) & (rows.epoch == epoch)]
+    if found.empty:
+        raise KeyError(f"[H] published no {method} run on {task} at epoch {epoch}")
+    return float(found[column].iloc[0])

@@ -10,6 +10,7 @@ from claims.engine import evaluate
 from claims.runs import RunTables
 from claims.verdict import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
 from papers.hd2018.catalogue import CATALOGUE
+from papers.hd2018.fidelity import rows
 from papers.hd2018.studies import ADAM, ADAM_HD, ALPHA_0, LOGREG, SEEDS, SGD, SGD_HD
 
 SEEDS_AT_PROTOCOL = SEEDS.at("paper")
@@ -133,3 +134,12 @@ def test_c1_level_at_the_threshold(side):
         evidence = CLAIMS["C1[logreg]"].evaluate(trajectory_tables(paths))
         hits += (evidence.p_support if side == "support" else evidence.p_refute) < ALPHA
     assert hits / REPETITIONS <= LIMIT
+
+
+def test_fidelity_sets_hs_single_run_beside_our_seeds():
+    """[H]'s logistic-regression SGD run ended at 0.3957 after 10 epochs: seeds around it contain it, seeds far above do not."""
+    base, hd = curves(np.random.default_rng(10), [0.05] * EPOCHS)
+    base[:, -1] = 0.3957 + np.linspace(-0.002, 0.002, len(base))
+    hd[:, -1] = 0.5 + np.linspace(0, 0.01, len(hd))
+    found = {row[1]: row for row in rows(tables({SGD: base, SGD_HD: hd}, {SGD_HD: alpha_paths(np.random.default_rng(11), 29.0, 3.7)}))}
+    assert found["SGD: training loss, epoch 10"][-1] == "yes" and found["SGD-HD: training loss, epoch 10"][-1] == "below ours"
