@@ -35,6 +35,7 @@ class Requirement:
     needs: tuple[str, ...] = ()  # cells that must have run (e.g. the tallest tower)
     cells: Callable[[str], bool] = every_cell
     optional: bool = False  # a study that joins the claim only when it ran (C2's other benchmarks)
+    train_size: int | None = None  # the protocol's training examples: the first this many (None: the whole training set)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class Minimum:
         for r in self.requirements:
             amount = f"{r.epochs} epochs" if r.epochs else f"{r.steps:,} steps" if r.steps else ""
             needs = f", cells {', '.join(r.needs)}" if r.needs else ""
-            parts.append(f"{r.what}: {amount}{needs} on the whole training set".replace(": ,", ":"))
+            data = "the whole training set" if r.train_size is None else f"the first {r.train_size:,} training examples"
+            parts.append(f"{r.what}: {amount}{needs} on {data}".replace(": ,", ":"))
         return "; ".join(parts) + f" ({self.source})"
 
 
@@ -82,9 +84,14 @@ def _cuts(requirement: Requirement, runs: pd.DataFrame) -> str | None:
         steps = int((runs.epochs * runs.steps_per_epoch).min())
         if steps < requirement.steps:
             parts.append(f"{steps:,} of {requirement.steps:,} steps")
-    sliced = runs.train_size[runs.train_size != "all"]
-    if len(sliced):
-        parts.append(f"on the first {int(sliced.astype(int).min()):,} training examples, not all")
+    if requirement.train_size is None:
+        sliced = runs.train_size[runs.train_size != "all"]
+        if len(sliced):
+            parts.append(f"on the first {int(sliced.astype(int).min()):,} training examples, not all")
+    else:  # a protocol on a slice: fewer examples fall short of it, and so does the whole set (another protocol)
+        other = sorted({str(size) for size in runs.train_size if str(size) != str(requirement.train_size)})
+        if other:
+            parts.append(f"on {' and '.join(other)} training examples, not the first {requirement.train_size:,}")
     missing = [label for label in requirement.needs if label not in set(runs.cell)]
     if missing:
         parts.append(f"no runs of {', '.join(missing)}")

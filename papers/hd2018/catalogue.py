@@ -5,12 +5,12 @@ from __future__ import annotations
 from claims import engine
 from claims.runs import RunTables
 from claims.verdict import Claim, Verdict
-from papers.hd2018 import family_b, family_c, undecided
+from papers.hd2018 import family_b, family_c, family_e, undecided
 from papers.hd2018.studies import NOT_TRAINED
 
 FAMILIES = ("A", "B", "C", "D", "E")
 _ORDER = {family: i for i, family in enumerate(FAMILIES)}
-CATALOGUE: list[Claim] = sorted(undecided.CLAIMS + family_b.CLAIMS + family_c.CLAIMS, key=lambda claim: _ORDER[claim.family])
+CATALOGUE: list[Claim] = sorted(family_b.CLAIMS + family_c.CLAIMS + family_e.CLAIMS + undecided.CLAIMS, key=lambda claim: _ORDER[claim.family])
 
 
 def missing_hint(missing: list[str]) -> str:

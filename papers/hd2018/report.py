@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from papers.hd2018.studies import DECAY_IN_HYPERGRADIENT, EPOCHS, LOGREG, MLP, PAPER_EPOCHS, SEEDS
+from papers.hd2018.studies import DECAY_IN_HYPERGRADIENT, EPOCHS, HR_LOGREG, HR_SEEDS, HR_STEPS, HR_TRAIN, LOGREG, MLP, PAPER_EPOCHS, SEEDS
 
 TITLE = "Hypergradient descent (Baydin et al., ICLR 2018) on trial"
 
@@ -19,7 +19,10 @@ def about(profile: str) -> list[str]:
         f"Profile `{profile}`: SGD, SGD-HD, Adam and Adam-HD from alpha_0 = 1e-3 (batch 128, L2 decay 1e-4, beta 1e-3 for SGD-HD and "
         f"1e-7 for Adam-HD, as run.sh), {SEEDS.at(profile)} seeds each, on {reach}. SGD-HD is our `sgd / sgd`, Adam-HD our "
         "`adam_alpha / sgd`, in [H]'s update order (tests/hyper/test_hypergradient_descent.py).",
+        f"[HR]'s grid on logistic regression (E1): every alpha_0 and beta of {len(HR_STEPS.at(profile))} values each, SGD and Adam at every "
+        f"alpha_0, SGD-HD and Adam-HD in every cell, {EPOCHS[HR_LOGREG].at(profile)} epochs on the first {HR_TRAIN:,} MNIST images "
+        f"(at smoke: a slice of 2,048), {HR_SEEDS.at(profile)} seeds each.",
         f"Departures, declared before any run: {DECAY_IN_HYPERGRADIENT}. Our runs log the training loss and the test error, not a "
         "validation loss: family B is decided on the training loss alone, and says so wherever its verdicts appear. Not trained here, "
-        "so not decided: SGDN-HD (no Nesterov rule in our library), VGG-16 on CIFAR-10, the poster's grid and [HR]'s grid.",
+        "so not decided: SGDN-HD (no Nesterov rule in our library), VGG-16 on CIFAR-10, the poster's grid (its loss threshold is unknown) and [HR]'s MLP and CNN grids.",
     ]

@@ -16,18 +16,27 @@ LOGREG, MLP = "hd2018_logreg", "hd2018_mlp"  # study (experiment) names
 SGD, SGD_HD, ADAM, ADAM_HD = "SGD", "SGD-HD", "Adam", "Adam-HD"  # cell labels
 ALPHA_0, DECAY = 1e-3, 1e-4
 BETAS = {SGD_HD: 1e-3, ADAM_HD: 1e-7}  # run.sh: beta of SGD-HD (and SGDN-HD) and of Adam-HD on both MNIST tasks
-VGG, SGDN, GRID, REPRODUCTION = "hd2018_vgg", "hd2018_sgdn", "hd2018_grid", "hd2018_reproduction"
+HR_LOGREG = "hd2018_hr_logreg"  # [HR]'s grid on logistic regression
+VGG, SGDN, GRID, HR_OTHERS = "hd2018_vgg", "hd2018_sgdn", "hd2018_grid", "hd2018_hr_mlp_cnn"
 ZERO_STEP, CODE_CHECK, COST = "hd2018_zero_step", "hd2018_code_check", "hd2018_cost"
-PAPER_EPOCHS = {LOGREG: 10, MLP: 100, VGG: 100, SGDN: 10}  # run.sh (SGDN: its first task's)
-EPOCHS = {LOGREG: PerProfile(smoke=1, cpu=10, paper=10), MLP: PerProfile(smoke=1, cpu=5, paper=100)}
-MODELS = {LOGREG: "hd_logreg", MLP: "hd_mlp"}
+PAPER_EPOCHS = {LOGREG: 10, MLP: 100, VGG: 100, SGDN: 10, HR_LOGREG: 50}  # run.sh (SGDN: its first task's); [HR]: 50 for logreg
+HR_TRAIN = 6000  # [HR]: the first 6,000 training (and 1,000 test) images of MNIST
+EPOCHS = {LOGREG: PerProfile(smoke=1, cpu=10, paper=10), MLP: PerProfile(smoke=1, cpu=5, paper=100), HR_LOGREG: PerProfile(smoke=1, cpu=50, paper=50)}
+MODELS = {LOGREG: "hd_logreg", MLP: "hd_mlp", HR_LOGREG: "hd_logreg_tenth"}
+HR_STEPS = PerProfile(smoke=(1e-3, 1e-2), cpu=(1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6), paper=(1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6))  # alpha_0 and beta
+HR_SEEDS = PerProfile(smoke=2, cpu=8, paper=8)
 SEEDS = PerProfile(smoke=2, cpu=10, paper=10)
 DECAY_IN_HYPERGRADIENT = ("[H]'s SGD-HD and Adam-HD take the hypergradient of the decayed gradient (g_t includes 1e-4 theta); ours of "
                           "the loss's gradient alone: the weights decay identically, the learned alpha sees no decay term")
 
 
-def base_level(optimizer: str) -> str:
-    return f"{optimizer}(alpha={format_number(ALPHA_0)}, wd={format_number(DECAY)})"
+def base_level(optimizer: str, alpha: float = ALPHA_0) -> str:
+    return f"{optimizer}(alpha={format_number(alpha)}, wd={format_number(DECAY)})"
+
+
+def grid_label(cell: str, alpha: float, beta: float | None = None) -> str:
+    """A cell of [HR]'s grid: 'SGD a=0.001', 'SGD-HD a=0.001 b=1e-05'."""
+    return f"{cell} a={format_number(alpha)}" + ("" if beta is None else f" b={format_number(beta)}")
 
 
 STACKS = {
@@ -47,12 +56,25 @@ def tuning(name: str, claims: tuple[str, ...]) -> callable:
     return build
 
 
-STUDIES = {LOGREG: tuning(LOGREG, ("B1", "B3", "C1", "C2", "C3")), MLP: tuning(MLP, ("B1", "B3", "C1", "C2", "C3"))}
+def hr_grid(profile: str) -> Study:
+    """[HR]'s grid on logistic regression: every alpha_0 with SGD and Adam, and with SGD-HD and Adam-HD at every beta."""
+    steps, epochs, model = HR_STEPS.at(profile), EPOCHS[HR_LOGREG].at(profile), MODELS[HR_LOGREG]
+    cells = []
+    for alpha in steps:
+        for base, optimizer in ((SGD, "sgd"), (ADAM, "adam_alpha")):
+            cells.append(Cell(grid_label(base, alpha), base_level(optimizer, alpha), epochs, batch_size=128, model=model))
+        for hd, optimizer in ((SGD_HD, "sgd"), (ADAM_HD, "adam_alpha")):
+            cells += [Cell(grid_label(hd, alpha, beta), f"{base_level(optimizer, alpha)} / sgd(alpha={format_number(beta)})", epochs,
+                           batch_size=128, model=model) for beta in steps]
+    return Study(HR_LOGREG, ("E1",), tuple(cells), HR_SEEDS.at(profile), notes=(DECAY_IN_HYPERGRADIENT,))
+
+
+STUDIES = {LOGREG: tuning(LOGREG, ("B1", "B3", "C1", "C2", "C3")), MLP: tuning(MLP, ("B1", "B3", "C1", "C2", "C3")), HR_LOGREG: hr_grid}
 NOT_TRAINED = {  # studies its claims name that no profile trains here, and why
     VGG: "VGG-16 on CIFAR-10 for 100 epochs is beyond this machine, and no stand-in for it is declared yet",
     SGDN: "SGDN-HD needs Nesterov momentum, for which our hyperoptimizer library has no rule",
     GRID: "the poster's alpha_0 x beta grid counts iterations to a loss threshold that is not in what we read",
-    REPRODUCTION: "[HR]'s 10%-of-MNIST grid (6 x 6 cells, 50 to 100 epochs) is not among our studies yet",
+    HR_OTHERS: "[HR]'s grids on the MLP and the CNN (6 x 6 cells x 6 methods, 100 epochs each) are beyond this machine's time",
     ZERO_STEP: "a step size of 0 (beta or alpha_0) is outside our stack grammar: every level's step size is positive",
     CODE_CHECK: "a check of the code, not of runs: tests/hyper/test_hypergradient_descent.py runs [H]'s SGD-HD and our sgd / sgd "
                 "side by side and compares alpha and the weights step by step",

@@ -1,4 +1,4 @@
-"""The claims of families A, D and E: stated here with their sources, none decided by a study of ours yet (each names
+"""The claims of families A, D and E (but E1): stated here with their sources, none decided by a study of ours yet (each names
 the study that would serve it, and ``studies.NOT_TRAINED`` says why there is none)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from claims.verdict import Claim
 from papers.hd2018.declared import DECLARED
 from papers.hd2018.family_b import never_trained
-from papers.hd2018.studies import CODE_CHECK, COST, GRID, REPRODUCTION, ZERO_STEP
+from papers.hd2018.studies import CODE_CHECK, COST, GRID, HR_OTHERS, ZERO_STEP
 
 
 def undecided(claim_id: str, source: str, statement: str, published: str, study: str, hypothesis: str) -> Claim:
@@ -32,12 +32,10 @@ CLAIMS: list[Claim] = [
               "loss well below ln 10 every seed"),
     undecided("D6", "[H] poster, logreg grid", "beta -> 0 recovers the base", "1,452 vs 2,657 at alpha_0 1e-3, beta 1e-6", GRID,
               "HD - base gap shrinks with beta (trend test)"),
-    undecided("E1", "[HR] hdr_grid_summary.csv", "On 10% of MNIST, logreg: HD ends worse than its base in a minority of cells",
-              "6/36 SGD-HD, 4/31 SGDN-HD, 9/29 Adam-HD", REPRODUCTION, "share of cells, per seed"),
-    undecided("E2", "[HR] hdr_grid_summary.csv", "MLP: Adam-HD diverges at every beta >= 1e-5", "NaN in 31/36 cells", REPRODUCTION,
+    undecided("E2", "[HR] hdr_grid_summary.csv", "MLP: Adam-HD diverges at every beta >= 1e-5", "NaN in 31/36 cells", HR_OTHERS,
               "share of diverging seeds per beta"),
     undecided("E3", "[HR] hdr_grid_runs.csv", "CNN on MNIST: 46/108 HD runs diverge, 40% of the rest end worse", "46/108; 25/62",
-              REPRODUCTION, "shares of seeds"),
-    undecided("E4", "[H] poster vs [HR]", "Adam-HD at beta 1e-4 trains the MLP ([H]) or diverges ([HR])", "conflict", REPRODUCTION,
+              HR_OTHERS, "shares of seeds"),
+    undecided("E4", "[H] poster vs [HR]", "Adam-HD at beta 1e-4 trains the MLP ([H]) or diverges ([HR])", "conflict", HR_OTHERS,
               "share of diverged seeds at beta 1e-4"),
 ]

@@ -11,7 +11,7 @@ from claims.runs import RunTables
 from claims.verdict import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
 from papers.hd2018.catalogue import CATALOGUE
 from papers.hd2018.fidelity import rows
-from papers.hd2018.studies import ADAM, ADAM_HD, ALPHA_0, LOGREG, SEEDS, SGD, SGD_HD
+from papers.hd2018.studies import ADAM, ADAM_HD, ALPHA_0, HR_LOGREG, HR_SEEDS, HR_STEPS, LOGREG, SEEDS, SGD, SGD_HD, grid_label
 
 SEEDS_AT_PROTOCOL = SEEDS.at("paper")
 EPOCHS, STEPS = 10, 50  # steps per epoch of the planted runs; alpha sampled every 10 steps as the training loop does
@@ -143,3 +143,44 @@ def test_fidelity_sets_hs_single_run_beside_our_seeds():
     hd[:, -1] = 0.5 + np.linspace(0, 0.01, len(hd))
     found = {row[1]: row for row in rows(tables({SGD: base, SGD_HD: hd}, {SGD_HD: alpha_paths(np.random.default_rng(11), 29.0, 3.7)}))}
     assert found["SGD: training loss, epoch 10"][-1] == "yes" and found["SGD-HD: training loss, epoch 10"][-1] == "below ours"
+
+
+def grid_tables(rng, worse_share: float, seeds: int = HR_SEEDS.at("paper"), train_size: str = "6000") -> RunTables:
+    """[HR]'s grid on planted runs: each seed's SGD-HD cells end worse than SGD (by 0.05, past the 2-decimal rule) in
+    ``worse_share`` of the cells on average, better by 0.05 in the rest."""
+    steps = HR_STEPS.at("paper")
+    rows = []
+    for seed in range(seeds):
+        for alpha in steps:
+            base = 0.3 + rng.normal(0, 0.01)
+            rows.append({"study": HR_LOGREG, "cell": grid_label(SGD, alpha), "seed": seed, "run_id": f"b{alpha}-{seed}", "train_loss": base})
+            for beta in steps:
+                shift = 0.05 if rng.random() < worse_share else -0.05
+                rows.append({"study": HR_LOGREG, "cell": grid_label(SGD_HD, alpha, beta), "seed": seed, "run_id": f"h{alpha}{beta}-{seed}",
+                             "train_loss": base + shift})
+    return run_tables(rows, epochs=50, train_size=train_size)
+
+
+@pytest.mark.parametrize(("share", "verdict"), [(0.15, SUPPORTED), (0.85, REFUTED)])
+def test_e1_hd_worse_in_a_minority_of_cells(share, verdict):
+    assert evaluate([CLAIMS["E1[sgd_hd]"]], grid_tables(np.random.default_rng(12), share), ("E",))[0].verdict == verdict
+
+
+def test_e1_is_at_protocol_on_hrs_slice_only():
+    """[HR]'s protocol is the first 6,000 images: runs on them are at protocol, runs on the whole set are not (another protocol)."""
+    assert evaluate([CLAIMS["E1[sgd_hd]"]], grid_tables(np.random.default_rng(13), 0.15), ("E",))[0].scope.level == "protocol"
+    whole = evaluate([CLAIMS["E1[sgd_hd]"]], grid_tables(np.random.default_rng(13), 0.15, train_size="all"), ("E",))[0]
+    assert whole.scope.level == "reduced" and "not the first 6,000" in whole.scope.cuts[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("side", ["support", "refute"])
+def test_e1_level_at_half_the_cells(side):
+    """Every seed's cells worse with probability one half: neither verdict more often than 5% (+2 s.e.; fewer repetitions,
+    a grid table is slower to build)."""
+    rng, repetitions = np.random.default_rng(14), REPETITIONS // 2
+    hits = 0
+    for _ in range(repetitions):
+        evidence = CLAIMS["E1[sgd_hd]"].evaluate(grid_tables(rng, 0.5))
+        hits += (evidence.p_support if side == "support" else evidence.p_refute) < ALPHA
+    assert hits / repetitions <= ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / repetitions)
