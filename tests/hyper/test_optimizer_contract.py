@@ -15,7 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training.hyper import HyperOptimizer
+from training.hyper import HyperOptimizer, rules
 from training.hyper.stackspec import OPTIMIZERS, StackSpecError, parse_stack
 
 BASE = "sgd(alpha=0.05)"
@@ -274,3 +274,9 @@ def test_a_parameter_without_gradient_counts_as_zero_gradient():
     frozen.grad = None
     opt.step()
     assert not torch.equal(frozen, after_one)
+
+
+def test_every_optimizer_of_the_grammar_has_a_rule_or_a_package():
+    """One registry entry per rule: a grammar name without a rule (or a rule without a name) fails here, not mid-sweep."""
+    assert set(rules.RULES) == set(RULES)
+    assert all(OPTIMIZERS[name].package for name in set(OPTIMIZERS) - set(rules.RULES))

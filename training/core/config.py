@@ -113,7 +113,11 @@ def default_epochs(profile: str, model: str, levels: Stack) -> int:
     """Epochs when the user says 'auto': 1 for smoke, else the paper's count."""
     if profile == "smoke":
         return 1
-    return BENCHMARKS[model].epochs or _PAPER_EPOCHS[levels[0].optimizer]
+    if BENCHMARKS[model].epochs:
+        return BENCHMARKS[model].epochs
+    if levels[0].optimizer not in _PAPER_EPOCHS:
+        raise ConfigError(f"no published epoch count for {levels[0].optimizer} on {model}: give the epochs (--epochs N, -P epochs=N)")
+    return _PAPER_EPOCHS[levels[0].optimizer]
 
 
 def parse_schedule(text: str, levels: Stack) -> str:

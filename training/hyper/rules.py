@@ -403,20 +403,23 @@ class Relative(Rule):
         return lambda dots: -dots[0]
 
 
+# each hyperoptimizer rule by its grammar name (training.hyper.stackspec.OPTIMIZERS): (its level, the level it tunes) -> rule
+RULES: dict[str, Callable[[LevelSpec, LevelSpec | None], Rule]] = {
+    "sgd": lambda spec, below: SGD(spec),
+    "sgd_per_param": SGDPerParam,
+    "adagrad": lambda spec, below: AdaGrad(spec),
+    "rmsprop": lambda spec, below: RMSProp(spec, alpha_only=False),
+    "rmsprop_alpha": lambda spec, below: RMSProp(spec, alpha_only=True),
+    "adam": lambda spec, below: Adam(spec, alpha_only=False),
+    "adam_alpha": lambda spec, below: Adam(spec, alpha_only=True),
+    "relative": lambda spec, below: Relative(spec),
+}
+
+
 def make_rule(spec: LevelSpec, below: LevelSpec | None) -> Rule:
     """The rule for ``spec``; ``below`` is the level it tunes (None for the weight level)."""
-    if spec.optimizer == "sgd":
-        return SGD(spec)
-    if spec.optimizer == "sgd_per_param":
-        return SGDPerParam(spec, below)
-    if spec.optimizer == "adagrad":
-        return AdaGrad(spec)
-    if spec.optimizer in ("rmsprop", "rmsprop_alpha"):
-        return RMSProp(spec, alpha_only=spec.optimizer == "rmsprop_alpha")
-    if spec.optimizer in ("adam", "adam_alpha"):
-        return Adam(spec, alpha_only=spec.optimizer == "adam_alpha")
-    if spec.optimizer == "relative":
-        return Relative(spec)
+    if spec.optimizer in RULES:
+        return RULES[spec.optimizer](spec, below)
     if spec.info.package:
         raise ValueError(f"{spec.optimizer} is a learning-rate-free optimizer from the {spec.info.package} package, not a hyperoptimizer "
                          "rule: use the package's optimizer directly (training.baselines runs it in this project's loop)")
