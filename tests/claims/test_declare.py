@@ -4,13 +4,11 @@ level at the least-favourable null (the mean paired difference exactly at the ma
 import numpy as np
 import pytest
 from support.tables import run_tables
+from support.validity import limit, rates
 
 from claims.declare import STUDY, better, check_key
 from claims.engine import evaluate
-from claims.verdict import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
-
-REPETITIONS = 500
-LIMIT = ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)  # 5% plus two standard errors
+from claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
 
 
 def planted(rng, gain: float, seeds: int = 8, spread: float = 0.3) -> list[dict]:
@@ -49,12 +47,8 @@ def test_higher_is_better_turns_the_difference():
 @pytest.mark.parametrize("side", ["support", "refute"])
 def test_level_at_the_margin(side):
     """At a true mean difference exactly equal to the margin, neither verdict comes more often than 5% plus two standard errors."""
-    rng = np.random.default_rng(4)
-    hits = 0
-    for _ in range(REPETITIONS):
-        evidence = WITH_MARGIN.evaluate(run_tables(planted(rng, 0.5)))
-        hits += (evidence.p_support if side == "support" else evidence.p_refute) < ALPHA
-    assert hits / REPETITIONS <= LIMIT
+    support, refute = rates(lambda rng: run_tables(planted(rng, 0.5)), WITH_MARGIN.evaluate, seed=4)
+    assert (support if side == "support" else refute) <= limit()
 
 
 def test_a_key_must_name_its_kind():

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from support.tables import run_tables
+from support.validity import REPETITIONS, limit, rates
 
 from claims.evidence import all_of, comparison
 from claims.stats import sign_flip_power, sign_flip_test
@@ -30,13 +31,11 @@ from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
 
 pytestmark = pytest.mark.slow  # 500 simulated studies per test: left out of the quick lane (README)
 
-REPETITIONS = 500
-LIMIT = ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)  # 5% plus two standard errors of the estimate
+LIMIT = limit()
 
 
 def false_support_rate(simulate, evaluate, seed: int) -> float:
-    rng = np.random.default_rng(seed)
-    return float(np.mean([evaluate(simulate(rng)).p_support < ALPHA for _ in range(REPETITIONS)]))
+    return rates(simulate, evaluate, seed)[0]
 
 
 def table1(rng, gains: dict[str, float], seeds: int = 10) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from support.tables import run_tables
+from support.validity import REPETITIONS, limit, rates, without_intervals
 
 from claims.verdict import ALPHA
 from papers.ultimate_optimizer.family_b import B1_BETA1_MAGNITUDE, learned_adam
@@ -23,22 +24,12 @@ from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
 
 pytestmark = pytest.mark.slow  # 500 simulated studies per test: left out of the quick lane (README)
 
-REPETITIONS = 500
-LIMIT = ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)
+LIMIT = limit()
 
 
 @pytest.fixture(autouse=True)
 def no_intervals(monkeypatch):
-    """Validity and power are about p-values: the bootstrap interval each row also computes (10,000 resamples) is skipped."""
-    for module in ("claims.evidence", "papers.ultimate_optimizer.family_d"):
-        monkeypatch.setattr(f"{module}.bootstrap_ci", lambda values, *args, **kwargs: (float("nan"), float("nan")))
-
-
-def rates(simulate, evaluate, seed: int) -> tuple[float, float]:
-    """(false-SUPPORTED rate, false-REFUTED rate) at level ALPHA over REPETITIONS simulated tables."""
-    rng = np.random.default_rng(seed)
-    found = [evaluate(simulate(rng)) for _ in range(REPETITIONS)]
-    return float(np.mean([e.p_support < ALPHA for e in found])), float(np.mean([e.p_refute < ALPHA for e in found]))
+    without_intervals(monkeypatch, ("claims.evidence", "papers.ultimate_optimizer.family_d"))
 
 
 def towers(rng, error, seeds: int = 8, noise: float = 0.03) -> pd.DataFrame:
