@@ -7,7 +7,7 @@ Conventions: ``diffs`` is a 1-D array of per-seed paired differences, shape
 
 from __future__ import annotations
 
-import itertools
+import functools
 import math
 
 import numpy as np
@@ -28,6 +28,15 @@ def smallest_page_p(n: int, k: int) -> float:
     return (1.0 / math.factorial(k)) ** n
 
 
+@functools.lru_cache(maxsize=4)
+def sign_patterns(n: int) -> np.ndarray:
+    """Every pattern of n signs, [2^n, n] of +-1.0 (read-only, shared: the exact tests of a verdict reuse it)."""
+    bits = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+    patterns = 1.0 - 2.0 * bits
+    patterns.flags.writeable = False
+    return patterns
+
+
 def sign_flip_test(diffs, alternative: str = "greater", shift: float = 0.0) -> float:
     """Exact paired permutation test of mean(diffs - shift), one-sided.
 
@@ -46,8 +55,7 @@ def sign_flip_test(diffs, alternative: str = "greater", shift: float = 0.0) -> f
     observed = d.mean()
     tolerance = 1e-12 * max(1.0, np.abs(d).max())
     if n <= EXACT_SIGN_FLIP_MAX_N:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
-        means = signs @ np.abs(d) / n
+        means = sign_patterns(n) @ np.abs(d) / n
         hits = means >= observed - tolerance if alternative == "greater" else means <= observed + tolerance
         return float(np.mean(hits))
     rng = np.random.default_rng(0)
@@ -63,7 +71,7 @@ def sign_flip_power(effect: float, sd: float, n: int, threshold: float, repetiti
     rng = np.random.default_rng(seed)
     draws = rng.normal(effect, sd, size=(repetitions, n)) if sd > 0 else np.full((repetitions, n), effect)
     if n <= 12:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
+        signs = sign_patterns(n)
     else:
         signs = rng.choice((1.0, -1.0), size=(4096, n))
     means = np.abs(draws) @ signs.T / n  # [repetitions, patterns]

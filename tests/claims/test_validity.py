@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from support.tables import run_tables
-from support.validity import REPETITIONS, limit, rates
+from support.validity import REPETITIONS, limit, rates, without_intervals
 
 from claims.evidence import all_of, comparison
 from claims.stats import sign_flip_power, sign_flip_test
@@ -32,6 +32,11 @@ from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
 pytestmark = pytest.mark.slow  # 500 simulated studies per test: left out of the quick lane (README)
 
 LIMIT = limit()
+
+
+@pytest.fixture(autouse=True)
+def no_intervals(monkeypatch):
+    without_intervals(monkeypatch)
 
 
 def false_support_rate(simulate, evaluate, seed: int) -> float:

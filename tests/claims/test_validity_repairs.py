@@ -29,7 +29,7 @@ LIMIT = limit()
 
 @pytest.fixture(autouse=True)
 def no_intervals(monkeypatch):
-    without_intervals(monkeypatch, ("claims.evidence", "papers.ultimate_optimizer.family_d"))
+    without_intervals(monkeypatch)
 
 
 def towers(rng, error, seeds: int = 8, noise: float = 0.03) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import numpy as np
 from claims.verdict import ALPHA, Evidence
 
 REPETITIONS = 500
+MODULES_WITH_INTERVALS = ("claims.evidence",) + tuple(f"papers.ultimate_optimizer.family_{f}" for f in "bcde")  # where bootstrap_ci is called
 
 
 def limit(repetitions: int = REPETITIONS) -> float:
@@ -23,7 +24,7 @@ def rates(simulate: Callable, evaluate: Callable[..., Evidence], seed: int, repe
     return float(np.mean([e.p_support < ALPHA for e in found])), float(np.mean([e.p_refute < ALPHA for e in found]))
 
 
-def without_intervals(monkeypatch, modules: tuple[str, ...] = ("claims.evidence",)) -> None:
+def without_intervals(monkeypatch, modules: tuple[str, ...] = MODULES_WITH_INTERVALS) -> None:
     """Validity is about p-values: skip the bootstrap interval (10,000 resamples) each row of ``modules`` also computes."""
     for module in modules:
         monkeypatch.setattr(f"{module}.bootstrap_ci", lambda values, *args, **kwargs: (float("nan"), float("nan")))
