@@ -3,6 +3,7 @@ the study that would serve it, and ``studies.NOT_TRAINED`` says why there is non
 
 from __future__ import annotations
 
+from claims.scope import Minimum
 from claims.verdict import Claim
 from papers.hd2018.declared import DECLARED
 from papers.hd2018.family_b import never_trained
@@ -10,7 +11,8 @@ from papers.hd2018.studies import CODE_CHECK, COST, GRID, HR_OTHERS, ZERO_STEP
 
 
 def undecided(claim_id: str, source: str, statement: str, published: str, study: str, hypothesis: str) -> Claim:
-    return Claim(claim_id, claim_id[0], source, statement, published, (study,), hypothesis, never_trained, history=(DECLARED,))
+    return Claim(claim_id, claim_id[0], source, statement, published, (study,), hypothesis, never_trained, history=(DECLARED,),
+                 minimum=Minimum((), "none declared yet: no study of ours serves it"))
 
 
 CLAIMS: list[Claim] = [
