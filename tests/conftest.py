@@ -51,3 +51,11 @@ def smoke_job(tmp_path_factory):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return folder, uri, done
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (the README's command runs two workers), the tests that start a Ray head node share one worker:
+    two heads on one machine would contend for Ray's fixed ports."""
+    for item in items:
+        if item.get_closest_marker("distributed"):
+            item.add_marker(pytest.mark.xdist_group("ray"))
