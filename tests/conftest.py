@@ -53,9 +53,16 @@ def smoke_job(tmp_path_factory):
     return folder, uri, done
 
 
+SHARED_SLOW_FIXTURES = ("smoke_job", "resumed")  # each runs a claims job: their tests share a worker, so it runs once
+
+
 def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (the README's command runs two workers), the tests that start a Ray head node share one worker:
-    two heads on one machine would contend for Ray's fixed ports."""
+    """Under pytest-xdist (the README's command runs two workers), the tests that start a Ray head node share one worker
+    (two heads on one machine would contend for Ray's fixed ports), and so do the users of each costly shared fixture."""
     for item in items:
         if item.get_closest_marker("distributed"):
             item.add_marker(pytest.mark.xdist_group("ray"))
+        else:
+            shared = [name for name in SHARED_SLOW_FIXTURES if name in item.fixturenames]
+            if shared:
+                item.add_marker(pytest.mark.xdist_group(shared[0]))
