@@ -28,7 +28,7 @@ from claims.verdict import Verdict
 from papers.ultimate_optimizer.catalogue import CATALOGUE, drop_stale, evaluate
 from papers.ultimate_optimizer.report import write_report
 from pipeline import estimate, paper_job, publish
-from pipeline.claims_run import claim_metrics, print_verdicts, verdict_tags
+from pipeline.claims_run import claim_metrics, print_verdicts, report_guarded, verdict_tags
 from pipeline.plan import explain_not_run, studies_to_train
 from training.baselines import PACKAGED
 from training.core import interrupt
@@ -44,11 +44,12 @@ from training.studies.mlp import reruns
 from training.sweep import SweepSummary, run_study
 from training.tracking import schema
 from training.tracking.runs import load_runs
-from training.tracking.store import STORE_ERRORS, StoreUnavailable, first_line, redact, sqlite_file, tracking_uri, ui_link
+from training.tracking.store import StoreUnavailable, redact, sqlite_file, tracking_uri, ui_link
 from training.tracking.store_setup import hold_store, ready_store
 from training.tracking.writer import describe_experiments, finish_launched, log_claims_run
 
 DEFAULT_PAPER = "ultimate_optimizer"  # decided here; another paper's job is pipeline.paper_job
+
 
 def learned_hyperparameters(tables: RunTables) -> list[tuple[str, int, str, dict[str, float]]]:
     """(cell, seed, stack, {name: final value at level 0}) of every finished, non-diverged Table 1 stack run."""
@@ -147,19 +148,10 @@ def decide_and_report(profile: str, out: Path, params: dict[str, str], publish_t
     return 0
 
 
-def report_guarded(profile: str, out: Path, params: dict[str, str], publish_to: Path | None = None, tables: RunTables | None = None) -> int:
+def decide_and_report_guarded(profile: str, out: Path, params: dict[str, str], publish_to: Path | None = None, tables: RunTables | None = None) -> int:
     """``decide_and_report``, with an interruption or a store that fails on the way as one line and an exit status."""
-    again = f"mlflow run . -e report -P profile={profile} --env-manager local"
-    try:
-        return decide_and_report(profile, out, params, publish_to, tables)
-    except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM (see training.core.interrupt)
-        print(f"{interrupt.describe(interruption)} while deciding and reporting: every run is kept and the previous report left whole; "
-              f"`{again}` writes this one", file=sys.stderr)
-        return interrupt.exit_status(interruption)
-    except STORE_ERRORS as error:
-        print(f"error: the tracking store {redact(tracking_uri())} failed while deciding and reporting ({first_line(error)}); "
-              f"every run is kept; `{again}` writes the report once it answers", file=sys.stderr)
-        return 3
+    return report_guarded(lambda: decide_and_report(profile, out, params, publish_to, tables),
+                          f"mlflow run . -e report -P profile={profile} --env-manager local")
 
 
 def parse_studies(text: str) -> tuple[str, ...]:
@@ -255,11 +247,7 @@ def other_paper(args: argparse.Namespace) -> int:
     given = [name.replace("_", "-") for name, default in own.items() if str(getattr(args, name)).strip() not in (default, "")]
     if given:
         return choice.refuse(ConfigError(f"--{given[0]} chooses among {DEFAULT_PAPER}'s studies; paper {args.paper!r} trains all of its own"))
-    forwarded = ["--paper", args.paper, "--profile", args.profile, "--workers", args.workers, "--device", args.device, "--out", args.out,
-                 "--publish", args.publish, "--executor", args.executor, "--ray-address", args.ray_address, "--seeds-per-pass",
-                 args.seeds_per_pass, "--checkpoint-every", args.checkpoint_every, "--cpus-per-run", args.cpus_per_run,
-                 "--gpus-per-run", args.gpus_per_run]
-    return paper_job.run_job(forwarded + (["--seeds", args.seeds] if args.seeds else []) + (["--no-sweep"] if args.no_sweep else []))
+    return paper_job.run(args)
 
 
 def run_job(argv: list[str] | None = None) -> int:
@@ -295,7 +283,7 @@ def run_job(argv: list[str] | None = None) -> int:
             tracked = load_runs(list(ALL_STUDIES), args.profile)
             if tracked.runs.empty:
                 raise ConfigError(f"the store at {redact(tracking_uri())} {nothing}")
-            return report_guarded(args.profile, out, {"profile": args.profile, "trained": "false"}, publish_to, tracked)
+            return decide_and_report_guarded(args.profile, out, {"profile": args.profile, "trained": "false"}, publish_to, tracked)
         runner = choice.make_runner(args, workers, device)
         hold_store(held)
         for model in benchmarks:
@@ -312,7 +300,7 @@ def run_job(argv: list[str] | None = None) -> int:
         params = {"profile": args.profile, "benchmarks": ",".join(benchmarks), "studies": ",".join(only) or "all", "beyond": str(beyond).lower(),
                   "executor": args.executor,
                   "seeds": str(seeds or "default"), "workers": str(workers), "device": device, "trained": "true"}
-        code = report_guarded(args.profile, out, params, publish_to)
+        code = decide_and_report_guarded(args.profile, out, params, publish_to)
     print(f"total {time.perf_counter() - started:.0f}s")
     return code
 

@@ -1,12 +1,33 @@
 """What a claims run logs besides its description, for any set of claims: a tag per verdict and scope, the
-metrics of each decided claim, and the verdict table as the terminal prints it."""
+metrics of each decided claim, and the verdict table as the terminal prints it; and deciding and reporting with
+an interruption or a failing store as one line."""
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Callable
 
 import numpy as np
 
 from claims.verdict import REFUTED, Verdict
+from training.core import interrupt
 from training.tracking import schema
+from training.tracking.store import STORE_ERRORS, first_line, redact, tracking_uri
+
+
+def report_guarded(decide_and_report: Callable[[], int], again: str) -> int:
+    """``decide_and_report()``, with an interruption or a store that fails on the way as one line and an exit status;
+    ``again``: the command that writes the report once the cause is gone."""
+    try:
+        return decide_and_report()
+    except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM (see training.core.interrupt)
+        print(f"{interrupt.describe(interruption)} while deciding and reporting: every run is kept and the previous report left whole; "
+              f"`{again}` writes this one", file=sys.stderr)
+        return interrupt.exit_status(interruption)
+    except STORE_ERRORS as error:
+        print(f"error: the tracking store {redact(tracking_uri())} failed while deciding and reporting ({first_line(error)}); "
+              f"every run is kept; `{again}` writes the report once it answers", file=sys.stderr)
+        return 3
 
 
 def verdict_tags(verdicts: list[Verdict]) -> dict[str, str]:

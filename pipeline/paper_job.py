@@ -1,6 +1,6 @@
 """The main job for a paper other than the default one: train its studies, decide its claims, write its report.
 
-    python -m pipeline.paper_job --paper hd2018 --profile cpu      # `mlflow run . -e claims -P paper=hd2018`
+    python -m pipeline.claims_job --paper hd2018 --profile cpu      # `mlflow run . -e claims -P paper=hd2018`
 
 The same parts as the default paper's job (``pipeline.claims_job``): runs tracked in MLflow, one experiment per
 study, skipped when already FINISHED; the engine decides (Holm within each family); the verdict document goes to
@@ -10,8 +10,6 @@ OUT/<paper>-<profile>/ (or a published folder) and a claims run is logged with a
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -21,8 +19,7 @@ from claims.runs import RunTables
 from papers import hd2018
 from papers.paper import Paper
 from pipeline import publish
-from pipeline.claims_run import claim_metrics, print_verdicts, verdict_tags
-from training.core import interrupt
+from pipeline.claims_run import claim_metrics, print_verdicts, report_guarded, verdict_tags
 from training.core.config import MAX_SEEDS, MAX_WORKERS, PROFILES, ConfigError, parse_count
 from training.core.loop import resolve_device
 from training.data import DataError
@@ -31,7 +28,7 @@ from training.runners.local import sweep_data
 from training.sweep import run_study
 from training.tracking import schema
 from training.tracking.runs import load_runs
-from training.tracking.store import STORE_ERRORS, StoreUnavailable, first_line, redact, tracking_uri, ui_link
+from training.tracking.store import StoreUnavailable, ui_link
 from training.tracking.store_setup import hold_store, ready_store
 from training.tracking.writer import log_claims_run
 
@@ -63,22 +60,9 @@ def decide_and_report(paper: Paper, profile: str, folder: Path, params: dict[str
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.paper_job", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--paper", required=True, help=f"one of {', '.join(PAPERS)}")
-    parser.add_argument("--profile", default="cpu", help="smoke (checks the pipeline, decides nothing), cpu (default) or paper")
-    parser.add_argument("--seeds", default=None, help="override every study's seed count")
-    parser.add_argument("--workers", default="2", help="worker processes for training (default 2)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    parser.add_argument("--out", default="reports", help="the report goes to OUT/<paper>-<profile>/ (default reports/)")
-    parser.add_argument("--publish", default="", help="write the report, verdicts.json, plan.json and provenance.json to this folder instead")
-    parser.add_argument("--no-sweep", action="store_true", help="train nothing; decide from tracked runs and rebuild the report")
-    choice.add_arguments(parser)
-    return parser
-
-
-def run_job(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """The job for ``args.paper`` with the main job's parsed options (``pipeline.claims_job`` parses and refuses the ones
+    that choose among the default paper's studies)."""
     held = ExitStack()
     try:
         if args.paper not in PAPERS:
@@ -89,7 +73,8 @@ def run_job(argv: list[str] | None = None) -> int:
         seeds = parse_count("seeds", args.seeds, 2, MAX_SEEDS)
         workers = parse_count("workers", args.workers, 1, MAX_WORKERS) or 2
         device = str(resolve_device(args.device))
-        folder = publish.publish_folder(args.publish) or publish.writable_folder(args.out, "report") / f"{paper.name}-{args.profile}"
+        publish_to = publish.publish_folder(args.publish)
+        folder = publish_to or publish.writable_folder(args.out, "report") / f"{paper.name}-{args.profile}"
         if args.no_sweep:
             ready_store()
         else:
@@ -106,29 +91,5 @@ def run_job(argv: list[str] | None = None) -> int:
             if code is not None:
                 return code
         params = {"paper": paper.name, "profile": args.profile, "trained": str(not args.no_sweep).lower(), "seeds": str(seeds or "default")}
-        try:
-            return decide_and_report(paper, args.profile, folder, params, bool(args.publish))
-        except KeyboardInterrupt as interruption:
-            print(f"{interrupt.describe(interruption)} while deciding and reporting: every run is kept and the previous report left whole",
-                  file=sys.stderr)
-            return interrupt.exit_status(interruption)
-        except STORE_ERRORS as error:
-            print(f"error: the tracking store {redact(tracking_uri())} failed while deciding and reporting ({first_line(error)}); "
-                  "every run is kept", file=sys.stderr)
-            return 3
-
-
-def main(argv: list[str] | None = None) -> int:
-    interrupt.handle_interruptions(follow_parent=schema.LAUNCHER_ENV in os.environ)
-    try:
-        code = run_job(argv)
-        if code == 0:
-            interrupt.raise_if_received()
-    except KeyboardInterrupt as interruption:
-        print(f"{interrupt.describe(interruption)}: every finished run is kept", file=sys.stderr)
-        code = interrupt.exit_status(interruption)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return report_guarded(lambda: decide_and_report(paper, args.profile, folder, params, publish_to is not None),
+                              f"mlflow run . -e report -P paper={paper.name} -P profile={args.profile} --env-manager local")

@@ -99,7 +99,7 @@ def write_result_files(folder: Path, tables: RunTables, verdicts: list[Verdict],
     paths = [folder / VERDICTS_FILE, folder / PLAN_FILE, folder / PROVENANCE_FILE]
     frame = verdict_frame(verdicts)
     frame["studies"] = [tables.serving(v.claim.id) for v in verdicts]
-    frame["run_ids"] = [sorted(tables.runs[tables.runs.study.isin(studies)].run_id) for studies in frame.studies]
+    frame["run_ids"] = [sorted(tables.runs[tables.runs.study.isin(serving)].run_id) for serving in frame.studies]
     frame.to_json(paths[0], orient="records", indent=1)
     paths[1].write_text(json.dumps(plan_record(tables, studies), indent=1) + "\n")
     paths[2].write_text(json.dumps(provenance(tables, profile), indent=1) + "\n")

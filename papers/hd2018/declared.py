@@ -10,7 +10,7 @@ import pandas as pd
 
 from claims.runs import RunTables
 from claims.scope import Minimum, Requirement
-from claims.verdict import Change, NotRun
+from claims.verdict import Change, Evidence, NotRun
 from papers.hd2018.studies import PAPER_EPOCHS
 
 DECLARED = Change("2026-12-04", "first declared, from ../shared/papers/hd2018/CLAIMS.md, before any run of its studies existed",
@@ -25,6 +25,11 @@ SOURCE = "[H] run.sh (epochs), train.py (batch 128, decay 1e-4)"
 def minimum(study: str, duration: bool = False) -> Minimum:
     """run.sh's epochs for every cell of ``study``, on the whole training set."""
     return Minimum((Requirement(study, "every cell", epochs=PAPER_EPOCHS[study]),), SOURCE, duration)
+
+
+def never_trained(tables: RunTables) -> Evidence:
+    """The evaluation of a claim (or part) whose study no profile trains here (``studies.NOT_TRAINED`` says why)."""
+    raise NotRun("its study is not trained here")
 
 
 def loss_by_epoch(tables: RunTables, study: str, label: str) -> pd.DataFrame:
@@ -52,3 +57,27 @@ def epoch_means(path: pd.Series, steps_per_epoch: int) -> pd.Series:
     """Mean sampled alpha of each epoch (epoch e holds steps (e-1) * steps_per_epoch + 1 .. e * steps_per_epoch)."""
     after_start = path[path.index > 0]
     return after_start.groupby((after_start.index.to_numpy() - 1) // steps_per_epoch + 1).mean()
+
+
+def paired_losses(tables: RunTables, study: str, hd: str, base: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``loss_by_epoch`` of ``hd`` and of ``base``, both restricted to the seeds they share (seeds x epochs)."""
+    ours, theirs = loss_by_epoch(tables, study, hd), loss_by_epoch(tables, study, base)
+    seeds = ours.index.intersection(theirs.index)
+    if len(seeds) == 0:
+        raise NotRun(f"no seed of {hd} has a run of {base}")
+    return ours.loc[seeds], theirs.loc[seeds]
+
+
+def alpha_trajectories(tables: RunTables, study: str, label: str) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """{seed: (sampled alpha after step 0, epoch means)} of a cell's runs that did not diverge (a diverged run has no
+    trajectory to read)."""
+    cell = tables.cell(study, label)
+    if cell.empty:
+        raise NotRun(f"no finished runs of {study}/{label}")
+    found = {}
+    for seed, row in cell[~cell.diverged.astype(bool)].iterrows():
+        path = alpha_path(tables, row.run_id)
+        found[seed] = (path[path.index > 0].to_numpy(float), epoch_means(path, int(row.steps_per_epoch)).to_numpy(float))
+    if not found:
+        raise NotRun(f"every run of {study}/{label} diverged")
+    return found

@@ -13,8 +13,8 @@ from claims.evidence import all_of, comparison, fmt_mean
 from claims.parts import Part, split, through_parts
 from claims.runs import RunTables
 from claims.stats import sign_flip_test, tost_equivalence
-from claims.verdict import Claim, Evidence, NotRun
-from papers.hd2018.declared import BY_TASK, DECLARED, FAILED_LOSS, REACH, loss_by_epoch, minimum
+from claims.verdict import Claim, Evidence
+from papers.hd2018.declared import BY_TASK, DECLARED, FAILED_LOSS, REACH, minimum, never_trained, paired_losses
 from papers.hd2018.published import pair_words
 from papers.hd2018.studies import ADAM, ADAM_HD, LOGREG, MLP, SGD, SGD_HD, SGDN, VGG
 
@@ -27,17 +27,13 @@ TRAINING_ONLY = (f"{TRAINING}: our runs log the test error, not a validation los
 def beats_every_epoch(study: str, hd: str, base: str) -> Callable[[RunTables], Evidence]:
     """HD's training loss below its base's in every epoch: one paired row per epoch, supported only if every row is."""
     def evaluate(tables: RunTables) -> Evidence:
-        ours, theirs = loss_by_epoch(tables, study, hd), loss_by_epoch(tables, study, base)
-        seeds = ours.index.intersection(theirs.index)
-        if len(seeds) == 0:
-            raise NotRun(f"no seed of {hd} has a run of {base}")
-        rows = [comparison(f"epoch {epoch}: {base} - {hd}", (theirs.loc[seeds, epoch] - ours.loc[seeds, epoch]).to_numpy(float))
-                for epoch in ours.columns]
+        ours, theirs = paired_losses(tables, study, hd, base)
+        rows = [comparison(f"epoch {epoch}: {base} - {hd}", (theirs[epoch] - ours[epoch]).to_numpy(float)) for epoch in ours.columns]
         last = ours.columns[-1]
         return all_of(rows, "one-sided exact sign-flip test over seeds per epoch (paired by seed); every epoch must go HD's way "
                       f"(intersection-union); a diverged run scores ln 10 = {FAILED_LOSS:.3f} from then on",
                       f"training loss, {base} minus {hd} (nats)",
-                      f"final training loss {hd} {fmt_mean(ours.loc[seeds, last], '', '.4g')}; {base} {fmt_mean(theirs.loc[seeds, last], '', '.4g')}",
+                      f"final training loss {hd} {fmt_mean(ours[last], '', '.4g')}; {base} {fmt_mean(theirs[last], '', '.4g')}",
                       notes=[TRAINING_ONLY])
     return evaluate
 
@@ -45,19 +41,14 @@ def beats_every_epoch(study: str, hd: str, base: str) -> Callable[[RunTables], E
 def equal_final(study: str, hd: str, base: str, margin: float) -> Callable[[RunTables], Evidence]:
     """HD's final training loss within ``margin`` of its base's: TOST supports, a difference significantly beyond it refutes."""
     def evaluate(tables: RunTables) -> Evidence:
-        ours, theirs = loss_by_epoch(tables, study, hd), loss_by_epoch(tables, study, base)
-        seeds = ours.index.intersection(theirs.index)
-        diffs = (ours.loc[seeds].iloc[:, -1] - theirs.loc[seeds].iloc[:, -1]).to_numpy(float)
+        ours, theirs = paired_losses(tables, study, hd, base)
+        diffs = (ours.iloc[:, -1] - theirs.iloc[:, -1]).to_numpy(float)
         row = comparison(f"|{hd} - {base}| < {margin:g}", margin - np.abs(diffs), difference=float(np.mean(diffs)))
         row = row.with_p(tost_equivalence(diffs, margin), sign_flip_test(np.abs(diffs) - margin, "greater"))
         return all_of([row], f"TOST equivalence within +-{margin:g} nats (statsmodels); refuted when |difference| exceeds {margin:g} "
                       "(one-sided sign-flip test)", f"margin minus |{hd} - {base}| (nats)",
                       f"final training loss {hd} minus {base}: mean {row.extra['difference']:+.4f}", notes=[TRAINING_ONLY])
     return evaluate
-
-
-def never_trained(tables: RunTables) -> Evidence:
-    raise NotRun("its study is not trained here")
 
 
 B1 = Claim(

@@ -13,29 +13,14 @@ import numpy as np
 from claims.evidence import all_of, comparison
 from claims.parts import Part, split, through_parts
 from claims.runs import RunTables
-from claims.verdict import Claim, Evidence, NotRun
-from papers.hd2018.declared import BY_TASK, DECLARED, REACH, alpha_path, epoch_means, minimum
-from papers.hd2018.family_b import never_trained
+from claims.verdict import Claim, Evidence
+from papers.hd2018.declared import BY_TASK, DECLARED, REACH, alpha_trajectories, minimum, never_trained
 from papers.hd2018.published import alpha_words
 from papers.hd2018.studies import ALPHA_0, LOGREG, MLP, SGD_HD, VGG
 
 RISE = 6.0  # C1: the first epoch's mean alpha at least 6 x alpha_0 (the low end of [H]'s 6-29x)
 NEGATIVE_STEPS = 0.01  # C3: alpha below zero on more than 1% of sampled steps ([H]: 6.9-15.3%)
 NEGATIVE_EPOCHS = 0.05  # C3: an epoch mean below zero in at most 5% of epochs ([H]: at most 5 of 100)
-
-
-def paths(tables: RunTables, study: str, label: str) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """{seed: (sampled alpha, epoch means)} of a cell's runs that did not diverge (a diverged run has no trajectory to read)."""
-    cell = tables.cell(study, label)
-    if cell.empty:
-        raise NotRun(f"no finished runs of {study}/{label}")
-    found = {}
-    for seed, row in cell[~cell.diverged.astype(bool)].iterrows():
-        path = alpha_path(tables, row.run_id)
-        found[seed] = (path[path.index > 0].to_numpy(float), epoch_means(path, int(row.steps_per_epoch)).to_numpy(float))
-    if not found:
-        raise NotRun(f"every run of {study}/{label} diverged")
-    return found
 
 
 def divergence_note(tables: RunTables, study: str, label: str) -> list[str]:
@@ -46,7 +31,7 @@ def divergence_note(tables: RunTables, study: str, label: str) -> list[str]:
 
 def rise(study: str) -> Callable[[RunTables], Evidence]:
     def evaluate(tables: RunTables) -> Evidence:
-        found = paths(tables, study, SGD_HD)
+        found = alpha_trajectories(tables, study, SGD_HD)
         ratios = np.array([means[0] / ALPHA_0 for _, means in found.values()])
         row = comparison(f"first-epoch mean alpha / alpha_0 - {RISE:g}", ratios - RISE, ratio=float(np.median(ratios)))
         return all_of([row], "one-sided exact sign-flip test over seeds", f"first-epoch mean alpha in units of alpha_0, minus {RISE:g}",
@@ -56,7 +41,7 @@ def rise(study: str) -> Callable[[RunTables], Evidence]:
 
 def decay(study: str) -> Callable[[RunTables], Evidence]:
     def evaluate(tables: RunTables) -> Evidence:
-        found = paths(tables, study, SGD_HD)
+        found = alpha_trajectories(tables, study, SGD_HD)
         first, last = (np.array([means[i] for _, means in found.values()]) for i in (0, -1))
         row = comparison("(first - last epoch mean alpha) / alpha_0", (first - last) / ALPHA_0)
         return all_of([row], "one-sided exact sign-flip test over seeds", "first minus last epoch-mean alpha, in units of alpha_0",
@@ -67,7 +52,7 @@ def decay(study: str) -> Callable[[RunTables], Evidence]:
 
 def brief_negatives(study: str) -> Callable[[RunTables], Evidence]:
     def evaluate(tables: RunTables) -> Evidence:
-        found = paths(tables, study, SGD_HD)
+        found = alpha_trajectories(tables, study, SGD_HD)
         steps = np.array([np.mean(sampled < 0) for sampled, _ in found.values()])
         epochs = np.array([np.mean(means < 0) for _, means in found.values()])
         rows = [comparison(f"share of sampled steps with alpha < 0, minus {NEGATIVE_STEPS:g}", steps - NEGATIVE_STEPS),

@@ -15,8 +15,7 @@ from claims.parts import Part, split, through_parts
 from claims.runs import RunTables
 from claims.scope import Minimum, Requirement
 from claims.verdict import Change, Claim, Evidence, NotRun
-from papers.hd2018.declared import DECLARED
-from papers.hd2018.family_b import never_trained
+from papers.hd2018.declared import DECLARED, never_trained
 from papers.hd2018.published import table
 from papers.hd2018.studies import ADAM, ADAM_HD, HR_LOGREG, HR_TRAIN, PAPER_EPOCHS, SGD, SGD_HD, SGDN, grid_label
 

@@ -9,7 +9,8 @@ import pandas as pd
 
 from analysis.document import Document
 from claims.runs import RunTables
-from papers.hd2018.declared import alpha_path, epoch_means, loss_by_epoch
+from claims.verdict import NotRun
+from papers.hd2018.declared import alpha_trajectories, loss_by_epoch
 from papers.hd2018.published import TASKS, at_epoch, final
 from papers.hd2018.studies import ADAM, ADAM_HD, ALPHA_0, LOGREG, MLP, SGD, SGD_HD
 
@@ -18,16 +19,10 @@ HEADER = ["task", "quantity", "[H] (one run)", "ours: mean", "ours: per-seed ran
 
 
 def _alpha_numbers(tables: RunTables, study: str, label: str) -> dict[str, np.ndarray]:
-    cell = tables.cell(study, label)
-    finite = cell[~cell.diverged.astype(bool)]
-    firsts, lasts, negatives = [], [], []
-    for _, row in finite.iterrows():
-        path = alpha_path(tables, row.run_id)
-        means = epoch_means(path, int(row.steps_per_epoch)).to_numpy(float)
-        firsts.append(means[0])
-        lasts.append(means[-1])
-        negatives.append(float(np.mean(path[path.index > 0].to_numpy(float) < 0)))
-    return {"alpha_epoch_mean_first": np.array(firsts), "alpha_epoch_mean_last": np.array(lasts), "share_negative": np.array(negatives)}
+    found = alpha_trajectories(tables, study, label).values()
+    return {"alpha_epoch_mean_first": np.array([means[0] for _, means in found]),
+            "alpha_epoch_mean_last": np.array([means[-1] for _, means in found]),
+            "share_negative": np.array([np.mean(sampled < 0) for sampled, _ in found])}
 
 
 def rows(tables: RunTables) -> list[list[str]]:
@@ -47,9 +42,10 @@ def rows(tables: RunTables) -> list[list[str]]:
                 continue
             ours = loss_by_epoch(tables, study, label)[epoch].to_numpy(float)
             out.append(_row(TASKS[task], f"{label}: training loss, epoch {epoch}", published, ours, ".4f"))
-        if tables.cell(study, SGD_HD).empty:
+        try:
+            numbers = _alpha_numbers(tables, study, SGD_HD)
+        except NotRun:  # no SGD-HD run, or every one diverged: no trajectory to set beside [H]'s
             continue
-        numbers = _alpha_numbers(tables, study, SGD_HD)
         out.append(_row(TASKS[task], "SGD-HD: epoch-1 mean alpha / alpha_0", at_epoch(task, "sgd_hd", 1, "alpha_epoch_mean") / ALPHA_0,
                         numbers["alpha_epoch_mean_first"] / ALPHA_0, ".2f"))
         out.append(_row(TASKS[task], f"SGD-HD: epoch-{epoch} mean alpha / alpha_0", at_epoch(task, "sgd_hd", epoch, "alpha_epoch_mean") / ALPHA_0,

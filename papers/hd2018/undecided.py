@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from claims.scope import Minimum
 from claims.verdict import Claim
-from papers.hd2018.declared import DECLARED
-from papers.hd2018.family_b import never_trained
+from papers.hd2018.declared import DECLARED, never_trained
 from papers.hd2018.studies import CODE_CHECK, COST, GRID, HR_OTHERS, ZERO_STEP
 
 

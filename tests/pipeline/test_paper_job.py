@@ -23,8 +23,11 @@ def test_the_main_job_trains_decides_and_publishes_a_second_paper(store, tmp_pat
     assert "Nesterov" in verdicts["B2"]["reason"] and "training loss only" in verdicts["B1[logreg]"]["covers"]
     assert "Hypergradient descent" in (result / "report.md").read_text()
     assert len(load_runs(["hd2018_logreg", "hd2018_mlp", "hd2018_hr_logreg"], "smoke").runs) == 8 + 8 + 12 * 2
-    assert claims_job.main(["--paper", "hd2018", "--profile", "smoke", "--workers", "1", "--out", str(tmp_path / "again")]) == 0
+    again = ["--paper", "hd2018", "--profile", "smoke", "--workers", "1", "--out", str(tmp_path / "again"), "--publish", "none"]  # as MLproject
+    assert claims_job.main(again) == 0
     assert "hd2018_logreg: 8 planned, 8 already finished, 0 trained" in capsys.readouterr().out  # a rerun trains nothing
+    report = tmp_path / "again" / "hd2018-smoke"
+    assert (report / "report.md").exists() and not (report / "verdicts.json").exists()  # 'none' publishes nothing
 
 
 def test_the_default_papers_options_are_refused_for_another_in_one_line(store, tmp_path, monkeypatch, capsys):

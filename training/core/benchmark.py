@@ -23,6 +23,8 @@ from training.data.text import load_war_and_peace
 
 Size = tuple[int | None, int | None]  # (training, test) examples a profile uses; None = all
 SYNTHETIC_VOCAB = 83  # War and Peace's character set (the char-LSTM's output size)
+WHOLE_MNIST = {"smoke": (2048, 1000), "cpu": (None, None), "paper": (None, None)}  # every profile but smoke: all of MNIST
+NORMALISED = {"choice.normalisation": "(x - 0.1307) / 0.3081, torchvision's MNIST statistics"}  # [H]'s models
 
 
 def random_mnist(size: int, generator: torch.Generator) -> Split:
@@ -73,7 +75,7 @@ class Benchmark:
 
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
-    Benchmark("mlp", MLP, load_mnist, random_mnist, 256, {"smoke": (2048, 1000), "cpu": (None, None), "paper": (None, None)}, (60_000, 10_000),
+    Benchmark("mlp", MLP, load_mnist, random_mnist, 256, WHOLE_MNIST, (60_000, 10_000),
               "MNIST images", "MLP only", cpu_batched=True),
     Benchmark("resnet20", ResNet20, load_cifar10, random_cifar, 128, {"smoke": (128, 100), "cpu": (2_560, 1_000), "paper": (None, None)}, (50_000, 10_000),
               "CIFAR-10 images", "ResNet-20 only", augment=True, epochs=200, choices={
@@ -82,17 +84,14 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
                   "choice.init": "Kaiming-normal conv and linear weights; batch norm scale 1, shift 0",
                   "choice.weight_decay": "on every weight, batch norm included (the stack's wd)",
               }),
-    # [H]'s MNIST models (papers/hd2018): every profile but smoke trains on the whole of MNIST
-    Benchmark("hd_logreg", HDLogReg, load_mnist, random_mnist, 128, {"smoke": (2048, 1000), "cpu": (None, None), "paper": (None, None)},
-              (60_000, 10_000), "MNIST images", "logistic regression only", cpu_batched=True, epochs=10,
-              choices={"choice.normalisation": "(x - 0.1307) / 0.3081, torchvision's MNIST statistics"}),
+    # [H]'s MNIST models (papers/hd2018)
+    Benchmark("hd_logreg", HDLogReg, load_mnist, random_mnist, 128, WHOLE_MNIST, (60_000, 10_000), "MNIST images", "logistic regression only",
+              cpu_batched=True, epochs=10, choices=NORMALISED),
     # [HR]'s reproduction: the same model on the first 6,000 training and 1,000 test images, at every profile but smoke
     Benchmark("hd_logreg_tenth", HDLogReg, load_mnist, random_mnist, 128, {"smoke": (2048, 1000), "cpu": (6000, 1000), "paper": (6000, 1000)},
-              (60_000, 10_000), "MNIST images", "logistic regression on 10% of MNIST only", cpu_batched=True, epochs=50,
-              choices={"choice.normalisation": "(x - 0.1307) / 0.3081, torchvision's MNIST statistics"}),
-    Benchmark("hd_mlp", HDMLP, load_mnist, random_mnist, 128, {"smoke": (2048, 1000), "cpu": (None, None), "paper": (None, None)},
-              (60_000, 10_000), "MNIST images", "784-1000-1000-10 MLP only", epochs=100,
-              choices={"choice.normalisation": "(x - 0.1307) / 0.3081, torchvision's MNIST statistics"}),
+              (60_000, 10_000), "MNIST images", "logistic regression on 10% of MNIST only", cpu_batched=True, epochs=50, choices=NORMALISED),
+    Benchmark("hd_mlp", HDMLP, load_mnist, random_mnist, 128, WHOLE_MNIST, (60_000, 10_000), "MNIST images", "784-1000-1000-10 MLP only",
+              epochs=100, choices=NORMALISED),
     # 50,000 steps = 44 passes of 1,152 steps over the training text
     Benchmark("charlstm", CharLSTM, load_war_and_peace, random_text, 50, {"smoke": (10_000, 5_000), "cpu": (375_000, 20_000), "paper": (None, None)},
               (2_882_467, 160_137), "characters of War and Peace", "char-LSTM only", text=True, epochs=44, choices={

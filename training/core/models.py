@@ -33,6 +33,11 @@ class MLP(nn.Module):
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # torchvision's MNIST statistics, as [H] normalises its inputs
 
 
+def normalised(pixels: Tensor) -> Tensor:
+    """MNIST pixels in [0, 1] -> zero mean, unit variance over the training set."""
+    return (pixels - MNIST_MEAN) / MNIST_STD
+
+
 class HDLogReg(nn.Module):
     """[H]'s logistic regression: normalised pixels, one linear layer 784-10, log-softmax."""
 
@@ -42,7 +47,7 @@ class HDLogReg(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: [batch, 784] in [0, 1] -> log-probabilities [batch, 10]."""
-        return F.log_softmax(self.linear((x - MNIST_MEAN) / MNIST_STD), dim=1)
+        return F.log_softmax(self.linear(normalised(x)), dim=1)
 
 
 class HDMLP(nn.Module):
@@ -54,7 +59,7 @@ class HDMLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: [batch, 784] in [0, 1] -> log-probabilities [batch, 10]."""
-        return F.log_softmax(self.layers((x - MNIST_MEAN) / MNIST_STD), dim=1)
+        return F.log_softmax(self.layers(normalised(x)), dim=1)
 
 
 class BasicBlock(nn.Module):
