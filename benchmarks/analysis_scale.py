@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from papers.ultimate_optimizer.studies import build_study
+from papers.ultimate_optimizer.studies.mlp import STUDIES as MLP_STUDIES
 from training.core.loop import EpochRecord, RunResult
 from training.core.tasks import steps_per_epoch
-from training.studies import build_study
-from training.studies.mlp import STUDIES as MLP_STUDIES
 from training.tracking.writer import MAX_BATCH, RunLogger, epoch_metrics, run_params, study_tags
 
 MNIST_TRAIN = 60_000
@@ -94,7 +94,7 @@ from pathlib import Path
 t0 = time.perf_counter()
 from papers.ultimate_optimizer.catalogue import drop_stale, evaluate
 from papers.ultimate_optimizer.report import write_report
-from training.studies import ALL_STUDIES
+from papers.ultimate_optimizer.studies import ALL_STUDIES
 from training.tracking.runs import load_runs
 t1 = time.perf_counter()
 tables = drop_stale(load_runs(list(ALL_STUDIES), "paper"), "paper")

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
+from papers.ultimate_optimizer.studies import ALL_STUDIES
 from pipeline.publish import wall_seconds
-from training.studies import ALL_STUDIES
 from training.tracking.runs import load_runs
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from papers.ultimate_optimizer.studies import BENCHMARKS
 from pipeline.estimate import Clock, describe, estimate, plan_studies
 from pipeline.plan import studies_to_train
 from training.core.benchmark import BENCHMARKS as RECORDS
@@ -30,7 +31,6 @@ from training.core.config import make_config
 from training.core.loop import configure_device, train_seeds
 from training.core.models import MLP
 from training.hyper import HyperOptimizer
-from training.studies import BENCHMARKS
 
 EPOCH = {"resnet20": (50_000, 10_000, "sgd(alpha=0.1, mu=0.9, wd=1e-4) / sgd(alpha=1e-4)"),
          "charlstm": (2_882_467, 160_137, "adam(alpha=0.002) / adam(alpha=1e-4)")}

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from papers.ultimate_optimizer.studies.beyond import ADAM_BASED_METHODS, LRFREE_METHODS, hyper_tower
 from training.core.loop import make_stack, train_step
 from training.core.models import MLP
 from training.core.replicas import Replicas
@@ -39,7 +40,6 @@ from training.data import Split
 from training.hyper import HyperOptimizer
 from training.hyper.stack import HyperStack
 from training.hyper.stackspec import parse_stack
-from training.studies.beyond import ADAM_BASED_METHODS, LRFREE_METHODS, hyper_tower
 
 STACKS = {
     "sgd_sgd": "sgd(alpha=0.01) / sgd(alpha=0.01)",

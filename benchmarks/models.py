@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from papers.ultimate_optimizer.studies.large import lstm_hyper, resnet_baseline, resnet_hyper
 from training.core.benchmark import BENCHMARKS, build_model
 from training.core.loop import train_step
 from training.core.replicas import Replicas
@@ -29,7 +30,6 @@ from training.data import Split
 from training.hyper import HyperOptimizer
 from training.hyper.stack import HyperStack
 from training.hyper.stackspec import parse_stack
-from training.studies.large import lstm_hyper, resnet_baseline, resnet_hyper
 
 CASES = {
     "resnet20_plain": ("resnet20", resnet_baseline(0.1, 0.9), 391),

@@ -27,6 +27,8 @@ from claims.runs import RunTables
 from claims.verdict import Verdict
 from papers.ultimate_optimizer.catalogue import CATALOGUE, drop_stale, evaluate
 from papers.ultimate_optimizer.report import write_report
+from papers.ultimate_optimizer.studies import ALL_STUDIES, BEYOND, DERIVED, STUDIES, build_study, labels, parse_benchmarks
+from papers.ultimate_optimizer.studies.mlp import reruns
 from pipeline import estimate, paper_job, publish
 from pipeline.claims_run import claim_metrics, print_verdicts, report_guarded, verdict_tags
 from pipeline.plan import explain_not_run, studies_to_train
@@ -39,8 +41,6 @@ from training.hyper.stackspec import parse_stack
 from training.runners import choice
 from training.runners.base import Runner
 from training.runners.local import sweep_data
-from training.studies import ALL_STUDIES, BEYOND, DERIVED, STUDIES, build_study, labels, parse_benchmarks
-from training.studies.mlp import reruns
 from training.sweep import SweepSummary, run_study
 from training.tracking import schema
 from training.tracking.runs import load_runs

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
+from papers.ultimate_optimizer.studies import DERIVED, build_study, labels
+from papers.ultimate_optimizer.studies.mlp import reruns
 from training.core.benchmark import BENCHMARKS, data_sizes
 from training.core.config import RunConfig, make_config
 from training.core.loop import make_stack, train_step
@@ -28,8 +30,6 @@ from training.core.tasks import EVAL_BATCH, SEQUENCE
 from training.data import Split
 from training.runners.base import Job
 from training.runners.local import costliest_first, group_passes, pass_size
-from training.studies import DERIVED, build_study, labels
-from training.studies.mlp import reruns
 
 RUN_OVERHEAD_S = 0.4  # the driver logs each finished run to the store (params, ~100 metric points, dataset input); see RESULTS.md
 

@@ -17,8 +17,8 @@ from claims.runs import RunTables
 from claims.scope import NONE, REDUCED, Minimum, assess
 from claims.verdict import NOT_RUN, Claim, Verdict
 from papers.ultimate_optimizer.catalogue import CATALOGUE
+from papers.ultimate_optimizer.studies import BENCHMARKS, build_study, studies_for
 from training.core.benchmark import BENCHMARKS as RECORDS
-from training.studies import BENCHMARKS, build_study, studies_for
 from training.tracking.runs import RUN_COLUMNS
 
 FULL_TRAIN = {name: record.full_size[0] for name, record in RECORDS.items()}  # whole training sets (War and Peace: characters), checksummed

@@ -27,9 +27,9 @@ import torch
 
 from claims.runs import RunTables
 from claims.verdict import Verdict
+from papers.ultimate_optimizer.studies import ALL_STUDIES
 from training.core.config import ConfigError
 from training.core.interrupt import raise_if_received, uninterrupted
-from training.studies import ALL_STUDIES
 from training.tracking.store import code_version
 
 VERDICTS_FILE, PLAN_FILE, PROVENANCE_FILE = "verdicts.json", "plan.json", "provenance.json"

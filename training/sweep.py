@@ -3,9 +3,10 @@
 A run is logged only once it has completed (or, on a cluster, logs itself and
 is FINISHED only at its end), so an interrupted sweep leaves no half-made runs
 and a re-run trains exactly what is missing. Where the runs train is the
-runner's business (``training.runners``).
+runner's business (``training.runners``). The command line over any paper's studies is
+``python -m pipeline.sweep`` (``main`` here does its work, given the studies by name):
 
-    python -m training.sweep --study mlp_table1 --profile cpu --seeds 8 --workers 2
+    python -m pipeline.sweep --study mlp_table1 --profile cpu --seeds 8 --workers 2
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -26,12 +28,11 @@ from training.data import DataError
 from training.runners import choice
 from training.runners.base import Runner
 from training.runners.local import sweep_data
-from training.studies import STUDIES, build_study
 from training.studies.base import Study
 from training.tracking import schema
 from training.tracking.store import STORE_ERRORS, StoreUnavailable, client, experiment_id, first_line, redact, tracking_uri
 from training.tracking.store_setup import hold_store
-from training.tracking.writer import close_running_attempts, dataset_inputs, finish_launched, finished_hashes, log_failure, log_result, run_params, study_tags
+from training.tracking.writer import close_running_attempts, dataset_inputs, finished_hashes, log_failure, log_result, run_params, study_tags
 
 
 @dataclass
@@ -127,9 +128,9 @@ def run_study(study: Study, profile: str, runner: Runner, seeds: int | None = No
     return SweepSummary(study.name, len(planned), len(planned) - len(todo), trained, failed, time.perf_counter() - started)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.sweep", description="Run one study's grid of runs over seeds; finished runs are skipped.")
-    parser.add_argument("--study", required=True, help=f"one of {', '.join(STUDIES)}")
+def build_parser(studies: Mapping[str, Callable[[str], Study]]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.sweep", description="Run one study's grid of runs over seeds; finished runs are skipped.")
+    parser.add_argument("--study", required=True, help=f"one of {', '.join(studies)}")
     parser.add_argument("--profile", default="cpu", help=f"one of {', '.join(PROFILES)}")
     parser.add_argument("--seeds", default=None, help="number of seeds (default: the study's for the profile)")
     parser.add_argument("--workers", default="2", help="worker processes (default 2)")
@@ -139,19 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None, studies: Mapping[str, Callable[[str], Study]]) -> int:
+    """The command line's work over ``studies`` (each study's builder by name: ``builder(profile) -> Study``)."""
     interrupt.handle_interruptions(follow_parent=schema.LAUNCHER_ENV in os.environ)
-    args = build_parser().parse_args(argv)
+    args = build_parser(studies).parse_args(argv)
     held = ExitStack()
     try:
-        if args.study not in STUDIES:
-            raise ConfigError(f"unknown study {args.study!r}; expected one of {', '.join(STUDIES)}")
+        if args.study not in studies:
+            raise ConfigError(f"unknown study {args.study!r}; expected one of {', '.join(studies)}")
         if args.profile not in PROFILES:
             raise ConfigError(f"unknown profile {args.profile!r}; expected one of {', '.join(PROFILES)}")
         seeds = parse_count("seeds", args.seeds, 1, MAX_SEEDS)
         workers = parse_count("workers", args.workers, 1, MAX_WORKERS) or 2
         device = str(resolve_device(args.device))
-        study = build_study(args.study, args.profile)
+        study = studies[args.study](args.profile)
         if args.dry_run:
             planned = study.configs(args.profile, seeds)
             for cell, config in planned:
@@ -176,7 +178,3 @@ def main(argv: list[str] | None = None) -> int:
     summary = summaries[0]
     print(summary.line())
     return 1 if summary.failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(finish_launched(main()))

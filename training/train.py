@@ -1,6 +1,6 @@
-"""Command line: train one run and track it in MLflow.
+"""Train one run and track it in MLflow: the work of the command line ``python -m pipeline.train``.
 
-    python -m training.train --model mlp --stack "sgd(alpha=0.01) / sgd(alpha=0.01)" \\
+    python -m pipeline.train --model mlp --stack "sgd(alpha=0.01) / sgd(alpha=0.01)" \\
         --epochs 30 --seed 0 --profile cpu
 
 A user's mistake (unknown model or profile, epochs < 1, a malformed stack,
@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,15 +29,17 @@ from training.data import DataError
 from training.runners import choice
 from training.tracking import schema
 from training.tracking.store import STORE_ERRORS, StoreUnavailable, check_store, first_line, redact, tracking_uri
-from training.tracking.writer import RunLogger, dataset_inputs, finish_launched, note_launcher, run_params
+from training.tracking.writer import RunLogger, dataset_inputs, note_launcher, run_params
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.train", description="Train one hyperoptimized run and track it in MLflow.")
+def build_parser(epochs_by_optimizer: Mapping[str, int]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.train", description="Train one hyperoptimized run and track it in MLflow.")
+    published = ", ".join(f"{name} {n}" for name, n in epochs_by_optimizer.items())
+    own = ", ".join(f"{record.name} {record.epochs}" for record in BENCHMARKS.values() if record.epochs)
     parser.add_argument("--model", default="mlp", help=f"one of {', '.join(BENCHMARKS)} (default mlp)")
     parser.add_argument("--stack", default="sgd(alpha=0.01)", help="optimizer stack, leftmost updates the weights, e.g. 'adam(alpha=0.001) / sgd(alpha=1e-5)'")
-    parser.add_argument("--epochs", default="auto", help="whole number >= 1, or 'auto': 1 for smoke, else the paper's count "
-                        "(MLP: 30 SGD/AdaGrad, 5 Adam/RMSProp; ResNet-20: 200; char-LSTM: 44 passes = 50,688 steps)")
+    parser.add_argument("--epochs", default="auto", help="whole number >= 1, or 'auto': 1 for smoke, else the benchmark's own count "
+                        f"({own}), else the paper's for the weight level's optimizer ({published})")
     parser.add_argument("--seed", default="0", help="seed of initialisation and data order (default 0)")
     parser.add_argument("--profile", default="cpu", help="; ".join(f"{p.name}: {p.description}" for p in PROFILES.values()))
     parser.add_argument("--batch-size", default="auto", help="default: the paper's (MLP 256, ResNet-20 128, char-LSTM 50 streams)")
@@ -68,11 +71,13 @@ def save_unlogged(config, result: RunResult, folder: Path) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None, epochs_by_optimizer: Mapping[str, int]) -> int:
+    """The command line's work; ``epochs_by_optimizer``: what ``--epochs auto`` trains a stack for, by its weight level's
+    optimizer, on a benchmark without epochs of its own (the paper's published counts)."""
     interrupt.handle_interruptions(follow_parent=schema.LAUNCHER_ENV in os.environ)
-    args = build_parser().parse_args(argv)
+    args = build_parser(epochs_by_optimizer).parse_args(argv)
     try:
-        config = make_config(args.model, args.stack, args.epochs, args.seed, args.profile, args.batch_size, args.schedule)
+        config = make_config(args.model, args.stack, args.epochs, args.seed, args.profile, args.batch_size, args.schedule, epochs_by_optimizer)
         require_package(config.levels)
         device = resolve_device(args.device)
         if not args.dry_run:
@@ -85,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.dry_run:
         result = train_run(config, train, test, device, max_steps=2, progress=False)
-        print(f"dry run ok: {config.model} {config.stack}, {result.steps} steps on {device}, {result.metric} {result.final_test_value:.4g}")
+        print(f"dry run ok: {config.model} {config.stack} for {config.epochs} epoch(s), {result.steps} steps on {device}, "
+              f"{result.metric} {result.final_test_value:.4g}")
         return 0
 
     try:
@@ -126,7 +132,3 @@ def main(argv: list[str] | None = None) -> int:
     outcome = f"diverged at step {result.diverged_step}" if result.diverged else "finished"
     print(f"run {logger.run_id} {outcome}: {result.metric} {result.final_test_value:.4g} after {len(result.epochs)} epoch(s)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(finish_launched(main()))

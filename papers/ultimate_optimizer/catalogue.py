@@ -8,7 +8,7 @@ from claims import engine
 from claims.runs import RunTables
 from claims.verdict import Claim, Verdict
 from papers.ultimate_optimizer import family_a, family_b, family_c, family_d, family_e, family_f
-from training.studies import BEYOND, STUDIES, build_study
+from papers.ultimate_optimizer.studies import BEYOND, STUDIES, build_study
 
 CATALOGUE: list[Claim] = family_a.CLAIMS + family_b.CLAIMS + family_c.CLAIMS + family_d.CLAIMS + family_e.CLAIMS + family_f.CLAIMS
 FAMILIES = ("A", "B", "C", "D", "D+", "E", "F")

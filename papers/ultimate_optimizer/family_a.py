@@ -12,11 +12,11 @@ from claims.stats import binomial_p, clopper_pearson, smallest_p_value
 from claims.verdict import Change, Claim, Evidence, NotRun
 from papers.ultimate_optimizer.preregistration import CPU_FULL_ADAM_PANELS, DECLARED, NOT_TRAINED_BELOW_MINIMUM, scope_declared
 from papers.ultimate_optimizer.published import paper_table1, published
-from training.studies import labels
-from training.studies.labels import MLP_LONG as LONG
-from training.studies.labels import MLP_RERUNS as RERUNS
-from training.studies.labels import MLP_TABLE1 as TABLE1
-from training.studies.mlp import TABLE1_PANELS
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.labels import MLP_LONG as LONG
+from papers.ultimate_optimizer.studies.labels import MLP_RERUNS as RERUNS
+from papers.ultimate_optimizer.studies.labels import MLP_TABLE1 as TABLE1
+from papers.ultimate_optimizer.studies.mlp import TABLE1_PANELS
 
 A6_MARGIN = 0.5  # pp: "similar" final error; no tighter than [R]'s own gaps (Adam 2.26 vs 2.08, RMSProp 2.37 vs 1.95)
 A5_MAJORITY = 0.5  # A5: the re-runs beat the baseline in more than this share of the configurations

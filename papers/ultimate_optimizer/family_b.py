@@ -27,15 +27,15 @@ from papers.ultimate_optimizer.preregistration import (
     SEEDS_RAISED,
     scope_declared,
 )
-from training.studies import BENCHMARK_REACH, labels
-from training.studies.labels import CHARLSTM_GRID as LSTM
-from training.studies.labels import CHARLSTM_TOWERS, RESNET_TOWERS
-from training.studies.labels import MLP_TABLE1 as TABLE1
-from training.studies.labels import MLP_TOWERS as TOWERS
-from training.studies.labels import RESNET_GRID as GRID
-from training.studies.labels import RESNET_SCHEDULE as SCHEDULE
-from training.studies.large import LSTM_ALPHAS, LSTM_PAPER_STEPS, RESNET_ALPHAS, RESNET_MUS
-from training.studies.mlp import TABLE1_PANELS
+from papers.ultimate_optimizer.studies import BENCHMARK_REACH, labels
+from papers.ultimate_optimizer.studies.labels import CHARLSTM_GRID as LSTM
+from papers.ultimate_optimizer.studies.labels import CHARLSTM_TOWERS, RESNET_TOWERS
+from papers.ultimate_optimizer.studies.labels import MLP_TABLE1 as TABLE1
+from papers.ultimate_optimizer.studies.labels import MLP_TOWERS as TOWERS
+from papers.ultimate_optimizer.studies.labels import RESNET_GRID as GRID
+from papers.ultimate_optimizer.studies.labels import RESNET_SCHEDULE as SCHEDULE
+from papers.ultimate_optimizer.studies.large import LSTM_ALPHAS, LSTM_PAPER_STEPS, RESNET_ALPHAS, RESNET_MUS
+from papers.ultimate_optimizer.studies.mlp import TABLE1_PANELS
 
 BETA2_MARGIN = 5e-4  # "practically unchanged": |beta2 - 0.999| below this
 PEAK_RISE, COME_BACK = 2.0, 1.25  # B3: peak >= 2x the start, end >= 1.25x below the peak

@@ -28,12 +28,12 @@ from papers.ultimate_optimizer.preregistration import (
     scope_declared,
 )
 from papers.ultimate_optimizer.published import published
-from training.studies import BENCHMARK_REACH, labels
-from training.studies.base import TOWER_HEIGHTS
-from training.studies.labels import CHARLSTM_GRID as LSTM
-from training.studies.labels import CHARLSTM_TOWERS, RESNET_GRID, RESNET_TOWERS, TOWER_METRICS
-from training.studies.labels import MLP_TOWERS as TOWERS
-from training.studies.large import LSTM_ALPHAS, LSTM_PAPER_STEPS, RESNET_ALPHAS, RESNET_MUS
+from papers.ultimate_optimizer.studies import BENCHMARK_REACH, labels
+from papers.ultimate_optimizer.studies.labels import CHARLSTM_GRID as LSTM
+from papers.ultimate_optimizer.studies.labels import CHARLSTM_TOWERS, RESNET_GRID, RESNET_TOWERS, TOWER_METRICS
+from papers.ultimate_optimizer.studies.labels import MLP_TOWERS as TOWERS
+from papers.ultimate_optimizer.studies.large import LSTM_ALPHAS, LSTM_PAPER_STEPS, RESNET_ALPHAS, RESNET_MUS
+from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS
 
 # [P] Fig. 4 on each benchmark: the unit of its metric; the MLP's towers are required, the others join when run
 TOWER_UNITS = {"test_error": "pp", "test_perplexity": "perplexity"}

@@ -17,11 +17,11 @@ from claims.verdict import Change, Claim, Evidence, NotRun
 from papers.ultimate_optimizer.family_f import FAILED_ERROR, final_errors
 from papers.ultimate_optimizer.preregistration import DECLARED, SEEDS_RAISED, scope_declared
 from papers.ultimate_optimizer.published import published
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.beyond import RELATIVE_STEP, TALL_HEIGHTS, TOP_HEIGHT, TOP_STEPS
+from papers.ultimate_optimizer.studies.labels import MLP_DEPTH as DEPTH
+from papers.ultimate_optimizer.studies.mlp import DEPTH_ALPHAS, DEPTH_SCHEMES, TOWER_ALPHAS
 from training.hyper.stackspec import parse_stack
-from training.studies import labels
-from training.studies.beyond import RELATIVE_STEP, TALL_HEIGHTS, TOP_HEIGHT, TOP_STEPS
-from training.studies.labels import MLP_DEPTH as DEPTH
-from training.studies.mlp import DEPTH_ALPHAS, DEPTH_SCHEMES, TOWER_ALPHAS
 
 GAIN_MARGIN = 0.25  # pp: a total gain past the small height within +-this counts as no gain
 INERT_CHANGE = 0.01  # D1/D2: levels whose tuned values all move by less than this (relative) over the run are inert

@@ -11,9 +11,9 @@ from claims.stats import bootstrap_ci
 from claims.verdict import Change, Claim, Evidence, NotRun
 from papers.ultimate_optimizer.preregistration import DECLARED, scope_declared
 from papers.ultimate_optimizer.published import published
-from training.studies import labels
-from training.studies.labels import MLP_COST as COST
-from training.studies.mlp import COST_HEIGHTS
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.labels import MLP_COST as COST
+from papers.ultimate_optimizer.studies.mlp import COST_HEIGHTS
 
 IMPLEMENTATION_NOTE = ("A measurement of hyperclaims' own implementation on the machine that ran it (the MLP, one CPU thread, "
                        "the whole training loop), not of the authors' code: see benchmarks/RESULTS.md for step-level ratios.")

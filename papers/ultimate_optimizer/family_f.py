@@ -21,8 +21,8 @@ from claims.parts import Part, split, through_parts
 from claims.runs import RunTables
 from claims.scope import Minimum, Requirement
 from claims.verdict import Change, Claim, Evidence, NotRun
-from training.studies import BENCHMARK_REACH, labels
-from training.studies.beyond import ADAM_BASED_METHODS, COST_METHODS, HYPER, HYPER_RECOMMENDED, LRFREE_METHODS
+from papers.ultimate_optimizer.studies import BENCHMARK_REACH, labels
+from papers.ultimate_optimizer.studies.beyond import ADAM_BASED_METHODS, COST_METHODS, HYPER, HYPER_RECOMMENDED, LRFREE_METHODS
 
 FAILED_ERROR = 90.0  # % test error of guessing among ten classes: what a diverged run scores
 F1_MARGIN = 2.0  # pp: the hyperoptimized SGD's spread over its grid may exceed a method's by at most this

@@ -20,8 +20,8 @@ from claims.stats import bootstrap_ci
 from claims.verdict import NotRun
 from papers.ultimate_optimizer.family_d import depth_cells
 from papers.ultimate_optimizer.published import REFERENCE, published
-from training.studies import labels
-from training.studies.mlp import DEPTH_REPRODUCTION, TABLE1_PANELS
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.mlp import DEPTH_REPRODUCTION, TABLE1_PANELS
 from training.tracking import schema
 
 DEPTH_HEIGHTS = (0, 1, 2, 3, 4, 5, 10, 15, 20)  # [R] 3.4 prints every height 0..20; the rest repeat the last digits

@@ -20,9 +20,9 @@ from claims.verdict import NotRun  # noqa: E402
 from papers.ultimate_optimizer import figures_beyond, figures_large  # noqa: E402
 from papers.ultimate_optimizer.family_d import depth_alphas, depth_cells, final_by_height  # noqa: E402
 from papers.ultimate_optimizer.published import paper_table1, published  # noqa: E402
-from training.studies import labels  # noqa: E402
-from training.studies.labels import MLP_COST, MLP_DEPTH, MLP_LONG, MLP_RERUNS, MLP_TABLE1, MLP_TOWERS  # noqa: E402
-from training.studies.mlp import COST_HEIGHTS, DEPTH_SCHEMES, TABLE1_PANELS, TOWER_ALPHAS  # noqa: E402
+from papers.ultimate_optimizer.studies import labels  # noqa: E402
+from papers.ultimate_optimizer.studies.labels import MLP_COST, MLP_DEPTH, MLP_LONG, MLP_RERUNS, MLP_TABLE1, MLP_TOWERS  # noqa: E402
+from papers.ultimate_optimizer.studies.mlp import COST_HEIGHTS, DEPTH_SCHEMES, TABLE1_PANELS, TOWER_ALPHAS  # noqa: E402
 
 DATASET_NOTE = "MLP on MNIST"
 

@@ -17,9 +17,9 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 
 from claims.runs import RunTables  # noqa: E402
 from papers.ultimate_optimizer.family_f import FAILED_ERROR, final_errors, grid_labels  # noqa: E402
-from training.studies import labels  # noqa: E402
-from training.studies.beyond import HYPER, HYPER_RECOMMENDED, LRFREE_METHODS, TALL_HEIGHTS, TALL_SCHEMES, TOP_STEPS  # noqa: E402
-from training.studies.mlp import TOWER_ALPHAS  # noqa: E402
+from papers.ultimate_optimizer.studies import labels  # noqa: E402
+from papers.ultimate_optimizer.studies.beyond import HYPER, HYPER_RECOMMENDED, LRFREE_METHODS, TALL_HEIGHTS, TALL_SCHEMES, TOP_STEPS  # noqa: E402
+from papers.ultimate_optimizer.studies.mlp import TOWER_ALPHAS  # noqa: E402
 
 METHOD_COLORS = {HYPER: "black", "prodigy": "tab:blue", "dadapt_adam": "tab:orange", "dog": "tab:green", "sgd_schedulefree": "tab:purple"}
 SCHEME_COLORS = {"paper": "tab:blue", "reproduction": "tab:red", "relative": "tab:green"}

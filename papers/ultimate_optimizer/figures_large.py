@@ -15,10 +15,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from claims.runs import RunTables  # noqa: E402
-from training.studies import labels  # noqa: E402
-from training.studies.base import TOWER_HEIGHTS  # noqa: E402
-from training.studies.labels import CHARLSTM_GRID, RESNET_GRID, RESNET_SCHEDULE, TOWER_METRICS  # noqa: E402
-from training.studies.large import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS  # noqa: E402
+from papers.ultimate_optimizer.studies import labels  # noqa: E402
+from papers.ultimate_optimizer.studies.labels import CHARLSTM_GRID, RESNET_GRID, RESNET_SCHEDULE, TOWER_METRICS  # noqa: E402
+from papers.ultimate_optimizer.studies.large import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS  # noqa: E402
+from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS  # noqa: E402
 
 HEIGHT_COLORS = ("tab:red", "tab:orange", "tab:green", "tab:blue")
 

@@ -22,9 +22,9 @@ from claims.scope import PROTOCOL
 from claims.verdict import ALPHA, NOT_RUN, Verdict
 from papers.ultimate_optimizer import fidelity
 from papers.ultimate_optimizer.figures import FIGURES
+from papers.ultimate_optimizer.studies import BEYOND, STUDIES, build_study, labels, reductions
 from training.core.benchmark import BENCHMARKS as RECORDS
 from training.core.config import PROFILES
-from training.studies import BEYOND, STUDIES, build_study, labels, reductions
 from training.tracking.store import code_version
 
 # what each figure shows, under it (a figure is drawn once, in the first section that names it)

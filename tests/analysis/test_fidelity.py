@@ -5,8 +5,8 @@ import pytest
 from support.tables import run_tables
 
 from papers.ultimate_optimizer.fidelity import DEPTH_HEIGHTS, depth_rows, error_rows, learned_rows, printed, table
-from training.studies import labels
-from training.studies.mlp import DEPTH_REPRODUCTION, TABLE1_PANELS
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.mlp import DEPTH_REPRODUCTION, TABLE1_PANELS
 from training.tracking import schema
 
 

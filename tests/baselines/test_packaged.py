@@ -12,14 +12,13 @@ import torch
 from support.tables import run_tables
 
 from papers.ultimate_optimizer.catalogue import drop_stale
-from pipeline import claims_job
-from training import train
+from papers.ultimate_optimizer.studies import BEYOND, build_study, labels
+from pipeline import claims_job, train
 from training.baselines import PACKAGED, PackageStack
 from training.core.checkpoint import from_bytes, to_bytes
 from training.core.config import ConfigError, make_config, require_package
 from training.core.loop import train_run, train_seeds
 from training.hyper.stackspec import StackSpecError, parse_stack
-from training.studies import BEYOND, build_study, labels
 
 SETTINGS = {"prodigy": "prodigy", "dadapt_adam": "dadapt_adam", "dog": "dog(r_eps=1e-4)", "sgd_schedulefree": "sgd_schedulefree(alpha=0.5)"}
 

@@ -17,9 +17,9 @@ from claims.verdict import INCONCLUSIVE, NOT_RUN, REFUTED, SUPPORTED
 from papers.ultimate_optimizer.catalogue import evaluate
 from papers.ultimate_optimizer.family_c import FAIL_RATIO, REASONABLE_RATIO, published_reasonable_ratio
 from papers.ultimate_optimizer.family_d import GAIN_MARGIN, INERT_CHANGE, diminishing_returns
-from training.studies import labels
-from training.studies.base import TOWER_HEIGHTS
-from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS, depth_kappas
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS, depth_kappas
+from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS
 
 
 def verdicts(tables, families=("B", "C", "D")) -> dict:

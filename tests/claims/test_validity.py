@@ -23,11 +23,11 @@ from papers.ultimate_optimizer.family_b import evaluate_b4
 from papers.ultimate_optimizer.family_c import bad_cells, evaluate_c1, flattening
 from papers.ultimate_optimizer.family_d import D3_MARGIN, GAIN_MARGIN, dependence_on_top, diminishing_returns, tall_row
 from papers.ultimate_optimizer.family_f import F1_MARGIN, robustness_rows
-from training.studies import labels
-from training.studies.base import TOWER_HEIGHTS
-from training.studies.beyond import HYPER, LRFREE_METHODS, TALL_HEIGHTS
-from training.studies.large import RESNET_ALPHAS, RESNET_MUS
-from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.beyond import HYPER, LRFREE_METHODS, TALL_HEIGHTS
+from papers.ultimate_optimizer.studies.large import RESNET_ALPHAS, RESNET_MUS
+from papers.ultimate_optimizer.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
+from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS
 
 pytestmark = pytest.mark.slow  # 500 simulated studies per test: left out of the quick lane (README)
 

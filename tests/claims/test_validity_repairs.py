@@ -18,9 +18,9 @@ from claims.verdict import ALPHA
 from papers.ultimate_optimizer.family_b import B1_BETA1_MAGNITUDE, learned_adam
 from papers.ultimate_optimizer.family_c import FAIL_RATIO, REASONABLE_RATIO, failure_row, reasonable_row
 from papers.ultimate_optimizer.family_d import GAIN_MARGIN, diminishing_returns
-from training.studies import labels
-from training.studies.base import TOWER_HEIGHTS
-from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
+from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS
 
 pytestmark = pytest.mark.slow  # 500 simulated studies per test: left out of the quick lane (README)
 

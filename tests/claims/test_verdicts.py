@@ -9,9 +9,9 @@ from claims.scope import NONE, PROTOCOL, REDUCED, Scope
 from claims.verdict import INCONCLUSIVE, NOT_RUN, REFUTED, SUPPORTED, Change, Claim, Evidence, decide_family
 from papers.ultimate_optimizer.catalogue import CATALOGUE, evaluate
 from papers.ultimate_optimizer.published import paper_table1
-from training.studies import labels
-from training.studies.base import TOWER_HEIGHTS
-from training.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.mlp import TABLE1_PANELS, TOWER_ALPHAS
+from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS
 
 
 def claim(cid, **options):

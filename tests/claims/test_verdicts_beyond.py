@@ -10,9 +10,9 @@ from claims.verdict import ALPHA, NotRun
 from papers.ultimate_optimizer.catalogue import evaluate
 from papers.ultimate_optimizer.family_d import evaluate_d3, evaluate_d4
 from papers.ultimate_optimizer.family_f import FAILED_ERROR, MIN_LEARNING, at_recommended, evaluate_f3, robustness
-from training.studies import build_study, labels
-from training.studies.beyond import COST_METHODS, HYPER, LRFREE_METHODS, TALL_HEIGHTS, TOP_STEPS
-from training.studies.mlp import TOWER_ALPHAS
+from papers.ultimate_optimizer.studies import build_study, labels
+from papers.ultimate_optimizer.studies.beyond import COST_METHODS, HYPER, LRFREE_METHODS, TALL_HEIGHTS, TOP_STEPS
+from papers.ultimate_optimizer.studies.mlp import TOWER_ALPHAS
 
 SEEDS = 8
 

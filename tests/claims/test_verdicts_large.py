@@ -9,7 +9,7 @@ from claims.verdict import ALPHA, NotRun
 from papers.ultimate_optimizer.catalogue import drop_stale
 from papers.ultimate_optimizer.family_b import evaluate_b7, late_oscillation
 from papers.ultimate_optimizer.family_c import evaluate_c1, evaluate_c4
-from training.studies.large import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS, resnet_schedule
+from papers.ultimate_optimizer.studies.large import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS, resnet_schedule
 
 
 def grid_tables(rng, hyper_gain: dict[tuple[float, float], float], seeds: int, sd: float = 1.0) -> RunTables:

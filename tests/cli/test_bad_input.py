@@ -15,8 +15,7 @@ import time
 import pytest
 from support.cli import environment
 
-from pipeline import claims_job
-from training import sweep, train
+from pipeline import claims_job, sweep, train
 from training.data import REPOSITORY_DATA
 from training.runners.local import sweep_data
 
@@ -153,7 +152,7 @@ def test_the_first_reported_cases_end_within_ten_seconds(setting, tmp_path, brok
     """An MLflow server that is not up, a damaged MNIST file: one line, as real processes, in at most 10 s."""
     env = environment("http://127.0.0.1:9") if setting == "store" else environment(f"sqlite:///{tmp_path / 'mlflow.db'}", HYPERCLAIMS_DATA=str(broken_data["damaged"]))
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "training.train", "--model", "mlp", "--profile", "smoke"], cwd=tmp_path, env=env,
+    done = subprocess.run([sys.executable, "-m", "pipeline.train", "--model", "mlp", "--profile", "smoke"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
     elapsed = time.perf_counter() - started
     assert done.returncode == (3 if setting == "store" else 2) and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr

@@ -1,4 +1,4 @@
-"""`python -m training.train` and `mlflow run -e train` as a user runs them."""
+"""`python -m pipeline.train` and `mlflow run -e train` as a user runs them."""
 
 import json
 import os
@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from support.cli import REPO, environment
 from support.cluster import MlflowServer, wait_for
 
-from training import train
+from pipeline import train
 from training.core.config import make_config
 
 
@@ -25,6 +25,13 @@ def test_dry_run_trains_two_steps_and_logs_nothing(tmp_path, store, monkeypatch,
     tracking = MlflowClient(store)
     assert not (tmp_path / "mlflow.db").exists() or all(not tracking.search_runs([e.experiment_id], run_view_type=ViewType.ALL)
                                                        for e in tracking.search_experiments())
+
+
+def test_auto_epochs_are_the_default_papers_published_counts(capsys):
+    assert train.main(["--profile", "cpu", "--dry-run", "--stack", "adam(alpha=0.001) / sgd(alpha=1e-5)"]) == 0
+    assert "for 5 epoch(s)" in capsys.readouterr().out  # [P]: Adam 5 epochs on the MLP
+    assert train.main(["--profile", "cpu", "--dry-run", "--model", "hd_logreg", "--stack", "sgd(alpha=0.001)"]) == 0
+    assert "for 10 epoch(s)" in capsys.readouterr().out  # its benchmark's own count ([H]), not [P]'s 30 for SGD
 
 
 def test_help_lists_the_options(capsys):
@@ -55,7 +62,7 @@ def test_mlflow_run_train_entry_point(tmp_path, store):
 
 def test_sigterm_marks_the_run_killed(tmp_path, store):
     """A scheduler's SIGTERM mid-run: the run is KILLED (its epochs so far logged), exit status 143, no traceback."""
-    run = subprocess.Popen([sys.executable, "-m", "training.train", "--profile", "smoke", "--epochs", "400"], cwd=tmp_path, env=environment(store),
+    run = subprocess.Popen([sys.executable, "-m", "pipeline.train", "--profile", "smoke", "--epochs", "400"], cwd=tmp_path, env=environment(store),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     tracking, deadline = MlflowClient(store), time.time() + 120
     while time.time() < deadline:  # wait until the run has logged an epoch
@@ -75,7 +82,7 @@ def test_a_store_that_goes_away_mid_run_loses_nothing(tmp_path):
     """The server dies after the first epoch: training goes on, the whole result is saved beside it, exit status 3, one line."""
     server = MlflowServer(tmp_path).start()
     env = environment(server.uri, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="5")  # MLflow's own settings: fail fast
-    run = subprocess.Popen([sys.executable, "-m", "training.train", "--profile", "smoke", "--epochs", "60"], cwd=tmp_path, env=env,
+    run = subprocess.Popen([sys.executable, "-m", "pipeline.train", "--profile", "smoke", "--epochs", "60"], cwd=tmp_path, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         tracking = MlflowClient(server.uri)

@@ -58,7 +58,7 @@ def test_an_uninterrupted_call_finishes_and_the_interruption_comes_as_the_outerm
 
 
 def test_an_interruption_already_raised_does_not_stop_the_cleanup_that_handles_it(handlers):
-    """`training.train` catches Ctrl-C or SIGTERM and marks its run KILLED with an uninterrupted store write: that write
+    """`pipeline.train` catches Ctrl-C or SIGTERM and marks its run KILLED with an uninterrupted store write: that write
     must not raise the same interruption again (it did once: the run stayed RUNNING, exit status 1, a traceback)."""
     done = []
     with pytest.raises(interrupt.Terminated):

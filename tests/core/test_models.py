@@ -6,7 +6,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training.core import config
 from training.core.benchmark import build_model
 from training.core.config import ConfigError, make_config, schedule_factor
 from training.core.loop import train_run
@@ -128,9 +127,11 @@ def test_hypergradient_papers_models_have_their_sizes_and_normalise_their_inputs
     assert torch.allclose(out, F.log_softmax(body((pixels - 0.1307) / 0.3081), dim=1))  # torchvision's MNIST statistics, as [H]
 
 
-def test_auto_epochs_are_the_benchmarks_own_or_asked_for_in_one_line(monkeypatch):
-    assert make_config("hd_logreg", "sgd(alpha=0.01)", "auto", profile="cpu").epochs == 10  # [H]'s run.sh, not [P]'s 30
+def test_auto_epochs_are_the_benchmarks_own_then_the_papers_or_asked_for_in_one_line():
+    published = {"sgd": 30, "adam": 5}  # a paper's counts by the weight level's optimizer
+    assert make_config("hd_logreg", "sgd(alpha=0.01)", "auto", profile="cpu", epochs_by_optimizer=published).epochs == 10  # [H]'s run.sh
     assert make_config("hd_mlp", "adam(alpha=0.001)", "auto", profile="cpu").epochs == 100
-    monkeypatch.delitem(config._PAPER_EPOCHS, "adagrad")  # an optimizer the paper gives no epoch count for
+    assert make_config("mlp", "adam(alpha=0.001) / sgd(alpha=1e-5)", "auto", profile="cpu", epochs_by_optimizer=published).epochs == 5
+    assert make_config("mlp", "adam(alpha=0.001)", "auto", profile="smoke").epochs == 1
     with pytest.raises(ConfigError, match="no published epoch count for adagrad on mlp: give the epochs"):
-        make_config("mlp", "adagrad(alpha=0.01)", "auto", profile="cpu")
+        make_config("mlp", "adagrad(alpha=0.01)", "auto", profile="cpu", epochs_by_optimizer=published)

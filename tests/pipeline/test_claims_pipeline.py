@@ -12,10 +12,10 @@ from mlflow.tracking import MlflowClient
 from support.cli import REPO, environment
 
 from papers.ultimate_optimizer.catalogue import CATALOGUE
-from training import sweep
+from papers.ultimate_optimizer.studies import ALL_STUDIES
+from pipeline import sweep
 from training.core.config import make_config
 from training.core.loop import train_run
-from training.studies import ALL_STUDIES
 from training.tracking.runs import load_runs
 from training.tracking.writer import RunLogger
 
@@ -127,7 +127,7 @@ def test_partial_store_counts_each_config_once(store, mnist):
 def test_interrupted_sweep_resumes_without_loss_or_duplicates(store, tmp_path, signum, status, said, monkeypatch, capsys):
     """Ctrl-C in a terminal, or a scheduler's SIGTERM (SLURM at the time limit, Kubernetes on eviction), to the whole process group."""
     uri = store
-    command = [sys.executable, "-m", "training.sweep", "--study", "mlp_depth", "--profile", "smoke"]  # 13 cells x 2 seeds
+    command = [sys.executable, "-m", "pipeline.sweep", "--study", "mlp_depth", "--profile", "smoke"]  # 13 cells x 2 seeds
     # its own process group, so that the signal reaches the workers too, as Ctrl-C in a terminal does; and
     # SIGINT at its default, as in a terminal (a test run started in the background inherits it ignored)
     running = subprocess.Popen(command, cwd=REPO, env=environment(uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

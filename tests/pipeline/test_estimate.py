@@ -11,10 +11,10 @@ import sys
 import torch
 from support.cli import environment
 
+from papers.ultimate_optimizer.studies import build_study, labels
 from pipeline.estimate import Clock, StudyPlan, describe, estimate, hours, makespan, plan_studies
 from pipeline.plan import studies_to_train
 from training.core.config import make_config
-from training.studies import build_study, labels
 
 
 def test_plan_counts_every_run_of_the_job_once():

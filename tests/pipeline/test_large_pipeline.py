@@ -7,7 +7,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from support.cli import REPO, environment
 
-from training import sweep
+from pipeline import sweep
 from training.data.cifar import LABEL_JPEG
 
 pytestmark = pytest.mark.slow  # end to end on ResNet-20 and the char-LSTM: left out of the quick lane (README)
@@ -55,7 +55,7 @@ def test_paper_profile_runs_on_the_full_data(tmp_path, capsys):
     """The published protocol is not only documented: two steps of it run on all the text (ResNet-20's
     full-data path is the cpu profile's, on 2,560 images; its 10,000-image evaluation would cost 20 s here)."""
     for model, stack in (("charlstm", "adam(alpha=2e-3) / sgd_per_param(alpha=2e-5, beta1=1e-4, beta2=2e-4)"),):
-        done = subprocess.run([sys.executable, "-m", "training.train", "--model", model, "--stack", stack, "--profile", "paper", "--dry-run"],
+        done = subprocess.run([sys.executable, "-m", "pipeline.train", "--model", model, "--stack", stack, "--profile", "paper", "--dry-run"],
                               cwd=tmp_path, env=environment(f"sqlite:///{tmp_path / 'm.db'}"),
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0 and done.stdout.startswith(f"dry run ok: {model}"), done.stderr[-2000:]

@@ -6,7 +6,9 @@ import json
 from support.cli import REPO
 
 from papers.hd2018.catalogue import CATALOGUE
-from pipeline import claims_job
+from papers.ultimate_optimizer import studies as default_paper
+from pipeline import claims_job, sweep
+from pipeline.paper_job import PAPERS
 from training.tracking.runs import load_runs
 
 
@@ -43,3 +45,10 @@ def test_the_default_papers_options_are_refused_for_another_in_one_line(store, t
 def test_mlproject_passes_the_paper_to_the_main_job_and_the_report():
     text = (REPO / "MLproject").read_text()
     assert text.count("paper: {type: string, default: ultimate_optimizer}") == 2 and text.count("--paper {paper}") == 2
+
+
+def test_the_sweep_command_knows_every_papers_studies_by_distinct_names(capsys):
+    names = list(default_paper.STUDIES) + [name for paper in PAPERS.values() for name in paper.studies]
+    assert len(names) == len(set(names)) == len(sweep.STUDIES)
+    assert sweep.main(["--study", "hd2018_logreg", "--profile", "smoke", "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip().endswith("runs planned")

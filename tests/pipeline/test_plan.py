@@ -11,8 +11,8 @@ from support.tables import run_tables
 
 from claims.verdict import ALPHA
 from papers.ultimate_optimizer.catalogue import CATALOGUE, evaluate
+from papers.ultimate_optimizer.studies import BENCHMARKS, build_study
 from pipeline.plan import decidable, explain_not_run, planned_tables, studies_to_train
-from training.studies import BENCHMARKS, build_study
 
 HEADLINE_AND_C1 = ("B5", "C2", "C3", "D1", "D2", "C1")
 HEADLINE_PARTS = tuple(c.id for c in CATALOGUE if c.id in HEADLINE_AND_C1 and not c.parts) + tuple(

@@ -13,9 +13,9 @@ from support.cli import environment as cli_environment
 from support.cluster import FAST_FAILING, LOOPBACK, MlflowServer, RayHead, free_port, wait_for
 
 from papers.ultimate_optimizer.catalogue import evaluate
-from training import sweep
+from papers.ultimate_optimizer.studies import build_study
+from pipeline import sweep
 from training.runners.local import LocalRunner
-from training.studies import build_study
 from training.tracking.runs import load_runs
 
 pytestmark = pytest.mark.distributed
@@ -26,7 +26,7 @@ def environment(uri: str) -> dict:
 
 
 def sweep_command(study: str, profile: str, seeds: int, executor: str, address: str = "auto") -> list[str]:
-    return [sys.executable, "-m", "training.sweep", "--study", study, "--profile", profile, "--seeds", str(seeds),
+    return [sys.executable, "-m", "pipeline.sweep", "--study", study, "--profile", profile, "--seeds", str(seeds),
             "--executor", executor, "--ray-address", address, "--checkpoint-every", "1"]
 
 

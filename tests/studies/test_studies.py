@@ -2,12 +2,13 @@
 
 import pytest
 
+from papers.ultimate_optimizer.studies import ALL_STUDIES, STUDIES, build_study, labels, reductions
+from papers.ultimate_optimizer.studies.large import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS
+from papers.ultimate_optimizer.studies.mlp import COST_HEIGHTS, TABLE1_PANELS, TOWER_ALPHAS
+from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS
 from training.core.config import PROFILES, make_config
 from training.hyper.stackspec import parse_stack
-from training.studies import ALL_STUDIES, STUDIES, build_study, labels, reductions
-from training.studies.base import TOWER_HEIGHTS, PerProfile
-from training.studies.large import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS
-from training.studies.mlp import COST_HEIGHTS, TABLE1_PANELS, TOWER_ALPHAS
+from training.studies.base import PerProfile
 
 
 def cell_labels(name: str, profile: str) -> set[str]:
@@ -63,5 +64,5 @@ def test_reductions_are_read_off_the_studies():
 
 
 def test_make_config_seeds_the_parsed_stack():
-    config = make_config(stack="adam(0.001) / sgd(1e-5)")
+    config = make_config(stack="adam(0.001) / sgd(1e-5)", epochs=1)
     assert config.__dict__["levels"] == parse_stack("adam(alpha=0.001) / sgd(alpha=1e-5)")

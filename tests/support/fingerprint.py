@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from training.studies import STUDIES, build_study
+from papers.ultimate_optimizer.studies import STUDIES, build_study
 
 PROFILES = ("smoke", "cpu", "paper")
 TIMED = {"E1", "E2", "E3", "F3"}  # decided on wall-clock timings of the machine: only their scope is the same from one run to the next

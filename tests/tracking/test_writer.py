@@ -57,7 +57,7 @@ def test_a_run_logged_after_it_trained_carries_its_training_times_and_datasets(m
 
 def test_the_digest_follows_the_files_and_the_slice(mnist):
     train, test = mnist
-    smoke, cpu = make_config(profile="smoke"), make_config(profile="cpu")
+    smoke, cpu = make_config(epochs=1, profile="smoke"), make_config(epochs=1, profile="cpu")
     assert dataset_inputs(smoke, train, test)[0].dataset.digest != dataset_inputs(cpu, train, test)[0].dataset.digest
     assert dataset_inputs(cpu, replace(train, digest="0" * 16), test)[0].dataset.digest != dataset_inputs(cpu, train, test)[0].dataset.digest
     assert dataset_inputs(cpu, replace(train, source=""), replace(test, source="")) == []  # data made in memory: no input to point at
@@ -77,7 +77,7 @@ class RacingStore:
 
 
 def test_dataset_inputs_refused_by_a_race_are_logged_again(mnist):
-    inputs = dataset_inputs(make_config(), *mnist)
+    inputs = dataset_inputs(make_config(epochs=1), *mnist)
     store = RacingStore(refusals=2)
     log_inputs(store, "run", inputs)
     assert store.calls == 3
@@ -87,7 +87,7 @@ def test_dataset_inputs_refused_by_a_race_are_logged_again(mnist):
 
 @pytest.fixture
 def interruptions():
-    """The commands' signal handling, as `training.train` installs it; the test's own handlers put back after."""
+    """The commands' signal handling, as `pipeline.train` installs it; the test's own handlers put back after."""
     saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     interrupt.handle_interruptions()
     yield

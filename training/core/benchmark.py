@@ -57,7 +57,7 @@ class Benchmark:
     text: bool = False  # a character stream read in chunks (TextTask); else images (ImageTask)
     augment: bool = False  # He et al.'s crop and flip on the training images
     cpu_batched: bool = False  # several seeds in one pass pay off on a CPU (small models)
-    epochs: int | None = None  # the paper's epochs for every stack; None: by the weight level's optimizer (training.core.config)
+    epochs: int | None = None  # the paper's epochs for every stack; None: by the weight level's optimizer (a paper's counts, training.core.config.default_epochs)
     choices: Mapping[str, str] = field(default_factory=dict)
 
     @property

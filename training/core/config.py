@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
@@ -40,13 +41,6 @@ PROFILES = {
                           "char-LSTM on the first 375,000 training / 20,000 test characters"),
     "paper": Profile("paper", "the published protocol in full"),
 }
-
-# [P] trains the SGD and AdaGrad families for 30 epochs, Adam and RMSProp for 5 (MLP); a benchmark with epochs of its own
-# (ResNet-20, the char-LSTM) trains every stack that long.
-_PAPER_EPOCHS = {"sgd": 30, "adagrad": 30, "adam": 5, "adam_alpha": 5, "rmsprop": 5, "rmsprop_alpha": 5,
-                 # not in [P]: trained as long as its SGD, the optimizer they are compared with
-                 "prodigy": 30, "dadapt_adam": 30, "dog": 30, "sgd_schedulefree": 30}
-
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -109,15 +103,16 @@ def parse_count(name: str, value: str | None, minimum: int, maximum: int | None 
     return None if value in (None, "", "default") else parse_number(name, value, minimum, maximum=maximum)
 
 
-def default_epochs(profile: str, model: str, levels: Stack) -> int:
-    """Epochs when the user says 'auto': 1 for smoke, else the paper's count."""
+def default_epochs(profile: str, model: str, levels: Stack, by_optimizer: Mapping[str, int]) -> int:
+    """Epochs when the user says 'auto': 1 for smoke, else the benchmark's own count, else ``by_optimizer``'s count for
+    the weight level's optimizer (a paper's published counts); ConfigError asking for a number when there is none."""
     if profile == "smoke":
         return 1
     if BENCHMARKS[model].epochs:
         return BENCHMARKS[model].epochs
-    if levels[0].optimizer not in _PAPER_EPOCHS:
+    if levels[0].optimizer not in by_optimizer:
         raise ConfigError(f"no published epoch count for {levels[0].optimizer} on {model}: give the epochs (--epochs N, -P epochs=N)")
-    return _PAPER_EPOCHS[levels[0].optimizer]
+    return by_optimizer[levels[0].optimizer]
 
 
 def parse_schedule(text: str, levels: Stack) -> str:
@@ -153,8 +148,12 @@ def require_package(levels: Stack) -> None:
 
 
 def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int | str = "auto", seed: int | str = 0,
-                profile: str = "cpu", batch_size: int | str | None = None, schedule: str = "") -> RunConfig:
-    """A validated RunConfig from user-facing values; raises ConfigError naming what is wrong."""
+                profile: str = "cpu", batch_size: int | str | None = None, schedule: str = "",
+                epochs_by_optimizer: Mapping[str, int] | None = None) -> RunConfig:
+    """A validated RunConfig from user-facing values; raises ConfigError naming what is wrong.
+
+    ``epochs='auto'``: see ``default_epochs`` (``epochs_by_optimizer``: a paper's published counts, if it has any).
+    """
     if model not in BENCHMARKS:
         raise ConfigError(f"unknown model {model!r}; expected one of {', '.join(BENCHMARKS)}")
     if profile not in PROFILES:
@@ -163,7 +162,7 @@ def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int 
         levels = parse_stack(stack)
     except StackSpecError as error:
         raise ConfigError(str(error)) from None
-    epochs = default_epochs(profile, model, levels) if str(epochs).strip() == "auto" else parse_number("epochs", epochs, 1)
+    epochs = default_epochs(profile, model, levels, epochs_by_optimizer or {}) if str(epochs).strip() == "auto" else parse_number("epochs", epochs, 1)
     batch = BENCHMARKS[model].batch_size if batch_size in (None, "", "auto") else parse_number("batch_size", batch_size, 1)
     train_size, test_size = PROFILES[profile].size(model)
     config = RunConfig(

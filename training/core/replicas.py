@@ -56,7 +56,7 @@ class Replicas:
         return self.flat.shape[0]
 
     def weights(self, row: Tensor) -> dict[str, Tensor]:
-        """One seed's row [P] as the module's parameters (views, no copy)."""
+        """One seed's row (P numbers) as the module's parameters (views, no copy)."""
         return {name: _viewed(part, shape) for name, part, shape in zip(self.names, row.split(self.sizes), self.shapes)}
 
     def seed_buffers(self, seed: int) -> dict[str, Tensor]:

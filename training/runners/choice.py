@@ -1,6 +1,6 @@
 """Choosing where a sweep's runs train: ``local`` worker processes or a ``ray`` cluster.
 
-Both command lines (``training.sweep``, ``pipeline.claims_job``) take the same options;
+Both command lines (``pipeline.sweep``, ``pipeline.claims_job``) take the same options;
 ``make_runner`` turns them into a runner, ``run_guarded`` turns what can go
 wrong around a sweep into one line for the user and an exit status.
 """

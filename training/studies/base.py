@@ -1,9 +1,8 @@
 """What a study is: labelled cells (model + stack + epochs + batch size) run over seeds.
 
-Cell labels are stable names the claims refer to (``training.studies.labels``);
-the run configs behind them follow the profile. Shared here too: ``PerProfile``,
-how a study states its size at each profile, and [P]'s step sizes for the levels
-of a tower.
+Cell labels are stable names a paper's claims refer to (each paper keeps its own, e.g.
+``papers.ultimate_optimizer.studies.labels``); the run configs behind them follow the profile.
+Shared here too: ``PerProfile``, how a study states its size at each profile.
 """
 
 from __future__ import annotations
@@ -12,11 +11,8 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from training.core.config import PROFILES, RunConfig, make_config
-from training.hyper.stackspec import format_number
-from training.studies import labels
 
 T = TypeVar("T")
-TOWER_HEIGHTS = (0, 1, 2, 3)  # [P] Fig. 4: towers of height 0..3 on every benchmark
 
 
 @dataclass(frozen=True)
@@ -72,25 +68,3 @@ class Study:
         if self.exclusive:
             pairs.sort(key=lambda pair: pair[1])
         return [(cell, make_config(cell.model, cell.stack, cell.epochs, seed, profile, cell.batch_size, cell.schedule)) for cell, seed in pairs]
-
-
-def paper_kappas(alpha: float, levels: int) -> list[float]:
-    """[P] 3.4's step sizes for the levels above a base alpha, extended past three levels.
-
-    alpha <= 1e-4: [alpha*1e2, alpha, alpha*1e-2], continued by factors of 1e-2;
-    alpha >= 1e-3: [alpha*1e-3, alpha*1e-4, 1e-8], continued at 1e-8.
-    """
-    if alpha <= 1e-4:
-        return [alpha * 1e2 * 1e-2**i for i in range(levels)]
-    pattern = [alpha * 1e-3, alpha * 1e-4]
-    return (pattern + [1e-8] * max(levels - 2, 0))[:levels]
-
-
-def tower_cells(alphas: tuple[float, ...], heights: tuple[int, ...], epochs: int, model: str = "mlp") -> tuple[Cell, ...]:
-    """[P] Fig. 4's SGD towers: every base alpha at every height, [P]'s kappa per level."""
-    cells = []
-    for alpha in alphas:
-        for height in heights:
-            levels = [f"sgd(alpha={format_number(alpha)})"] + [f"sgd(alpha={format_number(k)})" for k in paper_kappas(alpha, height)]
-            cells.append(Cell(labels.tower(height, alpha), " / ".join(levels), epochs, model=model))
-    return tuple(cells)

@@ -16,10 +16,11 @@ D3 / D4: very tall towers, and a scale-free kappa rule (``relative`` levels, rul
 
 from __future__ import annotations
 
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.mlp import DEPTH_BATCH, TOWER_ALPHAS, depth_kappas
+from papers.ultimate_optimizer.studies.towers import paper_kappas
 from training.hyper.stackspec import format_number
-from training.studies import labels
-from training.studies.base import Cell, PerProfile, Study, paper_kappas
-from training.studies.mlp import DEPTH_BATCH, TOWER_ALPHAS, depth_kappas
+from training.studies.base import Cell, PerProfile, Study
 
 # --- family F: learning-rate-free optimizers -----------------------------------------------
 

@@ -14,7 +14,7 @@
 Scale: ``cpu`` trains ResNet-20 on 2,560 CIFAR-10 images (20 steps an epoch)
 and the LSTM on 375,000 characters (148 steps an epoch): enough to see the
 early dynamics and bad settings fail, nowhere near the published accuracy
-(``training.studies.reductions`` lists every cut). Seeds: enough for an exact
+(``papers.ultimate_optimizer.studies.reductions`` lists every cut). Seeds: enough for an exact
 test over seeds to reach Holm's first threshold in the claim's family (C: 5
 claims at paper, 7 seeds; B: 7 claims, 8 seeds; at cpu, where the duration
 claims are not run, 6).
@@ -22,9 +22,10 @@ claims are not run, 6).
 
 from __future__ import annotations
 
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS, tower_cells
 from training.hyper.stackspec import format_number
-from training.studies import labels
-from training.studies.base import TOWER_HEIGHTS, Cell, PerProfile, Study, tower_cells
+from training.studies.base import Cell, PerProfile, Study
 
 RESNET_ALPHAS = (0.01, 0.1, 1.0)
 RESNET_MUS = (0.09, 0.9, 0.99)

@@ -3,14 +3,15 @@
 The re-run study is derived: its cells are built from the hyperparameters that
 the Table 1 runs actually learned, seed by seed. Scale per profile: ``smoke``
 trains on a slice for seconds; ``cpu`` is sized for 2 CPU cores; ``paper``
-follows the published protocol (``training.studies.reductions`` lists the cuts).
+follows the published protocol (``papers.ultimate_optimizer.studies.reductions`` lists the cuts).
 """
 
 from __future__ import annotations
 
+from papers.ultimate_optimizer.studies import labels
+from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS, paper_kappas, tower_cells
 from training.hyper.stackspec import StackSpecError, format_level, format_number, parse_stack
-from training.studies import labels
-from training.studies.base import TOWER_HEIGHTS, Cell, PerProfile, Study, paper_kappas, tower_cells
+from training.studies.base import Cell, PerProfile, Study
 
 # --- MLP Table 1 of [P]: baselines and hyperoptimized stacks, four panels -------------------
 
@@ -35,6 +36,11 @@ TABLE1_EPOCHS = {
 # Seeds, here and below: an exact one-sided test over n seeds cannot give p below 2^-n, and Holm's first threshold in a
 # family of m claims is 0.05/m, so a study serving a family of m decided claims needs 2^-n < 0.05/m (A: 7 claims, n >= 8;
 # a refutation of a 4-comparison claim, Bonferroni'd inside it, needs n >= 10). tests/studies check these counts.
+# `--epochs auto` for one run of a stack on the MLP: [P] trains the SGD and AdaGrad families for 30 epochs, Adam and
+# RMSProp for 5 (ResNet-20 and the char-LSTM have epochs of their own, on their benchmark records).
+EPOCHS_BY_OPTIMIZER = {"sgd": 30, "adagrad": 30, "adam": 5, "adam_alpha": 5, "rmsprop": 5, "rmsprop_alpha": 5,
+                       # not in [P]: trained as long as its SGD, the optimizer they are compared with
+                       "prodigy": 30, "dadapt_adam": 30, "dog": 30, "sgd_schedulefree": 30}
 TABLE1_SEEDS = PerProfile(smoke=2, cpu=10, paper=10)
 LONG_EPOCHS = PerProfile(smoke=2, cpu=3, paper=30)  # A6: every optimizer trained as long as SGD
 
