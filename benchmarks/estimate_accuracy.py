@@ -24,6 +24,7 @@ from mlflow.tracking import MlflowClient
 
 from papers.ultimate_optimizer.studies import ALL_STUDIES
 from pipeline.publish import wall_seconds
+from training.core.config import Profile
 from training.tracking.runs import load_runs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     estimate_s = 3600 * hours + 60 * minutes
     job(options, store)
-    measured_s = wall_seconds(load_runs(list(ALL_STUDIES), args.profile, MlflowClient(f"sqlite:///{store / 'mlflow.db'}")))
+    measured_s = wall_seconds(load_runs(list(ALL_STUDIES), Profile.parse(args.profile), MlflowClient(f"sqlite:///{store / 'mlflow.db'}")))
     figures = {"profile": args.profile, "studies": args.studies, "estimate_s": estimate_s, "measured_s": measured_s,
                "estimate_over_measured": estimate_s / measured_s}
     print(planned.strip())

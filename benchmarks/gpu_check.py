@@ -27,7 +27,7 @@ from pipeline.estimate import Clock, describe, estimate, plan_studies
 from pipeline.plan import studies_to_train
 from training.core.benchmark import BENCHMARKS as RECORDS
 from training.core.benchmark import load_dataset
-from training.core.config import make_config
+from training.core.config import Profile, make_config
 from training.core.loop import configure_device, train_seeds
 from training.core.models import MLP
 from training.hyper import HyperOptimizer
@@ -43,7 +43,7 @@ def epoch_seconds(clock: Clock, model: str, seeds: int) -> float:
     return RECORDS[model].steps_per_epoch(train, config.batch_size) * clock.step(config, seeds) + seeds * clock.evaluation(model, test)
 
 
-def mlp_run_seconds(device: torch.device, seeds: int, epochs: int, profile: str = "paper") -> float:
+def mlp_run_seconds(device: torch.device, seeds: int, epochs: int, profile: Profile = Profile.PAPER) -> float:
     """A real MLP run at ``profile`` (paper: sgd/sgd on all of MNIST) of ``seeds`` seeds in one pass, wall time."""
     train, test = load_dataset("mlp")
     configs = [make_config("mlp", "sgd(alpha=0.01) / sgd(alpha=0.01)", epochs, seed, profile) for seed in range(seeds)]
@@ -96,13 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         out[model] = {"epoch_s_1_seed": one, f"epoch_s_{batched}_seeds": many, "throughput_gain": batched * one / many}
         print(f"{model}: paper epoch {one:.1f}s at 1 seed, {many:.1f}s at {batched} seeds per pass "
               f"({batched * one / many:.1f}x the sequential throughput)", flush=True)
-    epochs, profile = (1, "smoke") if args.quick else (30, "paper")
+    epochs, profile = (1, Profile.SMOKE) if args.quick else (30, Profile.PAPER)
     one, many = mlp_run_seconds(device, 1, epochs, profile), mlp_run_seconds(device, mlp_batched, epochs, profile)
     out["mlp"] = {"run_s_1_seed": one, f"run_s_{mlp_batched}_seeds": many, "epochs": epochs, "profile": profile}
     print(f"mlp: a {profile} run ({epochs} epochs, sgd/sgd) {one:.1f}s at 1 seed, {many:.1f}s for {mlp_batched} seeds in one pass", flush=True)
     out["dropin_step_syncs"] = dropin_step_syncs(device)
     print(f"host syncs in a drop-in HyperOptimizer step: {out['dropin_step_syncs']}", flush=True)
-    profile = "smoke" if args.quick else "paper"
+    profile = Profile.SMOKE if args.quick else Profile.PAPER
     chosen, _ = studies_to_train(profile, BENCHMARKS)
     estimates = estimate(plan_studies(chosen, profile, None, None, 1, str(device)), clock, 1)
     line = describe(estimates, str(device), 1)[-1]

@@ -34,7 +34,7 @@ from pipeline.claims_run import claim_metrics, print_verdicts, report_guarded, v
 from pipeline.plan import explain_not_run, studies_to_train
 from training.baselines import PACKAGED
 from training.core import interrupt
-from training.core.config import MAX_SEEDS, MAX_WORKERS, PROFILES, ConfigError, parse_count, require_package
+from training.core.config import MAX_SEEDS, MAX_WORKERS, ConfigError, Profile, parse_count, require_package
 from training.core.loop import resolve_device
 from training.data import DataError
 from training.hyper.stackspec import parse_stack
@@ -63,7 +63,7 @@ def learned_hyperparameters(tables: RunTables) -> list[tuple[str, int, str, dict
     return out
 
 
-def run_sweeps(profile: str, runner: Runner, seeds: int | None = None, extra_tags: dict[str, str] | None = None,
+def run_sweeps(profile: Profile, runner: Runner, seeds: int | None = None, extra_tags: dict[str, str] | None = None,
                benchmarks: tuple[str, ...] = ("mlp",), only: tuple[str, ...] = (), beyond: bool = False) -> list[SweepSummary]:
     """Train every study of ``benchmarks`` (of ``only``, when given; with ``beyond``, ours beyond the paper too) that can
     inform a verdict at ``profile`` with an entered runner; the timing studies last, alone."""
@@ -81,13 +81,13 @@ def run_sweeps(profile: str, runner: Runner, seeds: int | None = None, extra_tag
     return summaries
 
 
-def evaluate_profile(profile: str, tables: RunTables | None = None) -> tuple[RunTables, list[Verdict]]:
+def evaluate_profile(profile: Profile, tables: RunTables | None = None) -> tuple[RunTables, list[Verdict]]:
     """Every verdict from the store's runs of ``profile`` (``tables``: those runs, if already read)."""
     tables = drop_stale(tables if tables is not None else load_runs(list(ALL_STUDIES), profile), profile)
     return tables, explain_not_run(evaluate(tables), profile)
 
 
-def description(profile: str, verdicts: list[Verdict], studies: dict[str, str]) -> str:
+def description(profile: Profile, verdicts: list[Verdict], studies: dict[str, str]) -> str:
     """The claims run's page (Markdown): the counts by scope, the verdict table, where the report and the study runs are.
 
     ``studies``: {study name: its experiment id}, linked in the UI's model-training view.
@@ -107,7 +107,7 @@ def description(profile: str, verdicts: list[Verdict], studies: dict[str, str]) 
     ])
 
 
-def study_notes(profile: str, studies: dict[str, str], run_id: str, claims_experiment: str) -> dict[str, str]:
+def study_notes(profile: Profile, studies: dict[str, str], run_id: str, claims_experiment: str) -> dict[str, str]:
     """{experiment id: its description}: what the study is for, the claims it serves, and the claims run that last used it."""
     notes = {}
     for name, ident in studies.items():
@@ -121,12 +121,12 @@ def study_notes(profile: str, studies: dict[str, str], run_id: str, claims_exper
     return notes
 
 
-def claim_tags(profile: str, verdicts: list[Verdict], studies: dict[str, str]) -> dict[str, str]:
+def claim_tags(profile: Profile, verdicts: list[Verdict], studies: dict[str, str]) -> dict[str, str]:
     """verdict.<ID> and scope.<ID> of every claim, and the run's description."""
     return {schema.NOTE: description(profile, verdicts, studies), **verdict_tags(verdicts)}
 
 
-def decide_and_report(profile: str, out: Path, params: dict[str, str], publish_to: Path | None = None, tables: RunTables | None = None) -> int:
+def decide_and_report(profile: Profile, out: Path, params: dict[str, str], publish_to: Path | None = None, tables: RunTables | None = None) -> int:
     """Decide every claim from the tracked runs (``tables``, if already read), write the report (to ``publish_to`` as a published
     result, if given), log the claims run."""
     tables, verdicts = evaluate_profile(profile, tables)
@@ -148,7 +148,7 @@ def decide_and_report(profile: str, out: Path, params: dict[str, str], publish_t
     return 0
 
 
-def decide_and_report_guarded(profile: str, out: Path, params: dict[str, str], publish_to: Path | None = None, tables: RunTables | None = None) -> int:
+def decide_and_report_guarded(profile: Profile, out: Path, params: dict[str, str], publish_to: Path | None = None, tables: RunTables | None = None) -> int:
     """``decide_and_report``, with an interruption or a store that fails on the way as one line and an exit status."""
     return report_guarded(lambda: decide_and_report(profile, out, params, publish_to, tables),
                           f"mlflow run . -e report -P profile={profile} --env-manager local")
@@ -180,7 +180,7 @@ def check_packages() -> None:
             raise ConfigError(f"--beyond trains family F: {error}") from None
 
 
-def dry_run(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...], seeds: int | None, workers: int, device: str,
+def dry_run(profile: Profile, benchmarks: tuple[str, ...], only: tuple[str, ...], seeds: int | None, workers: int, device: str,
             seeds_per_pass: int | None, beyond: bool = False) -> int:
     """Print what the job would train, study by study, and how long it would take here (and on one GPU, if present)."""
     chosen, skipped = studies_to_train(profile, benchmarks, only, beyond)
@@ -256,8 +256,7 @@ def run_job(argv: list[str] | None = None) -> int:
         return other_paper(args)
     held = ExitStack()
     try:
-        if args.profile not in PROFILES:
-            raise ConfigError(f"unknown profile {args.profile!r}; expected one of {', '.join(PROFILES)}")
+        args.profile = Profile.parse(args.profile)  # the typed value from here down
         seeds = parse_count("seeds", args.seeds, 2, MAX_SEEDS)
         workers = parse_count("workers", args.workers, 1, MAX_WORKERS) or 2
         device = str(resolve_device(args.device))

@@ -23,7 +23,7 @@ import torch
 from papers.ultimate_optimizer.studies import DERIVED, build_study, labels
 from papers.ultimate_optimizer.studies.mlp import reruns
 from training.core.benchmark import BENCHMARKS, data_sizes
-from training.core.config import RunConfig, make_config
+from training.core.config import Profile, RunConfig, make_config
 from training.core.loop import make_stack, train_step
 from training.core.replicas import Replicas
 from training.core.tasks import EVAL_BATCH, SEQUENCE
@@ -55,7 +55,7 @@ class StudyPlan:
         return max((len(p) for p in self.passes), default=0)
 
 
-def plan_studies(names: Iterable[str], profile: str, seeds: int | None, seeds_per_pass: int | None, workers: int,
+def plan_studies(names: Iterable[str], profile: Profile, seeds: int | None, seeds_per_pass: int | None, workers: int,
                  device: str = "cpu") -> list[StudyPlan]:
     """The passes of every study in ``names`` on ``device``, grouped as the local runner groups them (``seeds_per_pass``:
     None for its default); the re-runs (one plain run per Table 1 stack run) follow Table 1."""
@@ -135,7 +135,7 @@ class Clock:
 
 
 def _probe_config(model: str) -> RunConfig:
-    return make_config(model, "sgd(alpha=0.01)", 1, 0, "smoke")
+    return make_config(model, "sgd(alpha=0.01)", 1, 0, Profile.SMOKE)
 
 
 def pass_seconds(group: tuple[Job, ...], clock: Clock) -> float:
@@ -191,7 +191,7 @@ def describe(estimates: list[Estimate], device: str, workers: int) -> list[str]:
     return lines
 
 
-def one_gpu(names: list[str], profile: str, seeds: int | None, seeds_per_pass: int | None) -> list[Estimate] | None:
+def one_gpu(names: list[str], profile: Profile, seeds: int | None, seeds_per_pass: int | None) -> list[Estimate] | None:
     """The same job on one CUDA device (one worker), where one is present; None otherwise."""
     if not torch.cuda.is_available():
         return None

@@ -20,7 +20,7 @@ from papers import hd2018
 from papers.paper import Paper
 from pipeline import publish
 from pipeline.claims_run import claim_metrics, print_verdicts, report_guarded, verdict_tags
-from training.core.config import MAX_SEEDS, MAX_WORKERS, PROFILES, ConfigError, parse_count
+from training.core.config import MAX_SEEDS, MAX_WORKERS, ConfigError, Profile, parse_count
 from training.core.loop import resolve_device
 from training.data import DataError
 from training.runners import choice
@@ -35,14 +35,14 @@ from training.tracking.writer import log_claims_run
 PAPERS: dict[str, Paper] = {hd2018.PAPER.name: hd2018.PAPER}  # the default paper runs through pipeline.claims_job
 
 
-def train(paper: Paper, profile: str, runner, seeds: int | None, tags: dict[str, str]) -> None:
+def train(paper: Paper, profile: Profile, runner, seeds: int | None, tags: dict[str, str]) -> None:
     """Every study of ``paper`` at ``profile``: what is not yet FINISHED is trained, one summary line per study."""
     for name, builder in paper.studies.items():
         summary = run_study(builder(profile), profile, runner, seeds, tags)
         print(f"  {summary.line()}", flush=True)
 
 
-def decide_and_report(paper: Paper, profile: str, folder: Path, params: dict[str, str], published: bool) -> int:
+def decide_and_report(paper: Paper, profile: Profile, folder: Path, params: dict[str, str], published: bool) -> int:
     """Read the runs of ``paper``'s studies, decide every claim, write the report into ``folder``, log the claims run."""
     tables: RunTables = load_runs(list(paper.studies), profile)
     verdicts = engine.evaluate(paper.catalogue, tables, paper.families, paper.missing_hint)
@@ -67,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.paper not in PAPERS:
             raise ConfigError(f"unknown paper {args.paper!r}; expected one of ultimate_optimizer, {', '.join(PAPERS)}")
-        if args.profile not in PROFILES:
-            raise ConfigError(f"unknown profile {args.profile!r}; expected one of {', '.join(PROFILES)}")
+        args.profile = Profile.parse(args.profile)  # the typed value from here down
         paper = PAPERS[args.paper]
         seeds = parse_count("seeds", args.seeds, 2, MAX_SEEDS)
         workers = parse_count("workers", args.workers, 1, MAX_WORKERS) or 2

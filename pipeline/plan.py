@@ -19,12 +19,13 @@ from claims.verdict import NOT_RUN, Claim, Verdict
 from papers.ultimate_optimizer.catalogue import CATALOGUE
 from papers.ultimate_optimizer.studies import BENCHMARKS, build_study, studies_for
 from training.core.benchmark import BENCHMARKS as RECORDS
+from training.core.config import Profile
 from training.tracking.runs import RUN_COLUMNS
 
 FULL_TRAIN = {name: record.full_size[0] for name, record in RECORDS.items()}  # whole training sets (War and Peace: characters), checksummed
 
 
-def planned_tables(profile: str, benchmarks: tuple[str, ...] = BENCHMARKS, train_sizes: dict[str, int] = FULL_TRAIN,
+def planned_tables(profile: Profile, benchmarks: tuple[str, ...] = BENCHMARKS, train_sizes: dict[str, int] = FULL_TRAIN,
                    beyond: bool = True) -> RunTables:
     """The runs the profile's studies would make (one seed, no metrics), as a run table: enough to read scopes off.
 
@@ -53,7 +54,7 @@ def decidable(claim: Claim, tables: RunTables) -> bool:
     return not (claim.minimum.duration and assess(claim.minimum, tables).level == REDUCED)
 
 
-def studies_to_train(profile: str, benchmarks: tuple[str, ...], only: tuple[str, ...] = (), beyond: bool = False) -> tuple[list[str], dict[str, str]]:
+def studies_to_train(profile: Profile, benchmarks: tuple[str, ...], only: tuple[str, ...] = (), beyond: bool = False) -> tuple[list[str], dict[str, str]]:
     """(the studies to train, in order; {skipped study: why none of its claims can be decided}), among ``only`` when given;
     ``beyond``: our studies beyond the paper too."""
     tables = planned_tables(profile, benchmarks, beyond=beyond)
@@ -69,7 +70,7 @@ def studies_to_train(profile: str, benchmarks: tuple[str, ...], only: tuple[str,
     return chosen, skipped
 
 
-def _why_not(claim: Claim, study: str, tables: RunTables, profile: str) -> str:
+def _why_not(claim: Claim, study: str, tables: RunTables, profile: Profile) -> str:
     """Why the planned runs cannot decide ``claim``, in words."""
     missing = [name for name in claim.studies if not tables.has(name)]
     if missing:
@@ -78,7 +79,7 @@ def _why_not(claim: Claim, study: str, tables: RunTables, profile: str) -> str:
     return f"{claim.id} is about duration, and at {profile}: {'; '.join(own.cuts)}"
 
 
-def explain_not_run(verdicts: list[Verdict], profile: str) -> list[Verdict]:
+def explain_not_run(verdicts: list[Verdict], profile: Profile) -> list[Verdict]:
     """A claim NOT_RUN for want of runs that this profile would not train (they would fall below its minimum
     protocol) says so, with the scope its runs would have had."""
     tables = planned_tables(profile)

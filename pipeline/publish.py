@@ -28,7 +28,7 @@ import torch
 from claims.runs import RunTables
 from claims.verdict import Verdict
 from papers.ultimate_optimizer.studies import ALL_STUDIES
-from training.core.config import ConfigError
+from training.core.config import ConfigError, Profile
 from training.core.interrupt import raise_if_received, uninterrupted
 from training.tracking.store import code_version
 
@@ -75,7 +75,7 @@ def wall_seconds(tables: RunTables) -> float | None:
     return float((np.nanmax(runs.end_time.astype(float)) - np.nanmin(runs.start_time.astype(float))) / 1000)
 
 
-def provenance(tables: RunTables, profile: str) -> dict:
+def provenance(tables: RunTables, profile: Profile) -> dict:
     """Who made the result, where, and how long the sweep took."""
     wall = wall_seconds(tables)
     return {
@@ -93,7 +93,7 @@ def provenance(tables: RunTables, profile: str) -> dict:
     }
 
 
-def write_result_files(folder: Path, tables: RunTables, verdicts: list[Verdict], profile: str,
+def write_result_files(folder: Path, tables: RunTables, verdicts: list[Verdict], profile: Profile,
                        studies: Sequence[str] = ALL_STUDIES) -> list[Path]:
     """verdicts.json, plan.json (``studies`` in this order) and provenance.json beside a report already written in ``folder``."""
     paths = [folder / VERDICTS_FILE, folder / PLAN_FILE, folder / PROVENANCE_FILE]

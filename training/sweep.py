@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from training.core import interrupt
-from training.core.config import MAX_SEEDS, MAX_WORKERS, PROFILES, ConfigError, parse_count, require_package
+from training.core.config import MAX_SEEDS, MAX_WORKERS, ConfigError, Profile, parse_count, require_package
 from training.core.loop import resolve_device
 from training.data import DataError
 from training.runners import choice
@@ -91,7 +91,7 @@ def _log_outcome(write, *args) -> None:
         raise StoreUnavailable(f"the tracking store at {redact(tracking_uri())} refused a write ({first_line(error)})") from None
 
 
-def run_study(study: Study, profile: str, runner: Runner, seeds: int | None = None,
+def run_study(study: Study, profile: Profile, runner: Runner, seeds: int | None = None,
               extra_tags: dict[str, str] | None = None) -> SweepSummary:
     """Train every run of ``study`` not yet FINISHED and log each as it completes."""
     started = time.perf_counter()
@@ -131,7 +131,7 @@ def run_study(study: Study, profile: str, runner: Runner, seeds: int | None = No
 def build_parser(studies: Mapping[str, Callable[[str], Study]]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline.sweep", description="Run one study's grid of runs over seeds; finished runs are skipped.")
     parser.add_argument("--study", required=True, help=f"one of {', '.join(studies)}")
-    parser.add_argument("--profile", default="cpu", help=f"one of {', '.join(PROFILES)}")
+    parser.add_argument("--profile", default="cpu", help=f"one of {', '.join(Profile)}")
     parser.add_argument("--seeds", default=None, help="number of seeds (default: the study's for the profile)")
     parser.add_argument("--workers", default="2", help="worker processes (default 2)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
@@ -148,8 +148,7 @@ def main(argv: list[str] | None, studies: Mapping[str, Callable[[str], Study]]) 
     try:
         if args.study not in studies:
             raise ConfigError(f"unknown study {args.study!r}; expected one of {', '.join(studies)}")
-        if args.profile not in PROFILES:
-            raise ConfigError(f"unknown profile {args.profile!r}; expected one of {', '.join(PROFILES)}")
+        args.profile = Profile.parse(args.profile)  # the typed value from here down
         seeds = parse_count("seeds", args.seeds, 1, MAX_SEEDS)
         workers = parse_count("workers", args.workers, 1, MAX_WORKERS) or 2
         device = str(resolve_device(args.device))

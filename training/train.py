@@ -23,7 +23,7 @@ from pathlib import Path
 
 from training.core import interrupt
 from training.core.benchmark import BENCHMARKS, load_dataset
-from training.core.config import PROFILES, ConfigError, make_config, require_package
+from training.core.config import ConfigError, Profile, make_config, require_package
 from training.core.loop import RunResult, resolve_device, train_run
 from training.data import DataError
 from training.runners import choice
@@ -41,7 +41,7 @@ def build_parser(epochs_by_optimizer: Mapping[str, int]) -> argparse.ArgumentPar
     parser.add_argument("--epochs", default="auto", help="whole number >= 1, or 'auto': 1 for smoke, else the benchmark's own count "
                         f"({own}), else the paper's for the weight level's optimizer ({published})")
     parser.add_argument("--seed", default="0", help="seed of initialisation and data order (default 0)")
-    parser.add_argument("--profile", default="cpu", help="; ".join(f"{p.name}: {p.description}" for p in PROFILES.values()))
+    parser.add_argument("--profile", default="cpu", help="; ".join(f"{p}: {p.description}" for p in Profile))
     parser.add_argument("--batch-size", default="auto", help="default: the paper's (MLP 256, ResNet-20 128, char-LSTM 50 streams)")
     parser.add_argument("--schedule", default="", help="hand-made step-size schedule of a plain optimizer: 'step:100,150' divides alpha by 10 after epochs 100 and 150")
     parser.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda when available)")

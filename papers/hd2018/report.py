@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from papers.hd2018.studies import DECAY_IN_HYPERGRADIENT, EPOCHS, HR_LOGREG, HR_SEEDS, HR_STEPS, HR_TRAIN, LOGREG, MLP, PAPER_EPOCHS, SEEDS
+from training.core.config import Profile
 
 TITLE = "Hypergradient descent (Baydin et al., ICLR 2018) on trial"
 
 
-def about(profile: str) -> list[str]:
+def about(profile: Profile) -> list[str]:
     """Paragraphs under the title for a report of ``profile``'s runs."""
     logreg, mlp = EPOCHS[LOGREG].at(profile), EPOCHS[MLP].at(profile)
     reach = (f"logistic regression on the whole of MNIST for {logreg} epochs ({'its' if logreg == PAPER_EPOCHS[LOGREG] else 'below its'} "

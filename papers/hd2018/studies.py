@@ -9,6 +9,7 @@ has no Nesterov rule), so its claims are not decided.
 
 from __future__ import annotations
 
+from training.core.config import Profile
 from training.hyper.stackspec import format_number
 from training.studies.base import Cell, PerProfile, Study
 
@@ -49,14 +50,14 @@ PAIRS = ((SGD_HD, SGD), (ADAM_HD, ADAM))  # (HD, its base)
 
 
 def tuning(name: str, claims: tuple[str, ...]) -> callable:
-    def build(profile: str) -> Study:
+    def build(profile: Profile) -> Study:
         """[H]'s tuning example: SGD, SGD-HD, Adam and Adam-HD from alpha_0 = 1e-3, every seed."""
         cells = tuple(Cell(label, stack, EPOCHS[name].at(profile), batch_size=128, model=MODELS[name]) for label, stack in STACKS.items())
         return Study(name, claims, cells, SEEDS.at(profile), notes=(DECAY_IN_HYPERGRADIENT,))
     return build
 
 
-def hr_grid(profile: str) -> Study:
+def hr_grid(profile: Profile) -> Study:
     """[HR]'s grid on logistic regression: every alpha_0 with SGD and Adam, and with SGD-HD and Adam-HD at every beta."""
     steps, epochs, model = HR_STEPS.at(profile), EPOCHS[HR_LOGREG].at(profile), MODELS[HR_LOGREG]
     cells = []
@@ -82,5 +83,5 @@ NOT_TRAINED = {  # studies its claims name that no profile trains here, and why
 }
 
 
-def build(name: str, profile: str) -> Study:
+def build(name: str, profile: Profile) -> Study:
     return STUDIES[name](profile)

@@ -9,6 +9,7 @@ from claims.runs import RunTables
 from claims.verdict import Claim, Verdict
 from papers.ultimate_optimizer import family_a, family_b, family_c, family_d, family_e, family_f
 from papers.ultimate_optimizer.studies import BEYOND, STUDIES, build_study
+from training.core.config import Profile
 
 CATALOGUE: list[Claim] = family_a.CLAIMS + family_b.CLAIMS + family_c.CLAIMS + family_d.CLAIMS + family_e.CLAIMS + family_f.CLAIMS
 FAMILIES = ("A", "B", "C", "D", "D+", "E", "F")
@@ -26,7 +27,7 @@ def evaluate(tables: RunTables, families: tuple[str, ...] = FAMILIES) -> list[Ve
     return engine.evaluate(CATALOGUE, tables, families, missing_hint)
 
 
-def drop_stale(tables: RunTables, profile: str) -> RunTables:
+def drop_stale(tables: RunTables, profile: Profile) -> RunTables:
     """Leave out runs of a cell whose definition has changed since they ran (another stack or epoch count).
 
     They stay in the store, and in the report's count of what was excluded, but a verdict

@@ -24,7 +24,7 @@ from papers.ultimate_optimizer import fidelity
 from papers.ultimate_optimizer.figures import FIGURES
 from papers.ultimate_optimizer.studies import BEYOND, STUDIES, build_study, labels, reductions
 from training.core.benchmark import BENCHMARKS as RECORDS
-from training.core.config import PROFILES
+from training.core.config import Profile
 from training.tracking.store import code_version
 
 # what each figure shows, under it (a figure is drawn once, in the first section that names it)
@@ -46,12 +46,12 @@ CAPTIONS = {
 }
 
 
-def _header(w: Document, profile: str, tables: RunTables, verdicts: list[Verdict], figures: dict[str, Path]) -> None:
+def _header(w: Document, profile: Profile, tables: RunTables, verdicts: list[Verdict], figures: dict[str, Path]) -> None:
     about = [f"Profile {profile}; {len(tables.runs)} finished runs used; generated {datetime.datetime.now().isoformat(timespec='seconds')} "
              f"from code {code_version()} ('+dirty': with uncommitted changes to tracked files). A verdict speaks only to the protocol its runs followed: 'reduced' verdicts are about the reduced "
              "setting listed under Methodology, and claims about duration are not run below their minimum protocol."]
-    if profile != "paper":
-        about.append(f"The {profile} profile ({PROFILES[profile].description}) departs from the published protocol.")
+    if not profile.published:
+        about.append(f"The {profile} profile ({profile.description}) departs from the published protocol.")
     opening(w, "Reproducibility verdicts: Gradient Descent: The Ultimate Optimizer", verdicts, figures, about, SCOPE_WORDS[PROTOCOL],
             FOREST_CAPTION.replace("at its minimum protocol", "paper's protocol"))
 
@@ -89,7 +89,7 @@ def _beyond(w: Document, tables: RunTables, verdicts: list[Verdict]) -> None:
     w.table([[v.claim.id, v.verdict, v.scope.describe(), effect_with_ci(v)] for v in decided], ["claim", "verdict", "scope", "effect [95% CI]"])
 
 
-def _methodology(w: Document, profile: str, tables: RunTables) -> None:
+def _methodology(w: Document, profile: Profile, tables: RunTables) -> None:
     w.heading("Methodology")
     w.bullets([
         "Hyperoptimizers: our own first-order implementation, checked number for number (float64, 1e-9 relative) against the authors' package 1.0.",
@@ -153,7 +153,7 @@ def _fidelity_depth(w: Document, tables: RunTables) -> None:
     w.table(fidelity.table(rows), fidelity.DEPTH_COLUMNS)
 
 
-def where_runs(verdict: Verdict, tables: RunTables, profile: str) -> str:
+def where_runs(verdict: Verdict, tables: RunTables, profile: Profile) -> str:
     """Where a claim's runs are in the MLflow UI: its experiments and the search that finds them."""
     studies = tables.serving(verdict.claim.id)
     if not studies:
@@ -174,7 +174,7 @@ def _lessons(w: Document, verdicts: list[Verdict]) -> None:
     ])
 
 
-def write_report(profile: str, tables: RunTables, verdicts: list[Verdict], folder: Path) -> Report:
+def write_report(profile: Profile, tables: RunTables, verdicts: list[Verdict], folder: Path) -> Report:
     """Write report.md, report.html and figures/ under ``folder``, replacing a previous report's figures there (a figure
     the new report does not draw must not sit beside it)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -79,6 +79,7 @@ CASES = [
     ("claims", ["--benchmarks", "vit"], {}, 2, "benchmarks must be"),
     ("claims", ["--studies", "mlp_nothing"], {}, 2, "unknown study 'mlp_nothing'"),
     ("report", ["--profile", "huge"], {}, 2, "unknown profile 'huge'"),
+    ("sweep", ["--profile", "huge"], {}, 2, "unknown profile 'huge'; expected one of smoke, cpu, paper"),
     # out-of-range and malformed numbers
     ("train", ["--epochs", "0"], {}, 2, "epochs must be at least 1"),
     ("train", ["--epochs", "many"], {}, 2, "epochs must be a whole number"),

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from training.core.benchmark import build_model
-from training.core.config import ConfigError, make_config, schedule_factor
+from training.core.config import ConfigError, Profile, make_config, schedule_factor
 from training.core.loop import train_run
 from training.core.models import CharLSTM, ResNet20
 from training.core.tasks import TextTask, augment
@@ -135,3 +135,13 @@ def test_auto_epochs_are_the_benchmarks_own_then_the_papers_or_asked_for_in_one_
     assert make_config("mlp", "adam(alpha=0.001)", "auto", profile="smoke").epochs == 1
     with pytest.raises(ConfigError, match="no published epoch count for adagrad on mlp: give the epochs"):
         make_config("mlp", "adagrad(alpha=0.01)", "auto", profile="cpu", epochs_by_optimizer=published)
+
+
+def test_a_profile_is_parsed_once_into_a_value_that_logs_as_its_name():
+    assert Profile.parse(" cpu ") is Profile.CPU and Profile.PAPER.published and not Profile.CPU.published
+    config = make_config("mlp", "sgd(alpha=0.01)", 1, profile="cpu")
+    assert config.profile is Profile.CPU and config.to_params()["profile"] == "cpu"
+    assert config.config_hash == make_config("mlp", "sgd(alpha=0.01)", 1, profile=Profile.CPU).config_hash
+    assert Profile.SMOKE.size("mlp") == (2048, 1000) and Profile.CPU.size("resnet20") == (2_560, 1_000)
+    with pytest.raises(ConfigError, match="unknown profile 'huge'; expected one of smoke, cpu, paper"):
+        Profile.parse("huge")

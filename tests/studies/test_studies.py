@@ -6,7 +6,7 @@ from papers.ultimate_optimizer.studies import ALL_STUDIES, STUDIES, build_study,
 from papers.ultimate_optimizer.studies.large import LSTM_ALPHAS, RESNET_ALPHAS, RESNET_MUS
 from papers.ultimate_optimizer.studies.mlp import COST_HEIGHTS, TABLE1_PANELS, TOWER_ALPHAS
 from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS
-from training.core.config import PROFILES, make_config
+from training.core.config import Profile, make_config
 from training.hyper.stackspec import parse_stack
 from training.studies.base import PerProfile
 
@@ -15,7 +15,7 @@ def cell_labels(name: str, profile: str) -> set[str]:
     return {cell.label for cell in build_study(name, profile).cells}
 
 
-@pytest.mark.parametrize("profile", list(PROFILES))
+@pytest.mark.parametrize("profile", list(Profile))
 def test_the_labels_the_claims_build_are_the_cells_the_studies_train(profile):
     """A claim finds its runs through the label builders: every cell it asks for must exist."""
     table1 = {labels.baseline(p) for p in TABLE1_PANELS} | {labels.stack(p, i) for p, (_, stacks) in TABLE1_PANELS.items() for i in range(len(stacks))}

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from functools import cached_property
 
 from training.baselines.packaged import MissingPackage, import_package
@@ -23,23 +24,42 @@ class ConfigError(ValueError):
     """A user's mistake in a run's settings; the message is one line, for the command line."""
 
 
-@dataclass(frozen=True)
-class Profile:
-    """How much of each benchmark's data a profile uses (each record's ``sizes``), in words."""
+class Profile(StrEnum):
+    """How far a job is scaled down: each benchmark record's data ``sizes`` and each study's ``PerProfile`` settings
+    are keyed by it. Parsed once where a user gives it (``Profile.parse``) and passed down as this value; its text is
+    what a run logs (and hashes) as its profile."""
 
-    name: str
-    description: str
+    SMOKE = "smoke"
+    CPU = "cpu"
+    PAPER = "paper"
+
+    @classmethod
+    def parse(cls, text: str) -> Profile:
+        """The profile named ``text``; ConfigError (one line, naming the choices) otherwise."""
+        try:
+            return cls(str(text).strip())
+        except ValueError:
+            raise ConfigError(f"unknown profile {text!r}; expected one of {', '.join(cls)}") from None
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS[self]
+
+    @property
+    def published(self) -> bool:
+        """Whether this is the published protocol in full (every other profile departs from it)."""
+        return self is Profile.PAPER
 
     def size(self, model: str) -> tuple[int | None, int | None]:
         """(train, test) examples of ``model``'s data, None = all; images, or characters for text."""
-        return BENCHMARKS[model].sizes[self.name]
+        return BENCHMARKS[model].sizes[self]
 
 
-PROFILES = {
-    "smoke": Profile("smoke", "seconds: slices of the data (MLP 2,048 training images), for tests"),
-    "cpu": Profile("cpu", "sized for 2 CPU cores: full MNIST; ResNet-20 on 2,560 training / 1,000 test images; "
-                          "char-LSTM on the first 375,000 training / 20,000 test characters"),
-    "paper": Profile("paper", "the published protocol in full"),
+_DESCRIPTIONS = {
+    Profile.SMOKE: "seconds: slices of the data (MLP 2,048 training images), for tests",
+    Profile.CPU: "sized for 2 CPU cores: full MNIST; ResNet-20 on 2,560 training / 1,000 test images; "
+                 "char-LSTM on the first 375,000 training / 20,000 test characters",
+    Profile.PAPER: "the published protocol in full",
 }
 
 @dataclass(frozen=True)
@@ -49,7 +69,7 @@ class RunConfig:
     epochs: int
     batch_size: int
     seed: int
-    profile: str
+    profile: Profile
     train_size: int | None
     test_size: int | None
     schedule: str = ""  # a hand-made step-size schedule ("step:100,150"), height-0 stacks only
@@ -103,10 +123,10 @@ def parse_count(name: str, value: str | None, minimum: int, maximum: int | None 
     return None if value in (None, "", "default") else parse_number(name, value, minimum, maximum=maximum)
 
 
-def default_epochs(profile: str, model: str, levels: Stack, by_optimizer: Mapping[str, int]) -> int:
+def default_epochs(profile: Profile, model: str, levels: Stack, by_optimizer: Mapping[str, int]) -> int:
     """Epochs when the user says 'auto': 1 for smoke, else the benchmark's own count, else ``by_optimizer``'s count for
     the weight level's optimizer (a paper's published counts); ConfigError asking for a number when there is none."""
-    if profile == "smoke":
+    if profile == Profile.SMOKE:
         return 1
     if BENCHMARKS[model].epochs:
         return BENCHMARKS[model].epochs
@@ -148,7 +168,7 @@ def require_package(levels: Stack) -> None:
 
 
 def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int | str = "auto", seed: int | str = 0,
-                profile: str = "cpu", batch_size: int | str | None = None, schedule: str = "",
+                profile: Profile | str = Profile.CPU, batch_size: int | str | None = None, schedule: str = "",
                 epochs_by_optimizer: Mapping[str, int] | None = None) -> RunConfig:
     """A validated RunConfig from user-facing values; raises ConfigError naming what is wrong.
 
@@ -156,15 +176,14 @@ def make_config(model: str = "mlp", stack: str = "sgd(alpha=0.01)", epochs: int 
     """
     if model not in BENCHMARKS:
         raise ConfigError(f"unknown model {model!r}; expected one of {', '.join(BENCHMARKS)}")
-    if profile not in PROFILES:
-        raise ConfigError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    profile = Profile.parse(profile)
     try:
         levels = parse_stack(stack)
     except StackSpecError as error:
         raise ConfigError(str(error)) from None
     epochs = default_epochs(profile, model, levels, epochs_by_optimizer or {}) if str(epochs).strip() == "auto" else parse_number("epochs", epochs, 1)
     batch = BENCHMARKS[model].batch_size if batch_size in (None, "", "auto") else parse_number("batch_size", batch_size, 1)
-    train_size, test_size = PROFILES[profile].size(model)
+    train_size, test_size = profile.size(model)
     config = RunConfig(
         model=model,
         stack=format_stack(levels),

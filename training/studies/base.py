@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from training.core.config import PROFILES, RunConfig, make_config
+from training.core.config import Profile, RunConfig, make_config
 
 T = TypeVar("T")
 
@@ -24,9 +24,9 @@ class PerProfile(Generic[T]):
     paper: T
 
     def __post_init__(self) -> None:
-        assert set(PROFILES) == {"smoke", "cpu", "paper"}, "PerProfile names every profile"
+        assert set(Profile) == {"smoke", "cpu", "paper"}, "PerProfile names every profile"
 
-    def at(self, profile: str) -> T:
+    def at(self, profile: Profile) -> T:
         return getattr(self, profile)
 
 
@@ -56,7 +56,7 @@ class Study:
         """The models the study trains (their data must be loaded)."""
         return tuple(sorted({cell.model for cell in self.cells}))
 
-    def configs(self, profile: str, seeds: int | None = None) -> list[tuple[Cell, RunConfig]]:
+    def configs(self, profile: Profile, seeds: int | None = None) -> list[tuple[Cell, RunConfig]]:
         """Every (cell, run config) of the study: unpinned cells x seeds 0..n-1.
 
         A timing study comes seed by seed, every cell within a seed back to back, so

@@ -19,6 +19,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.rest_utils import http_request, verify_rest_response
 
 from claims.runs import RunTables, newest_only
+from training.core.config import Profile
 from training.tracking import schema
 from training.tracking.store import client, plan_sqlite_reads
 
@@ -88,7 +89,7 @@ def _from_server(store: RestStore, run_ids: list[str], key: str) -> list[tuple[s
     return [(m["run_id"], int(m["step"]), float(m["value"])) for m in metrics]
 
 
-def load_runs(studies: list[str], profile: str, tracking: MlflowClient | None = None) -> RunTables:
+def load_runs(studies: list[str], profile: Profile, tracking: MlflowClient | None = None) -> RunTables:
     """Every run of ``studies`` at ``profile``, deduplicated to the newest FINISHED one per config."""
     tracking = tracking or client()
     plan_sqlite_reads(tracking.tracking_uri)  # metric histories by index, not by scan

@@ -26,7 +26,7 @@ from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunT
 from mlflow.tracking import MlflowClient
 
 from training.core.benchmark import BENCHMARKS
-from training.core.config import RunConfig
+from training.core.config import Profile, RunConfig
 from training.core.interrupt import parent_gone, uninterrupted
 from training.core.loop import EpochRecord, RunResult
 from training.data import Split
@@ -296,7 +296,7 @@ def _record_exit(launcher: str, code: int) -> None:
 
 
 @uninterrupted
-def log_claims_run(profile: str, params: dict[str, str], claim_tags: dict[str, str], metrics: dict[str, float],
+def log_claims_run(profile: Profile, params: dict[str, str], claim_tags: dict[str, str], metrics: dict[str, float],
                    table: pd.DataFrame, report_dir: Path) -> tuple[str, str]:
     """One run in experiment 'claims': params, per-claim tags (``schema.verdict_tag``, ``schema.scope_tag``) and
     metrics (``schema.claim_metric``), the verdict table and the report as artifacts. Returns (run id, experiment id)."""

@@ -14,6 +14,7 @@ from functools import cache
 
 from papers.ultimate_optimizer.studies import beyond, labels, large, mlp
 from training.core.benchmark import BENCHMARKS as RECORDS
+from training.core.config import Profile
 from training.studies.base import Cell, Study
 
 STUDIES: dict[str, Callable[[str], Study]] = {**mlp.STUDIES, **large.STUDIES, **beyond.STUDIES}
@@ -23,7 +24,7 @@ ALL_STUDIES = (*STUDIES, *DERIVED)
 
 
 @cache
-def build_study(name: str, profile: str) -> Study:
+def build_study(name: str, profile: Profile) -> Study:
     """The study ``name`` at ``profile`` (studies are immutable: built once per process)."""
     return STUDIES[name](profile)
 
@@ -33,7 +34,7 @@ BENCHMARKS = tuple(model for model in RECORDS if any(model in build_study(name, 
 BENCHMARK_REACH = {name: RECORDS[name].reach for name in BENCHMARKS}  # a verdict on one benchmark, in words
 
 
-def studies_for(benchmarks: tuple[str, ...], profile: str, beyond: bool = False) -> list[str]:
+def studies_for(benchmarks: tuple[str, ...], profile: Profile, beyond: bool = False) -> list[str]:
     """Names of the studies whose models are all among ``benchmarks`` (with ``beyond``, ours beyond the paper too);
     the timing studies last."""
     chosen = [name for name in STUDIES if set(build_study(name, profile).models) <= set(benchmarks) and (beyond or not build_study(name, profile).beyond)]
@@ -64,7 +65,7 @@ def _study_cuts(here: Study, paper: Study) -> list[str]:
     return parts
 
 
-def reductions(profile: str) -> list[str]:
+def reductions(profile: Profile) -> list[str]:
     """Every way ``profile`` departs from the published protocol: data slices, then study by study."""
     lines = []
     for model in BENCHMARKS:

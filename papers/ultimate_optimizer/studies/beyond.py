@@ -19,6 +19,7 @@ from __future__ import annotations
 from papers.ultimate_optimizer.studies import labels
 from papers.ultimate_optimizer.studies.mlp import DEPTH_BATCH, TOWER_ALPHAS, depth_kappas
 from papers.ultimate_optimizer.studies.towers import paper_kappas
+from training.core.config import Profile
 from training.hyper.stackspec import format_number
 from training.studies.base import Cell, PerProfile, Study
 
@@ -50,20 +51,20 @@ def lrfree_cells(hyper_alphas: tuple[float, ...], grids: dict[str, tuple[float, 
     return tuple(cells)
 
 
-def mlp_lrfree(profile: str) -> Study:
+def mlp_lrfree(profile: Profile) -> Study:
     """F1 / F2 on the MLP: [P] Fig. 4's protocol (batch 256, 30 epochs at paper)."""
     epochs = PerProfile(smoke=1, cpu=2, paper=30).at(profile)
     grids = {method: grid for method, (_, grid, _) in LRFREE_METHODS.items()}
-    if profile == "smoke":
+    if profile == Profile.SMOKE:
         grids = {method: (recommended,) for method, (_, _, recommended) in LRFREE_METHODS.items()}
-    alphas = (HYPER_RECOMMENDED,) if profile == "smoke" else TOWER_ALPHAS
+    alphas = (HYPER_RECOMMENDED,) if profile == Profile.SMOKE else TOWER_ALPHAS
     # F has two tested claims (F3 is a measurement): Holm's first threshold 0.025 needs 2^-n below it, n >= 6;
     # refuting F1 (Bonferroni over four methods) needs n >= 8
     return Study(labels.MLP_LRFREE, ("F1", "F2"), lrfree_cells(alphas, grids, epochs), seeds=PerProfile(smoke=2, cpu=9, paper=10).at(profile),
                  beyond=True)
 
 
-def resnet_lrfree(profile: str) -> Study:
+def resnet_lrfree(profile: Profile) -> Study:
     """F1 / F2 on ResNet-20: the hyperoptimized SGD is [P] Fig. 4's ResNet-20 tower of height 3 (plain SGD, [P]'s
     kappas, as in ``resnet_towers``); the packages' optimizers at their defaults (no weight decay on either side)."""
     epochs = PerProfile(smoke=1, cpu=1, paper=200).at(profile)
@@ -78,7 +79,7 @@ COST_METHODS = {"sgd": "sgd(alpha=0.01)", "adam": "adam(alpha=0.001)", HYPER: hy
                 **{method: stack(recommended) for method, (stack, _, recommended) in LRFREE_METHODS.items()}}
 
 
-def mlp_lrfree_cost(profile: str) -> Study:
+def mlp_lrfree_cost(profile: Profile) -> Study:
     """F3: one epoch of each method's recommended setting, alone and in process, seed by seed."""
     cells = tuple(Cell(labels.lrfree_cost(method), stack, epochs=1) for method, stack in COST_METHODS.items())
     return Study(labels.MLP_LRFREE_COST, ("F3",), cells, seeds=PerProfile(smoke=2, cpu=7, paper=8).at(profile), exclusive=True, beyond=True)
@@ -110,7 +111,7 @@ def tall_tower(scheme: str, alpha: float, height: int, top_step: float | None = 
     return " / ".join([base] + [f"{name}(alpha={format_number(k)})" for name, k in levels])
 
 
-def mlp_tall(profile: str) -> Study:
+def mlp_tall(profile: Profile) -> Study:
     """D3: towers to height 50 under each scheme at every base alpha of [P] Fig. 4 (batch 256)."""
     epochs = PerProfile(smoke=1, cpu=1, paper=30).at(profile)
     heights = PerProfile(smoke=(1, 2, 3, 5), cpu=TALL_HEIGHTS, paper=TALL_HEIGHTS).at(profile)
@@ -123,7 +124,7 @@ def mlp_tall(profile: str) -> Study:
     return Study(labels.MLP_TALL, ("D3",), tuple(cells), seeds=PerProfile(smoke=2, cpu=8, paper=10).at(profile), beyond=True)
 
 
-def mlp_top(profile: str) -> Study:
+def mlp_top(profile: Profile) -> Study:
     """D4: the top level's step size swept over six decades, [R]'s rule against the relative rule ([R] 3.4's batch 1024)."""
     epochs = PerProfile(smoke=1, cpu=2, paper=10).at(profile)
     steps = PerProfile(smoke=(1e-4, 1e-2), cpu=TOP_STEPS, paper=TOP_STEPS).at(profile)

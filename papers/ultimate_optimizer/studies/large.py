@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from papers.ultimate_optimizer.studies import labels
 from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS, tower_cells
+from training.core.config import Profile
 from training.hyper.stackspec import format_number
 from training.studies.base import Cell, PerProfile, Study
 
@@ -44,7 +45,7 @@ def resnet_hyper(alpha: float, mu: float) -> str:
     return f"{resnet_baseline(alpha, mu)} / sgd_per_param(alpha={format_number(kappa_alpha)}, mu={format_number(kappa_mu)})"
 
 
-def resnet_grid(profile: str) -> Study:
+def resnet_grid(profile: Profile) -> Study:
     epochs = PerProfile(smoke=1, cpu=1, paper=200).at(profile)
     cells = []
     for alpha in RESNET_ALPHAS:
@@ -54,7 +55,7 @@ def resnet_grid(profile: str) -> Study:
     return Study(labels.RESNET_GRID, ("C1", "B4"), tuple(cells), seeds=PerProfile(smoke=2, cpu=7, paper=8).at(profile))
 
 
-def resnet_schedule(profile: str) -> Study:
+def resnet_schedule(profile: Profile) -> Study:
     epochs = PerProfile(smoke=2, cpu=3, paper=500).at(profile)
     boundaries = PerProfile(smoke="step:1", cpu="step:1,2", paper="step:100,150").at(profile)
     cells = (
@@ -64,7 +65,7 @@ def resnet_schedule(profile: str) -> Study:
     return Study(labels.RESNET_SCHEDULE, ("B2",), cells, seeds=PerProfile(smoke=2, cpu=6, paper=8).at(profile))
 
 
-def resnet_towers(profile: str) -> Study:
+def resnet_towers(profile: Profile) -> Study:
     alphas = PerProfile(smoke=(1e-2, 1.0), cpu=(1e-4, 1e-2, 1.0), paper=(1e-8, 1e-6, 1e-4, 1e-2, 1.0)).at(profile)
     cells = tower_cells(alphas, TOWER_HEIGHTS, PerProfile(smoke=1, cpu=1, paper=200).at(profile), model="resnet20")
     return Study(labels.RESNET_TOWERS, ("B5", "C2", "C3"), cells, seeds=PerProfile(smoke=2, cpu=7, paper=8).at(profile))
@@ -79,7 +80,7 @@ def lstm_hyper(alpha: float) -> str:
     return f"{lstm_baseline(alpha)} / sgd_per_param(alpha={format_number(alpha * 1e-2)}, beta1=1e-4, beta2=2e-4)"
 
 
-def charlstm_grid(profile: str) -> Study:
+def charlstm_grid(profile: Profile) -> Study:
     epochs = PerProfile(smoke=1, cpu=1, paper=44).at(profile)
     cells = []
     for alpha in LSTM_ALPHAS:
@@ -88,7 +89,7 @@ def charlstm_grid(profile: str) -> Study:
     return Study(labels.CHARLSTM_GRID, ("C4", "B3", "B7"), tuple(cells), seeds=PerProfile(smoke=2, cpu=6, paper=8).at(profile))
 
 
-def charlstm_towers(profile: str) -> Study:
+def charlstm_towers(profile: Profile) -> Study:
     alphas = PerProfile(smoke=(0.1, 1.0), cpu=(0.01, 0.1, 1.0), paper=(1e-4, 1e-2, 1.0, 10.0)).at(profile)
     cells = tower_cells(alphas, TOWER_HEIGHTS, PerProfile(smoke=1, cpu=1, paper=44).at(profile), model="charlstm")
     return Study(labels.CHARLSTM_TOWERS, ("B5", "C2"), cells, seeds=PerProfile(smoke=2, cpu=7, paper=8).at(profile))

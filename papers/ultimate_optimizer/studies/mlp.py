@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from papers.ultimate_optimizer.studies import labels
 from papers.ultimate_optimizer.studies.towers import TOWER_HEIGHTS, paper_kappas, tower_cells
+from training.core.config import Profile
 from training.hyper.stackspec import StackSpecError, format_level, format_number, parse_stack
 from training.studies.base import Cell, PerProfile, Study
 
@@ -45,7 +46,7 @@ TABLE1_SEEDS = PerProfile(smoke=2, cpu=10, paper=10)
 LONG_EPOCHS = PerProfile(smoke=2, cpu=3, paper=30)  # A6: every optimizer trained as long as SGD
 
 
-def table1(profile: str) -> Study:
+def table1(profile: Profile) -> Study:
     cells = []
     for panel, (baseline, stacks) in TABLE1_PANELS.items():
         epochs = TABLE1_EPOCHS[panel].at(profile)
@@ -54,7 +55,7 @@ def table1(profile: str) -> Study:
     return Study(labels.MLP_TABLE1, ("A1", "A2", "A3", "A4", "A7", "B1", "B3", "B6"), tuple(cells), seeds=TABLE1_SEEDS.at(profile))
 
 
-def long_training(profile: str) -> Study:
+def long_training(profile: Profile) -> Study:
     """A6: the panels [P] trained for 5 epochs, now as long as SGD's, baseline vs hyperoptimized."""
     epochs = LONG_EPOCHS.at(profile)
     cells = (
@@ -80,7 +81,7 @@ def rerun_stack(stack_text: str, learned: dict[str, float]) -> str | None:
         return None
 
 
-def reruns(profile: str, learned: list[tuple[str, int, str, dict[str, float]]]) -> Study:
+def reruns(profile: Profile, learned: list[tuple[str, int, str, dict[str, float]]]) -> Study:
     """Re-runs of Table 1 from learned hyperparameters.
 
     ``learned``: (stack cell label, seed, stack text, {name: learned value}) per
@@ -100,7 +101,7 @@ def reruns(profile: str, learned: list[tuple[str, int, str, dict[str, float]]]) 
 TOWER_ALPHAS = (1e-8, 1e-6, 1e-4, 1e-2, 1.0, 100.0)
 
 
-def tower_paper(profile: str) -> Study:
+def tower_paper(profile: Profile) -> Study:
     """[P] Fig. 4 on the MLP: SGD towers of height 0..3 over base alphas 1e-8..1e2."""
     cells = tower_cells(TOWER_ALPHAS, TOWER_HEIGHTS, PerProfile(smoke=1, cpu=1, paper=30).at(profile))
     # claims decided per benchmark count each part in Holm (tests/pipeline/test_plan.py): paper: B5[mlp] in family B (up to 11 parts
@@ -125,7 +126,7 @@ def depth_kappas(scheme: str, alpha: float, levels: int) -> list[float]:
     raise ValueError(scheme)
 
 
-def tower_depth(profile: str) -> Study:
+def tower_depth(profile: Profile) -> Study:
     """[R] 3.4's taller towers: SGD / RMSProp / RMSProp / ..., batch 1024, under three kappa schemes."""
     epochs = PerProfile(smoke=1, cpu=2, paper=10).at(profile)
     max_height = PerProfile(smoke=4, cpu=5, paper=20).at(profile)
@@ -144,7 +145,7 @@ def tower_depth(profile: str) -> Study:
 COST_HEIGHTS = tuple(range(11))
 
 
-def cost(profile: str) -> Study:
+def cost(profile: Profile) -> Study:
     """E1..E3: step time and optimizer memory of SGD towers of height 0..10, measured alone."""
     cells = tuple(Cell(labels.cost(h), " / ".join(["sgd(alpha=0.01)"] * (h + 1)), epochs=1) for h in COST_HEIGHTS)
     return Study(labels.MLP_COST, ("E1", "E2", "E3"), cells, seeds=PerProfile(smoke=2, cpu=6, paper=6).at(profile), exclusive=True)
