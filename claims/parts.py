@@ -50,6 +50,6 @@ def split(whole: Claim, parts: list[Part], change: Change, reach: Mapping[str, s
             published_effect=part.published_effect, covers=covers, parts=()))
     requirements = tuple(replace(r, optional=False) for p in parts for r in p.minimum.requirements)
     composed = replace(whole, studies=tuple(dict.fromkeys(s for p in parts for s in p.studies)), history=history,
-                       minimum=Minimum(requirements, whole.minimum.source, whole.minimum.duration),
+                       minimum=replace(whole.minimum, requirements=requirements),
                        parts=tuple(m.id for m in members), published_effect=None)
     return [composed, *members]

@@ -45,8 +45,11 @@ class Minimum:
     requirements: tuple[Requirement, ...]
     source: str
     duration: bool = False  # about duration, late training or how far values travel: NOT_RUN below it
+    declared: bool = True  # False: no minimum declared yet (no study serves the claim), so no runs can be at its protocol
 
     def describe(self) -> str:
+        if not self.declared:
+            return f"none declared ({self.source})"
         if not self.requirements:
             return f"any ({self.source})"
         parts = []
@@ -100,6 +103,8 @@ def _cuts(requirement: Requirement, runs: pd.DataFrame) -> str | None:
 
 def assess(minimum: Minimum, tables: RunTables) -> Scope:
     """The scope of a verdict on ``tables`` under ``minimum`` (runs that are absent are the verdict's business)."""
+    if not minimum.declared:
+        return Scope(NONE, ("no minimum protocol declared",))
     cuts = []
     for requirement in minimum.requirements:
         runs = tables.runs[tables.runs.study == requirement.study] if len(tables.runs) else tables.runs

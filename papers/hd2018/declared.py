@@ -24,7 +24,7 @@ SOURCE = "[H] run.sh (epochs), train.py (batch 128, decay 1e-4)"
 
 def minimum(study: str, duration: bool = False) -> Minimum:
     """run.sh's epochs for every cell of ``study``, on the whole training set."""
-    return Minimum((Requirement(study, "every cell", epochs=PAPER_EPOCHS[study]),), SOURCE, duration)
+    return Minimum((Requirement(study, f"every cell of {study}", epochs=PAPER_EPOCHS[study]),), SOURCE, duration)
 
 
 def never_trained(tables: RunTables) -> Evidence:

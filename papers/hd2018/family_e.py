@@ -20,7 +20,7 @@ from papers.hd2018.published import table
 from papers.hd2018.studies import ADAM, ADAM_HD, HR_LOGREG, HR_TRAIN, PAPER_EPOCHS, SGD, SGD_HD, SGDN, grid_label
 
 MINORITY = 0.5  # E1: HD worse than its base in fewer than half of the cells where both finished
-HR_MINIMUM = Minimum((Requirement(HR_LOGREG, "every cell", epochs=PAPER_EPOCHS[HR_LOGREG], train_size=HR_TRAIN),),
+HR_MINIMUM = Minimum((Requirement(HR_LOGREG, f"every cell of {HR_LOGREG}", epochs=PAPER_EPOCHS[HR_LOGREG], train_size=HR_TRAIN),),
                      "[HR] script_utilities (50 epochs, the first 6,000 training images)")
 BY_METHOD = Change("2026-12-04", "declared as one claim per HD method (SGD-HD, Adam-HD; SGDN-HD not trained)",
                    "[HR] counts each method's cells apart", runs_existed=False, kind="runs")

@@ -11,7 +11,7 @@ from papers.hd2018.studies import CODE_CHECK, COST, GRID, HR_OTHERS, ZERO_STEP
 
 def undecided(claim_id: str, source: str, statement: str, published: str, study: str, hypothesis: str) -> Claim:
     return Claim(claim_id, claim_id[0], source, statement, published, (study,), hypothesis, never_trained, history=(DECLARED,),
-                 minimum=Minimum((), "none declared yet: no study of ours serves it"))
+                 minimum=Minimum((), "no study of ours serves it yet", declared=False))
 
 
 CLAIMS: list[Claim] = [

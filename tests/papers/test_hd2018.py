@@ -9,6 +9,7 @@ from support.validity import limit, rates, without_intervals
 
 from claims.engine import evaluate
 from claims.runs import RunTables
+from claims.scope import Minimum, assess
 from claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
 from papers.hd2018.catalogue import CATALOGUE
 from papers.hd2018.fidelity import rows
@@ -176,3 +177,12 @@ def test_e1_level_at_half_the_cells(monkeypatch):
     a grid table is slower to build)."""
     without_intervals(monkeypatch)
     assert all(rate <= limit(200) for rate in rates(lambda rng: grid_tables(rng, 0.5), CLAIMS["E1[sgd_hd]"].evaluate, seed=14, repetitions=200))
+
+
+def test_a_claim_no_study_serves_declares_no_minimum_and_gets_no_scope():
+    """An empty minimum means 'any protocol' (a measurement); a claim no study serves yet says 'none declared' instead,
+    and runs that someone plants under its study's name still give its verdict no scope."""
+    tables = grid_tables(np.random.default_rng(14), 0.15)
+    assert CLAIMS["A1"].minimum.describe() == "none declared (no study of ours serves it yet)"
+    assert assess(CLAIMS["A1"].minimum, tables).level == "none"
+    assert assess(Minimum((), "a measurement: any protocol"), tables).level == "protocol"
