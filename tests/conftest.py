@@ -56,6 +56,7 @@ def smoke_job(tmp_path_factory):
 SHARED_SLOW_FIXTURES = ("smoke_job", "resumed")  # each runs a claims job: their tests share a worker, so it runs once
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook turns the groups into node ids on each worker
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (the README's command runs two workers), the tests that start a Ray head node share one worker
     (two heads on one machine would contend for Ray's fixed ports), and so do the users of each costly shared fixture."""
