@@ -70,3 +70,42 @@ def test_with_decay_ours_leaves_the_decay_out_of_the_hypergradient():
     torch.testing.assert_close(our_theta, theta_without, rtol=1e-12, atol=1e-14)
     theirs, _ = sgd_hd(0.01, 1e-3, decay, 30)
     assert abs(theirs[-1] - our_alpha[-1]) > 1e-6  # [H]'s own rule differs: a study that needs it must say which it ran
+
+
+def sgdn_hd(alpha: float, beta: float, mu: float, steps: int) -> tuple[list[float], torch.Tensor]:
+    """[H]'s SGDN-HD without decay: the same alpha rule, the direction torch's Nesterov one (buffer = mu buffer + g, first
+    buffer g; d = g + mu buffer)."""
+    theta, previous, buffer, alphas = START.clone(), torch.zeros_like(START), None, []
+    for _ in range(steps):
+        gradient = loss_gradient(theta)
+        alpha = alpha + beta * float(gradient @ previous)
+        buffer = gradient.clone() if buffer is None else mu * buffer + gradient
+        direction = gradient + mu * buffer
+        theta = theta - alpha * direction
+        previous = direction
+        alphas.append(alpha)
+    return alphas, theta
+
+
+def test_ours_is_sgdn_hd_step_by_step():
+    theirs_alpha, theirs_theta = sgdn_hd(0.01, 1e-3, 0.9, 30)
+    theta = START.clone()
+    stack = HyperStack(parse_stack("sgd_nesterov(alpha=0.01, mu=0.9) / sgd(alpha=0.001)"), theta)
+    our_alpha = []
+    for _ in range(30):
+        (theta,) = stack.step([theta], [loss_gradient(theta)])
+        our_alpha.append(float(stack.hyperparameter_values()[0]))
+    torch.testing.assert_close(torch.tensor(our_alpha, dtype=D), torch.tensor(theirs_alpha, dtype=D), rtol=1e-12, atol=0)
+    torch.testing.assert_close(theta, theirs_theta, rtol=1e-12, atol=1e-14)
+    assert our_alpha[0] == 0.01 and abs(max(theirs_alpha) - 0.01) > 1e-3  # alpha_0 kept at first, then really moved
+
+
+def test_sgd_nesterov_alone_is_torchs_nesterov_sgd():
+    ours_theta, theirs_theta = START.clone(), START.clone().requires_grad_(True)
+    stack = HyperStack(parse_stack("sgd_nesterov(alpha=0.01, mu=0.9)"), ours_theta)
+    optimizer = torch.optim.SGD([theirs_theta], lr=0.01, momentum=0.9, nesterov=True)
+    for _ in range(20):
+        (ours_theta,) = stack.step([ours_theta], [loss_gradient(ours_theta)])
+        theirs_theta.grad = loss_gradient(theirs_theta.detach())
+        optimizer.step()
+    torch.testing.assert_close(ours_theta, theirs_theta.detach(), rtol=1e-12, atol=1e-14)

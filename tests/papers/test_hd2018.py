@@ -13,7 +13,7 @@ from claims.scope import Minimum, assess
 from claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
 from papers.hd2018.catalogue import CATALOGUE
 from papers.hd2018.fidelity import rows
-from papers.hd2018.studies import ADAM, ADAM_HD, ALPHA_0, HR_LOGREG, HR_SEEDS, HR_STEPS, LOGREG, SEEDS, SGD, SGD_HD, grid_label
+from papers.hd2018.studies import ADAM, ADAM_HD, ALPHA_0, HR_LOGREG, HR_SEEDS, HR_STEPS, LOGREG, SEEDS, SGD, SGD_HD, SGDN, SGDN_HD, grid_label
 
 SEEDS_AT_PROTOCOL = SEEDS.at("paper")
 EPOCHS, STEPS = 10, 50  # steps per epoch of the planted runs; alpha sampled every 10 steps as the training loop does
@@ -62,6 +62,15 @@ def test_b1_a_diverged_hd_run_counts_against_it():
 def test_b3_adam_hd_as_low_as_adam(difference, verdict):
     base, hd = curves(np.random.default_rng(3), [-difference] * EPOCHS, spread=0.0005)
     assert decided("B3[logreg]", tables({ADAM: base, ADAM_HD: hd})) == verdict
+
+
+@pytest.mark.parametrize(("excess", "verdict"), [(-0.2, SUPPORTED), (0.3, REFUTED), (0.1, INCONCLUSIVE)])
+def test_b2_sgdn_hd_no_worse_than_sgdn(excess, verdict):
+    """SGDN-HD's final loss planted at (1 + excess) x SGDN's, seed by seed, with 2% noise: below the 10% margin supports,
+    far above it refutes, at it decides nothing."""
+    base, _ = curves(np.random.default_rng(16), [0.0] * EPOCHS)
+    hd = base * (1 + excess) * (1 + np.random.default_rng(17).normal(0, 0.02, base.shape))
+    assert decided("B2[logreg]", tables({SGDN: base, SGDN_HD: hd})) == verdict
 
 
 def alpha_paths(rng, first_ratio: float, last_ratio: float, negative_share: float = 0.0, seeds: int = SEEDS_AT_PROTOCOL) -> np.ndarray:
@@ -123,6 +132,17 @@ def test_b3_level_at_the_margin(monkeypatch):
 
 
 @pytest.mark.slow
+def test_b2_level_at_the_margin(monkeypatch):
+    """SGDN-HD's final loss exactly 10% above SGDN's on average: neither verdict more often than 5% (+2 s.e.)."""
+    without_intervals(monkeypatch)
+
+    def simulate(rng):
+        base, _ = curves(rng, [0.0] * EPOCHS)
+        return tables({SGDN: base, SGDN_HD: base * 1.1 * (1 + rng.normal(0, 0.03, base.shape))})
+    assert all(rate <= limit() for rate in rates(simulate, CLAIMS["B2[logreg]"].evaluate, seed=18))
+
+
+@pytest.mark.slow
 def test_c1_level_at_the_threshold(monkeypatch):
     without_intervals(monkeypatch)
 
@@ -143,25 +163,39 @@ def test_fidelity_sets_hs_single_run_beside_our_seeds():
     assert found["SGD: training loss, epoch 10"][-1] == "yes" and found["SGD-HD: training loss, epoch 10"][-1] == "below ours"
 
 
-def grid_tables(rng, worse_share: float, seeds: int = HR_SEEDS.at("paper"), train_size: str = "6000") -> RunTables:
-    """[HR]'s grid on planted runs: each seed's SGD-HD cells end worse than SGD (by 0.05, past the 2-decimal rule) in
-    ``worse_share`` of the cells on average, better by 0.05 in the rest."""
+def grid_rows(rng, worse_share: float, hd: str = SGD_HD, base_cell: str = SGD, seeds: int = HR_SEEDS.at("paper")) -> list[dict]:
+    """[HR]'s grid on planted runs of one method: each seed's ``hd`` cells end worse than ``base_cell`` (by 0.05, past the
+    2-decimal rule) in ``worse_share`` of the cells on average, better by 0.05 in the rest."""
     steps = HR_STEPS.at("paper")
     rows = []
     for seed in range(seeds):
         for alpha in steps:
             base = 0.3 + rng.normal(0, 0.01)
-            rows.append({"study": HR_LOGREG, "cell": grid_label(SGD, alpha), "seed": seed, "run_id": f"b{alpha}-{seed}", "train_loss": base})
+            rows.append({"study": HR_LOGREG, "cell": grid_label(base_cell, alpha), "seed": seed, "run_id": f"{base_cell}{alpha}-{seed}",
+                         "train_loss": base})
             for beta in steps:
                 shift = 0.05 if rng.random() < worse_share else -0.05
-                rows.append({"study": HR_LOGREG, "cell": grid_label(SGD_HD, alpha, beta), "seed": seed, "run_id": f"h{alpha}{beta}-{seed}",
+                rows.append({"study": HR_LOGREG, "cell": grid_label(hd, alpha, beta), "seed": seed, "run_id": f"{hd}{alpha}{beta}-{seed}",
                              "train_loss": base + shift})
-    return run_tables(rows, epochs=50, train_size=train_size)
+    return rows
+
+
+def grid_tables(rng, worse_share: float, seeds: int = HR_SEEDS.at("paper"), train_size: str = "6000") -> RunTables:
+    return run_tables(grid_rows(rng, worse_share, seeds=seeds), epochs=50, train_size=train_size)
 
 
 @pytest.mark.parametrize(("share", "verdict"), [(0.15, SUPPORTED), (0.85, REFUTED)])
 def test_e1_hd_worse_in_a_minority_of_cells(share, verdict):
     assert evaluate([CLAIMS["E1[sgd_hd]"]], grid_tables(np.random.default_rng(12), share), ("E",))[0].verdict == verdict
+
+
+def test_e1_each_method_is_decided_on_its_own_cells():
+    """SGD-HD's cells planted worse in most cells and SGDN-HD's in few, side by side in one grid: 'SGD-HD a=' and
+    'SGDN-HD a=' are told apart, and so are their bases."""
+    rng = np.random.default_rng(15)
+    grid = run_tables(grid_rows(rng, 0.85) + grid_rows(rng, 0.15, SGDN_HD, SGDN), epochs=50, train_size="6000")
+    found = {v.claim.id: v.verdict for v in evaluate([CLAIMS["E1[sgd_hd]"], CLAIMS["E1[sgdn_hd]"]], grid, ("E",))}
+    assert found == {"E1[sgd_hd]": REFUTED, "E1[sgdn_hd]": SUPPORTED}
 
 
 def test_e1_is_at_protocol_on_hrs_slice_only():

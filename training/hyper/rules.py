@@ -7,6 +7,7 @@ arrive as one raw tensor per level, in the parametrisation of the authors'
 package (gdtuo 1.0), which is what a level above learns:
 
     sgd            [alpha, mu]
+    sgd_nesterov   [alpha]                                 mu fixed (ours: not in gdtuo)
     sgd_per_param  [alpha_<name> for each tuned name of the level below]
     adagrad        [alpha]
     rmsprop        [sqrt(alpha), atanh-like(gamma)]        gamma = (tanh(x) + 1) / 2
@@ -211,6 +212,27 @@ class SGD(Rule):
         return lambda dots: dots[0] * self.only_alpha  # mu not used: no gradient
 
 
+class SGDNesterov(Rule):
+    """SGD with Nesterov momentum as torch.optim.SGD(nesterov=True) writes it, mu fixed: the buffer starts at the first
+    gradient, then buffer = mu buffer + g; the direction is g + mu buffer. (Not in gdtuo: Baydin et al.'s SGDN-HD is this rule
+    under an sgd level.)
+
+    Tangent: d new/d alpha = -direction (the buffer is state, as heavy-ball momentum's buffer is for SGD's alpha).
+    """
+
+    def update(self, targets, grads, state, raw, count, tangents=False, in_place=False):
+        alpha, mu = raw, self.spec.value("mu")  # alpha [*lead, 1]: its only tuned hyperparameter
+        buffers = [torch.add(g, buf, alpha=mu) for g, buf in zip(grads, state)] if state else [g.clone() for g in grads]
+        directions = [torch.add(g, buf, alpha=mu) for g, buf in zip(grads, buffers)]
+        new = [_descend(p, d, alpha, in_place) for p, d in zip(targets, directions)]
+        if not tangents:
+            return Update(new, buffers)
+        return Update(new, buffers, [directions], self.pull(raw, count))
+
+    def pull(self, raw, count):
+        return lambda dots: -dots[0]
+
+
 class SGDPerParam(Rule):
     """SGD with one step size per hyperparameter of the level below; the rest stay put.
 
@@ -406,6 +428,7 @@ class Relative(Rule):
 # each hyperoptimizer rule by its grammar name (training.hyper.stackspec.OPTIMIZERS): (its level, the level it tunes) -> rule
 RULES: dict[str, Callable[[LevelSpec, LevelSpec | None], Rule]] = {
     "sgd": lambda spec, below: SGD(spec),
+    "sgd_nesterov": lambda spec, below: SGDNesterov(spec),
     "sgd_per_param": SGDPerParam,
     "adagrad": lambda spec, below: AdaGrad(spec),
     "rmsprop": lambda spec, below: RMSProp(spec, alpha_only=False),

@@ -51,6 +51,8 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
     for info in (
         OptimizerInfo("sgd", ("alpha", "mu"), (), {"alpha": 0.01, "mu": 0.0}, positive_raw=True),
         OptimizerInfo("sgd_per_param", (), (), {}, positive_raw=True),
+        # ours (not in gdtuo): torch's Nesterov momentum with a fixed mu, Baydin et al. 2018's SGDN (see rules.SGDNesterov)
+        OptimizerInfo("sgd_nesterov", ("alpha",), ("mu",), {"alpha": 0.01, "mu": 0.9}, positive_raw=True),
         OptimizerInfo("adagrad", ("alpha",), (), {"alpha": 0.01}, positive_raw=True),
         OptimizerInfo("rmsprop", ("alpha", "gamma"), (), {"alpha": 0.01, "gamma": 0.99}),
         OptimizerInfo("rmsprop_alpha", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99}, positive_raw=True),
