@@ -12,9 +12,9 @@ from claims.runs import RunTables
 from claims.verdict import NotRun
 from papers.hd2018.declared import alpha_trajectories, loss_by_epoch
 from papers.hd2018.published import TASKS, at_epoch, final
-from papers.hd2018.studies import ADAM, ADAM_HD, ALPHA_0, LOGREG, MLP, SGD, SGD_HD
+from papers.hd2018.studies import ADAM, ADAM_HD, ALPHA_0, LOGREG, MLP, SGD, SGD_HD, SGDN, SGDN_HD
 
-METHODS = {SGD: "sgd", SGD_HD: "sgd_hd", ADAM: "adam", ADAM_HD: "adam_hd"}  # our cell -> [H]'s method name
+METHODS = {SGD: "sgd", SGD_HD: "sgd_hd", SGDN: "sgdn", SGDN_HD: "sgdn_hd", ADAM: "adam", ADAM_HD: "adam_hd"}  # our cell -> [H]'s method name
 HEADER = ["task", "quantity", "[H] (one run)", "ours: mean", "ours: per-seed range", "seeds", "[H] inside our range"]
 
 
