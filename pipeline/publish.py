@@ -75,9 +75,27 @@ def wall_seconds(tables: RunTables) -> float | None:
     return float((np.nanmax(runs.end_time.astype(float)) - np.nanmin(runs.start_time.astype(float))) / 1000)
 
 
+def busy_seconds(tables: RunTables) -> float | None:
+    """How long at least one run was training: the union of the runs' [start, end] intervals, so that the pauses of a
+    sweep resumed later (another session, another day) are not counted; None without runs."""
+    runs = tables.runs.dropna(subset=["start_time", "end_time"]) if len(tables.runs) else tables.runs
+    if runs.empty:
+        return None
+    total, reach = 0.0, -np.inf
+    for start, end in sorted(zip(runs.start_time.astype(float), runs.end_time.astype(float))):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total / 1000
+
+
+def _hours(seconds: float | None) -> str | None:
+    return None if seconds is None else f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}"
+
+
 def provenance(tables: RunTables, profile: Profile) -> dict:
     """Who made the result, where, and how long the sweep took."""
-    wall = wall_seconds(tables)
+    wall, busy = wall_seconds(tables), busy_seconds(tables)
     return {
         "profile": profile,
         "published": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -89,7 +107,9 @@ def provenance(tables: RunTables, profile: Profile) -> dict:
         "devices": sorted(set(tables.runs.device.dropna())) if len(tables.runs) else [],
         "runs": len(tables.runs),
         "sweep_wall_seconds": wall,
-        "sweep_wall": None if wall is None else f"{int(wall // 3600)}h{int(wall % 3600 // 60):02d}",
+        "sweep_wall": _hours(wall),  # from the first run's start to the last's end, pauses between sessions included
+        "sweep_busy_seconds": busy,
+        "sweep_busy": _hours(busy),  # with at least one run training
     }
 
 

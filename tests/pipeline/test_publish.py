@@ -8,6 +8,7 @@ import signal
 
 import pytest
 from support.signals import SignalsWhileCollected
+from support.tables import run_tables
 
 from papers.ultimate_optimizer.catalogue import CATALOGUE
 from pipeline import claims_job, publish
@@ -28,10 +29,19 @@ def test_publish_writes_a_result_folder_from_the_store(smoke_job, store, tmp_pat
     plan = {study["study"]: study for study in json.loads((result / "plan.json").read_text())}
     assert plan["mlp_table1"]["seeds"] == [0, 1] and plan["mlp_table1"]["epochs"] == [1] and plan["mlp_table1"]["train_size"] == ["2048"]
     provenance = json.loads((result / "provenance.json").read_text())
-    assert provenance["profile"] == "smoke" and provenance["devices"] == ["cpu"] and provenance["sweep_wall_seconds"] > 0
+    assert provenance["profile"] == "smoke" and provenance["devices"] == ["cpu"] and provenance["sweep_wall_seconds"] >= provenance["sweep_busy_seconds"] > 0
     assert provenance["code_trained"] and provenance["machine"]["cpus"] >= 1 and provenance["runs"] == sum(s["runs"] for s in plan.values())
     assert "## Fidelity against Table 1" in (result / "report.md").read_text()
     assert not (result / "figures" / "a-figure-the-new-report-does-not-draw.png").exists()  # what it replaces is cleared
+
+
+def test_busy_time_leaves_out_the_pauses_of_a_resumed_sweep():
+    """Runs [0, 10] s and [5, 15] s overlap, then the sweep resumes 85 s later for [100, 110] s: busy 25 s, span 110 s."""
+    rows = [{"study": "s", "cell": "c", "seed": seed, "run_id": str(seed), "start_time": start * 1000, "end_time": end * 1000}
+            for seed, (start, end) in enumerate([(5, 15), (0, 10), (100, 110)])]
+    tables = run_tables(rows)
+    assert publish.busy_seconds(tables) == 25.0 and publish.wall_seconds(tables) == 110.0
+    assert publish.busy_seconds(run_tables([])) is None
 
 
 def test_an_unwritable_publish_folder_is_one_line_before_any_work(store, tmp_path, monkeypatch, capsys):
