@@ -17,17 +17,18 @@ def test_the_main_job_trains_decides_and_publishes_a_second_paper(store, tmp_pat
     result = tmp_path / "hd2018-smoke"
     assert claims_job.main(["--paper", "hd2018", "--profile", "smoke", "--workers", "1", "--publish", str(result)]) == 0, capsys.readouterr().err[-2000:]
     out = capsys.readouterr().out
-    assert "hd2018_logreg: 8 planned, 0 already finished, 8 trained" in out and "B1[logreg]" in out
+    assert "hd2018_logreg: 12 planned, 0 already finished, 12 trained" in out and "B1[logreg]" in out  # 6 cells x 2 seeds
     verdicts = {v["claim"]: v for v in json.loads((result / "verdicts.json").read_text())}
     assert list(verdicts) == [c.id for c in CATALOGUE]
     assert verdicts["B1[logreg]"]["scope"] == "reduced" and verdicts["B1[logreg]"]["verdict"] != "NOT_RUN"  # smoke: decided, labelled reduced
     assert verdicts["C2[logreg]"]["verdict"] == "NOT_RUN"  # a duration claim below its minimum protocol
-    assert "Nesterov" in verdicts["B2"]["reason"] and "training loss only" in verdicts["B1[logreg]"]["covers"]
+    assert verdicts["B2[logreg]"]["verdict"] != "NOT_RUN" and "VGG-16" in verdicts["B2[vgg]"]["reason"]
+    assert "training loss only" in verdicts["B1[logreg]"]["covers"]
     assert "Hypergradient descent" in (result / "report.md").read_text()
-    assert len(load_runs(["hd2018_logreg", "hd2018_mlp", "hd2018_hr_logreg"], "smoke").runs) == 8 + 8 + 12 * 2
+    assert len(load_runs(["hd2018_logreg", "hd2018_mlp", "hd2018_hr_logreg"], "smoke").runs) == 12 + 12 + 18 * 2  # the grid at smoke: 2 alpha_0 x (3 bases + 3 HD methods x 2 betas)
     again = ["--paper", "hd2018", "--profile", "smoke", "--workers", "1", "--out", str(tmp_path / "again"), "--publish", "none"]  # as MLproject
     assert claims_job.main(again) == 0
-    assert "hd2018_logreg: 8 planned, 8 already finished, 0 trained" in capsys.readouterr().out  # a rerun trains nothing
+    assert "hd2018_logreg: 12 planned, 12 already finished, 0 trained" in capsys.readouterr().out  # a rerun trains nothing
     report = tmp_path / "again" / "hd2018-smoke"
     assert (report / "report.md").exists() and not (report / "verdicts.json").exists()  # 'none' publishes nothing
 
