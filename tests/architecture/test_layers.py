@@ -30,7 +30,8 @@ LAYERS = {
 ENGINE_EXTERNAL = {"numpy", "pandas", "scipy", "statsmodels", "math", "itertools", "functools", "collections", "dataclasses", "datetime", "sys",
                    "typing", "__future__"}
 # what the standalone hyperoptimizer library may import besides itself (the oracle module needs the authors' package)
-HYPER_EXTERNAL = {"torch", "math", "re", "warnings", "dataclasses", "collections", "contextlib", "__future__", "gradient_descent_the_ultimate_optimizer"}
+HYPER_EXTERNAL = {"torch", "math", "re", "warnings", "dataclasses", "collections", "contextlib", "typing", "__future__",
+                  "gradient_descent_the_ultimate_optimizer"}
 
 
 def module_name(path) -> str:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from training.hyper import HyperOptimizer, rules
-from training.hyper.stackspec import OPTIMIZERS, StackSpecError, parse_stack
+from training.hyper.stackspec import OPTIMIZERS, StackSpecError, make_rule, parse_stack
 
 BASE = "sgd(alpha=0.05)"
 
@@ -277,6 +277,8 @@ def test_a_parameter_without_gradient_counts_as_zero_gradient():
 
 
 def test_every_optimizer_of_the_grammar_has_a_rule_or_a_package():
-    """One registry entry per rule: a grammar name without a rule (or a rule without a name) fails here, not mid-sweep."""
-    assert set(rules.RULES) == set(RULES)
-    assert all(OPTIMIZERS[name].package for name in set(OPTIMIZERS) - set(rules.RULES))
+    """One record per optimizer: one without a rule must come from a package (else it fails here, not mid-sweep), and
+    every rule the library defines is some optimizer's."""
+    assert all((info.rule is None) == bool(info.package) for info in OPTIMIZERS.values())
+    made = {type(make_rule(parse_stack(f"{BASE} / {_level(name)}")[1], parse_stack(BASE)[0])) for name in RULES}
+    assert made == {rule for rule in vars(rules).values() if isinstance(rule, type) and issubclass(rule, rules.Rule) and rule is not rules.Rule}

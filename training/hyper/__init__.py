@@ -14,8 +14,8 @@ or, on weights the caller holds as plain tensors:
 """
 
 from training.hyper.optimizer import HyperOptimizer
-from training.hyper.rules import Rule, Update, make_rule
+from training.hyper.rules import Rule, Update
 from training.hyper.stack import HyperStack
-from training.hyper.stackspec import LevelSpec, Stack, StackSpecError, format_stack, parse_stack
+from training.hyper.stackspec import LevelSpec, Stack, StackSpecError, format_stack, make_rule, parse_stack
 
 __all__ = ["HyperOptimizer", "HyperStack", "LevelSpec", "Rule", "Stack", "StackSpecError", "Update", "format_stack", "make_rule", "parse_stack"]

@@ -40,11 +40,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 from torch import Tensor
-
-from training.hyper.stackspec import LevelSpec
 
 ADAM_EPS = 10.0**-8.0
 RMSPROP_EPS = 1e-8
@@ -67,6 +66,17 @@ def unsquash(value: Tensor) -> Tensor:
     """Inverse of ``squash``, computed as the reference does."""
     z = value * 2.0 - 1.0
     return ((1.0 + z) / (1.0 - z)).log() / 2.0
+
+
+class LevelSpec(Protocol):
+    """What a rule reads of its level (``training.hyper.stackspec.LevelSpec``, whose grammar entries name the rules)."""
+
+    optimizer: str
+
+    @property
+    def tuned(self) -> tuple[str, ...]: ...
+
+    def value(self, name: str) -> float: ...
 
 
 @dataclass
@@ -423,27 +433,3 @@ class Relative(Rule):
 
     def pull(self, raw, count):
         return lambda dots: -dots[0]
-
-
-# each hyperoptimizer rule by its grammar name (training.hyper.stackspec.OPTIMIZERS): (its level, the level it tunes) -> rule
-RULES: dict[str, Callable[[LevelSpec, LevelSpec | None], Rule]] = {
-    "sgd": lambda spec, below: SGD(spec),
-    "sgd_nesterov": lambda spec, below: SGDNesterov(spec),
-    "sgd_per_param": SGDPerParam,
-    "adagrad": lambda spec, below: AdaGrad(spec),
-    "rmsprop": lambda spec, below: RMSProp(spec, alpha_only=False),
-    "rmsprop_alpha": lambda spec, below: RMSProp(spec, alpha_only=True),
-    "adam": lambda spec, below: Adam(spec, alpha_only=False),
-    "adam_alpha": lambda spec, below: Adam(spec, alpha_only=True),
-    "relative": lambda spec, below: Relative(spec),
-}
-
-
-def make_rule(spec: LevelSpec, below: LevelSpec | None) -> Rule:
-    """The rule for ``spec``; ``below`` is the level it tunes (None for the weight level)."""
-    if spec.optimizer in RULES:
-        return RULES[spec.optimizer](spec, below)
-    if spec.info.package:
-        raise ValueError(f"{spec.optimizer} is a learning-rate-free optimizer from the {spec.info.package} package, not a hyperoptimizer "
-                         "rule: use the package's optimizer directly (training.baselines runs it in this project's loop)")
-    raise ValueError(f"no update rule for optimizer {spec.optimizer!r}")

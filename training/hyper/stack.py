@@ -38,8 +38,8 @@ import contextlib
 import torch
 from torch import Tensor
 
-from training.hyper.rules import Rule, Update, make_rule
-from training.hyper.stackspec import Stack, format_stack
+from training.hyper.rules import Rule, Update
+from training.hyper.stackspec import Stack, format_stack, make_rule
 
 SMALL = 4096  # below this many numbers per seed, one batched operation beats a BLAS call per seed
 

@@ -2,8 +2,9 @@
 
 A stack is read bottom-up: the leftmost level updates the model weights, each
 level to its right updates the hyperparameters of the level to its left. This
-module only turns text into validated data and back; the arithmetic lives in
-``training.hyper.rules`` and ``training.hyper.stack``.
+module turns text into validated data and back, and keeps one record per optimizer (``OPTIMIZERS``: its
+hyperparameters, defaults and update rule); the arithmetic lives in ``training.hyper.rules`` and
+``training.hyper.stack``.
 
 Grammar (white space is free)::
 
@@ -16,7 +17,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from training.hyper import rules
 
 
 class StackSpecError(ValueError):
@@ -25,11 +29,12 @@ class StackSpecError(ValueError):
 
 @dataclass(frozen=True)
 class OptimizerInfo:
-    """What the parser must know of one optimizer.
+    """One optimizer a stack may name: everything the toolkit keeps about it.
 
     ``tuned`` are the hyperparameters the level above may learn, in positional
-    order; ``fixed`` are constants that a level above leaves alone. ``package``: the
-    PyPI package a learning-rate-free optimizer comes from (``training.baselines``
+    order; ``fixed`` are constants that a level above leaves alone. ``rule``: its update
+    rule, built from (its level, the level it tunes or None). ``package``: the PyPI
+    package a learning-rate-free optimizer comes from instead (``training.baselines``
     runs it); such an optimizer sets its own step size and stands alone in a stack.
     """
 
@@ -37,6 +42,7 @@ class OptimizerInfo:
     tuned: tuple[str, ...]
     fixed: tuple[str, ...]
     defaults: dict[str, float]
+    rule: Callable[[LevelSpec, LevelSpec | None], rules.Rule] | None = None
     package: str | None = None
     positive_raw: bool = False  # its raw hyperparameters are all positive, so that a relative level may scale them (rules.Relative)
 
@@ -49,17 +55,22 @@ class OptimizerInfo:
 OPTIMIZERS: dict[str, OptimizerInfo] = {
     info.name: info
     for info in (
-        OptimizerInfo("sgd", ("alpha", "mu"), (), {"alpha": 0.01, "mu": 0.0}, positive_raw=True),
-        OptimizerInfo("sgd_per_param", (), (), {}, positive_raw=True),
+        OptimizerInfo("sgd", ("alpha", "mu"), (), {"alpha": 0.01, "mu": 0.0}, lambda spec, below: rules.SGD(spec), positive_raw=True),
+        OptimizerInfo("sgd_per_param", (), (), {}, rules.SGDPerParam, positive_raw=True),
         # ours (not in gdtuo): torch's Nesterov momentum with a fixed mu, Baydin et al. 2018's SGDN (see rules.SGDNesterov)
-        OptimizerInfo("sgd_nesterov", ("alpha",), ("mu",), {"alpha": 0.01, "mu": 0.9}, positive_raw=True),
-        OptimizerInfo("adagrad", ("alpha",), (), {"alpha": 0.01}, positive_raw=True),
-        OptimizerInfo("rmsprop", ("alpha", "gamma"), (), {"alpha": 0.01, "gamma": 0.99}),
-        OptimizerInfo("rmsprop_alpha", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99}, positive_raw=True),
-        OptimizerInfo("adam", ("alpha", "beta1", "beta2"), (), {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999}),
-        OptimizerInfo("adam_alpha", ("alpha",), ("beta1", "beta2"), {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999}, positive_raw=True),
+        OptimizerInfo("sgd_nesterov", ("alpha",), ("mu",), {"alpha": 0.01, "mu": 0.9}, lambda spec, below: rules.SGDNesterov(spec),
+                      positive_raw=True),
+        OptimizerInfo("adagrad", ("alpha",), (), {"alpha": 0.01}, lambda spec, below: rules.AdaGrad(spec), positive_raw=True),
+        OptimizerInfo("rmsprop", ("alpha", "gamma"), (), {"alpha": 0.01, "gamma": 0.99}, lambda spec, below: rules.RMSProp(spec, alpha_only=False)),
+        OptimizerInfo("rmsprop_alpha", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99},
+                      lambda spec, below: rules.RMSProp(spec, alpha_only=True), positive_raw=True),
+        OptimizerInfo("adam", ("alpha", "beta1", "beta2"), (), {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999},
+                      lambda spec, below: rules.Adam(spec, alpha_only=False)),
+        OptimizerInfo("adam_alpha", ("alpha",), ("beta1", "beta2"), {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999},
+                      lambda spec, below: rules.Adam(spec, alpha_only=True), positive_raw=True),
         # ours (not in gdtuo): a hyper level that moves each target by a relative step of about alpha (see rules.Relative)
-        OptimizerInfo("relative", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99}, positive_raw=True),
+        OptimizerInfo("relative", ("alpha",), ("gamma",), {"alpha": 0.01, "gamma": 0.99}, lambda spec, below: rules.Relative(spec),
+                      positive_raw=True),
         # learning-rate-free optimizers, from their packages, with the packages' defaults
         OptimizerInfo("prodigy", (), ("d0", "lr"), {"d0": 1e-6, "lr": 1.0}, package="prodigyopt"),
         OptimizerInfo("dadapt_adam", (), ("d0", "lr"), {"d0": 1e-6, "lr": 1.0}, package="dadaptation"),
@@ -116,6 +127,14 @@ class LevelSpec:
 
 
 Stack = tuple[LevelSpec, ...]
+
+
+def make_rule(spec: LevelSpec, below: LevelSpec | None) -> rules.Rule:
+    """The rule for ``spec``; ``below`` is the level it tunes (None for the weight level)."""
+    if spec.info.rule is not None:
+        return spec.info.rule(spec, below)
+    raise ValueError(f"{spec.optimizer} is a learning-rate-free optimizer from the {spec.info.package} package, not a hyperoptimizer "
+                     "rule: use the package's optimizer directly (training.baselines runs it in this project's loop)")
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
