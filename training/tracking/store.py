@@ -116,10 +116,14 @@ def server_answers(uri: str, timeout: float = 5.0) -> bool:
         return False
 
 
+_NOTES = ("(raised as a result of",)  # SQLAlchemy writes its notes on an error above the error itself
+
+
 def first_line(error: BaseException) -> str:
-    """``Type: the message's first line`` (at most 200 characters), for a one-line report of someone else's error."""
-    text = str(error)
-    return f"{type(error).__name__}: {text.splitlines()[0][:200] if text else ''}"
+    """``Type: the message's first line`` (at most 200 characters, SQLAlchemy's notes skipped), for a one-line report of
+    someone else's error."""
+    lines = [line for line in str(error).splitlines() if line.strip() and not line.startswith(_NOTES)]
+    return f"{type(error).__name__}: {lines[0][:200] if lines else ''}"
 
 
 def sqlite_file(uri: str) -> Path | None:
