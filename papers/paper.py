@@ -10,6 +10,7 @@ from analysis.document import Document
 from claims.engine import MissingHint, no_hint
 from claims.runs import RunTables
 from claims.verdict import Claim
+from training.core.config import Profile
 from training.studies.base import Study
 
 
@@ -23,7 +24,7 @@ class Paper:
     title: str
     catalogue: tuple[Claim, ...]
     families: tuple[str, ...]
-    studies: Mapping[str, Callable[[str], Study]]
+    studies: Mapping[str, Callable[[Profile], Study]]
     about: Callable[[str], list[str]]
     missing_hint: MissingHint = no_hint
     sections: Callable[[Document, RunTables], None] | None = None

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from papers.ultimate_optimizer import studies as default_paper
 from pipeline.paper_job import PAPERS
 from training import sweep
+from training.core.config import Profile
 from training.studies.base import Study
 from training.tracking.writer import finish_launched
 
-STUDIES: dict[str, Callable[[str], Study]] = {**default_paper.STUDIES,
+STUDIES: dict[str, Callable[[Profile], Study]] = {**default_paper.STUDIES,
                                               **{name: builder for paper in PAPERS.values() for name, builder in paper.studies.items()}}
 
 

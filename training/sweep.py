@@ -128,7 +128,7 @@ def run_study(study: Study, profile: Profile, runner: Runner, seeds: int | None 
     return SweepSummary(study.name, len(planned), len(planned) - len(todo), trained, failed, time.perf_counter() - started)
 
 
-def build_parser(studies: Mapping[str, Callable[[str], Study]]) -> argparse.ArgumentParser:
+def build_parser(studies: Mapping[str, Callable[[Profile], Study]]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline.sweep", description="Run one study's grid of runs over seeds; finished runs are skipped.")
     parser.add_argument("--study", required=True, help=f"one of {', '.join(studies)}")
     parser.add_argument("--profile", default="cpu", help=f"one of {', '.join(Profile)}")
@@ -140,7 +140,7 @@ def build_parser(studies: Mapping[str, Callable[[str], Study]]) -> argparse.Argu
     return parser
 
 
-def main(argv: list[str] | None, studies: Mapping[str, Callable[[str], Study]]) -> int:
+def main(argv: list[str] | None, studies: Mapping[str, Callable[[Profile], Study]]) -> int:
     """The command line's work over ``studies`` (each study's builder by name: ``builder(profile) -> Study``)."""
     interrupt.handle_interruptions(follow_parent=schema.LAUNCHER_ENV in os.environ)
     args = build_parser(studies).parse_args(argv)

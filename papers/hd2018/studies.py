@@ -41,16 +41,16 @@ def grid_label(cell: str, alpha: float, beta: float | None = None) -> str:
     return f"{cell} a={format_number(alpha)}" + ("" if beta is None else f" b={format_number(beta)}")
 
 
-STACKS = {
-    SGD: base_level("sgd"),
-    SGD_HD: f"{base_level('sgd')} / sgd(alpha={format_number(BETAS[SGD_HD])})",
-    SGDN: base_level("sgd_nesterov"),  # mu 0.9, its default: run.sh's
-    SGDN_HD: f"{base_level('sgd_nesterov')} / sgd(alpha={format_number(BETAS[SGDN_HD])})",
-    ADAM: base_level("adam_alpha"),  # Adam with its betas fixed: the same rule as Adam-HD's weight level
-    ADAM_HD: f"{base_level('adam_alpha')} / sgd(alpha={format_number(BETAS[ADAM_HD])})",
-}
+def hd_level(optimizer: str, beta: float, alpha: float = ALPHA_0) -> str:
+    """The HD version of ``base_level(optimizer, alpha)``: an sgd level of step size beta learns its alpha."""
+    return f"{base_level(optimizer, alpha)} / sgd(alpha={format_number(beta)})"
+
+
+# sgd_nesterov's mu is its default 0.9, run.sh's; Adam with its betas fixed is the same rule as Adam-HD's weight level
 BASE_OPTIMIZERS = {SGD: "sgd", SGDN: "sgd_nesterov", ADAM: "adam_alpha"}
 PAIRS = ((SGD_HD, SGD), (SGDN_HD, SGDN), (ADAM_HD, ADAM))  # (HD, its base)
+STACKS = {label: stack for hd, base in PAIRS for label, stack in ((base, base_level(BASE_OPTIMIZERS[base])),
+                                                                   (hd, hd_level(BASE_OPTIMIZERS[base], BETAS[hd])))}
 
 
 def tuning(name: str, claims: tuple[str, ...]) -> callable:
@@ -69,8 +69,8 @@ def hr_grid(profile: Profile) -> Study:
         for hd, base in PAIRS:
             optimizer = BASE_OPTIMIZERS[base]
             cells.append(Cell(grid_label(base, alpha), base_level(optimizer, alpha), epochs, batch_size=128, model=model))
-            cells += [Cell(grid_label(hd, alpha, beta), f"{base_level(optimizer, alpha)} / sgd(alpha={format_number(beta)})", epochs,
-                           batch_size=128, model=model) for beta in steps]
+            cells += [Cell(grid_label(hd, alpha, beta), hd_level(optimizer, beta, alpha), epochs, batch_size=128, model=model)
+                      for beta in steps]
     return Study(HR_LOGREG, ("E1",), tuple(cells), HR_SEEDS.at(profile), notes=(DECAY_IN_HYPERGRADIENT,))
 
 

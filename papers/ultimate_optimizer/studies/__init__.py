@@ -17,7 +17,7 @@ from training.core.benchmark import BENCHMARKS as RECORDS
 from training.core.config import Profile
 from training.studies.base import Cell, Study
 
-STUDIES: dict[str, Callable[[str], Study]] = {**mlp.STUDIES, **large.STUDIES, **beyond.STUDIES}
+STUDIES: dict[str, Callable[[Profile], Study]] = {**mlp.STUDIES, **large.STUDIES, **beyond.STUDIES}
 BEYOND = tuple(beyond.STUDIES)  # ours, beyond the paper: trained only when asked
 DERIVED = {labels.MLP_RERUNS: labels.MLP_TABLE1}  # built from the finished runs of another study
 ALL_STUDIES = (*STUDIES, *DERIVED)
